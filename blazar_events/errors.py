@@ -1,0 +1,122 @@
+"""The one error hierarchy of blazar-events.
+
+Every error the product raises on purpose derives from :class:`BlazarEventsError`.
+API-facing errors carry the HTTP status and the name used in Blazar's error body
+``{"error_code": ..., "error_name": ..., "error_message": ...}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BlazarEventsError(Exception):
+    """Root of every error raised on purpose by blazar-events."""
+
+    code: int = 500
+    name: str = "InternalError"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_body(self) -> dict[str, Any]:
+        """Blazar's error shape."""
+        return {"error_code": self.code, "error_name": self.name, "error_message": self.message}
+
+
+# --- API-facing -----------------------------------------------------------------------------
+
+
+class InvalidInput(BlazarEventsError, ValueError):
+    """The request (or a spec, a filter, a setting) is malformed; the message names the field."""
+
+    code = 400
+    name = "InvalidInput"
+
+
+class InvalidFilter(InvalidInput):
+    """A subscription filter uses an unsupported dialect or a malformed expression."""
+
+    name = "InvalidFilter"
+
+
+class SinkRefused(InvalidInput):
+    """The sink URL breaks an egress rule (scheme, credentials, SSRF network policy)."""
+
+    name = "SinkRefused"
+
+
+class NotAuthorized(BlazarEventsError):
+    code = 401
+    name = "NotAuthorized"
+
+
+class PolicyNotAuthorized(BlazarEventsError):
+    code = 403
+    name = "PolicyNotAuthorized"
+
+
+class NotFound(BlazarEventsError):
+    code = 404
+    name = "NotFound"
+
+
+class MethodNotAllowed(BlazarEventsError):
+    code = 405
+    name = "MethodNotAllowed"
+
+
+class NotAcceptable(BlazarEventsError):
+    code = 406
+    name = "NotAcceptable"
+
+
+class Conflict(BlazarEventsError):
+    code = 409
+    name = "Conflict"
+
+
+class PreconditionFailed(BlazarEventsError):
+    """``If-Match``/``version`` does not match the stored version (optimistic concurrency)."""
+
+    code = 412
+    name = "PreconditionFailed"
+
+
+class PayloadTooLarge(BlazarEventsError):
+    code = 413
+    name = "PayloadTooLarge"
+
+
+class UnsupportedMediaType(BlazarEventsError):
+    code = 415
+    name = "UnsupportedMediaType"
+
+
+class ServiceUnavailable(BlazarEventsError):
+    """A backing service (Redis, Kafka) cannot be reached; retrying later may succeed."""
+
+    code = 503
+    name = "ServiceUnavailable"
+
+
+# --- Pipeline ---------------------------------------------------------------------------------
+
+
+class NotificationRejected(BlazarEventsError, ValueError):
+    """A message from the bus cannot be translated; ``reason`` is a short machine-readable tag."""
+
+    code = 422
+    name = "NotificationRejected"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message, reason=reason)
+        self.reason = reason
+
+
+class ConfigurationError(BlazarEventsError, ValueError):
+    """A setting has an invalid value; the message names the setting."""
+
+    name = "ConfigurationError"

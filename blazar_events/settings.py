@@ -1,0 +1,271 @@
+"""Settings: environment variables with one prefix, or an INI file in the oslo.config style.
+
+Each component declares its own section by subclassing :class:`Section`::
+
+    class BridgeSettings(Section, section="bridge"):
+        prefetch: int = Field(500, description="AMQP prefetch count")
+
+``BridgeSettings.load()`` then reads, highest priority first:
+
+1. ``BLAZAR_EVENTS_BRIDGE_PREFETCH`` from the environment (12-factor, containers);
+2. ``prefetch = ...`` under ``[bridge]`` in the INI file named by
+   ``BLAZAR_EVENTS_CONFIG_FILE`` (default ``/etc/blazar-events/blazar-events.conf``);
+3. the default in code.
+
+Lists are comma-separated in both places. ``blazar-events config`` prints every section with
+its defaults (the sample file), and ``list_opts`` feeds ``oslo-config-generator``.
+"""
+
+from __future__ import annotations
+
+import configparser
+import importlib
+import os
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Self, get_args, get_origin
+
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from blazar_events.errors import ConfigurationError
+
+ENV_PREFIX = "BLAZAR_EVENTS_"
+CONFIG_FILE_ENV = "BLAZAR_EVENTS_CONFIG_FILE"
+DEFAULT_CONFIG_FILE = "/etc/blazar-events/blazar-events.conf"
+
+# Modules that declare component sections; imported only to document or sample them.
+COMPONENT_SETTINGS = (
+    "bridge.settings",
+    "api.settings",
+    "functions.settings",
+    "broker.settings",
+    "k8s.settings",
+)
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+CsvList = Annotated[list[str], NoDecode, BeforeValidator(_split_csv)]
+"""A list setting written as ``a, b, c`` in the INI file and in the environment."""
+
+
+def config_file() -> Path | None:
+    path = os.environ.get(CONFIG_FILE_ENV)
+    if path:
+        if not Path(path).is_file():
+            raise ConfigurationError(f"{CONFIG_FILE_ENV}={path}: no such file")
+        return Path(path)
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+class _IniSource(PydanticBaseSettingsSource):
+    """Values from the ``[section]`` of the INI file, if there is one."""
+
+    def __init__(self, settings_cls: type[BaseSettings], section: str) -> None:
+        super().__init__(settings_cls)
+        self._values: dict[str, str] = {}
+        path = config_file()
+        if path is not None:
+            parser = configparser.ConfigParser(interpolation=None)
+            parser.read(path, encoding="utf-8")
+            if parser.has_section(section):
+                self._values = dict(parser.items(section))
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        known = self.settings_cls.model_fields
+        unknown = sorted(set(self._values) - set(known))
+        if unknown:
+            raise ConfigurationError(
+                f"unknown option(s) {', '.join(unknown)} in the INI file; "
+                "see `blazar-events config` for the valid ones"
+            )
+        return dict(self._values)
+
+
+class Section(BaseSettings):
+    """Base of every settings section; see the module docstring."""
+
+    section: ClassVar[str] = ""
+    registry: ClassVar[dict[str, type[Section]]] = {}
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, validate_default=True)
+
+    def __init_subclass__(cls, section: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if section:
+            cls.section = section
+            cls.model_config = SettingsConfigDict(
+                **{**cls.model_config, "env_prefix": f"{ENV_PREFIX}{section.upper()}_"}
+            )
+            Section.registry[section] = cls
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _IniSource(settings_cls, cls.section))
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Self:
+        """Read the section; a bad value raises ConfigurationError naming the variable."""
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{ENV_PREFIX}{cls.section.upper()}_{str(err['loc'][0]).upper()}"
+                f" ([{cls.section}] {err['loc'][0]}): {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ConfigurationError(f"invalid settings: {problems}") from None
+
+
+# --- Core sections: used by more than one component -------------------------------------------
+
+
+class KafkaSettings(Section, section="kafka"):
+    bootstrap_servers: CsvList = Field(
+        default_factory=lambda: ["127.0.0.1:9092"], description="Kafka bootstrap servers"
+    )
+    topic: str = Field("blazar.events", description="Topic of the translated CloudEvents")
+    rejected_topic: str = Field(
+        "blazar.events.rejected",
+        description="Topic for bus messages that cannot be translated, with the reason",
+    )
+    dlq_topic: str = Field(
+        "blazar.events.dlq", description="Topic for deliveries that failed for good"
+    )
+    security_protocol: str = Field(
+        "PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+    )
+    sasl_mechanism: str | None = Field(None, description="e.g. PLAIN or SCRAM-SHA-512")
+    sasl_username: str | None = Field(None, description="SASL user name")
+    sasl_password: SecretStr | None = Field(None, description="SASL password")
+    ssl_cafile: str | None = Field(None, description="CA bundle for SSL")
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments shared by every kafka-python client."""
+        options: dict[str, Any] = {
+            "bootstrap_servers": list(self.bootstrap_servers),
+            "security_protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            options["sasl_mechanism"] = self.sasl_mechanism
+            options["sasl_plain_username"] = self.sasl_username
+            options["sasl_plain_password"] = (
+                self.sasl_password.get_secret_value() if self.sasl_password else None
+            )
+        if self.ssl_cafile:
+            options["ssl_cafile"] = self.ssl_cafile
+        return options
+
+
+class RedisSettings(Section, section="redis"):
+    url: SecretStr = Field(
+        SecretStr("redis://127.0.0.1:6380/0"),
+        description="Redis URL (redis:// or rediss://, may carry a password)",
+    )
+    key_prefix: str = Field("blazar-events", description="Prefix of every key this product owns")
+
+
+class EventSettings(Section, section="events"):
+    source_prefix: str = Field(
+        "/openstack/blazar",
+        description="CloudEvent source prefix; the publisher id is appended (set per cloud/region)",
+    )
+
+
+# --- Documentation and oslo-config-generator --------------------------------------------------
+
+
+def all_sections() -> dict[str, type[Section]]:
+    """Every section, core and components (importing the components' settings modules)."""
+    for module in COMPONENT_SETTINGS:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    return dict(sorted(Section.registry.items()))
+
+
+def _describe(info: FieldInfo) -> str:
+    return info.description or ""
+
+
+def _default_text(info: FieldInfo) -> str:
+    if info.default_factory is not None:
+        value: Any = info.default_factory()  # type: ignore[call-arg]
+    else:
+        value = info.default
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def sample_ini() -> str:
+    """The sample configuration file: every option, its default and its environment variable."""
+    lines = [
+        "# blazar-events configuration (oslo.config style INI).",
+        f"# Point {CONFIG_FILE_ENV} at this file, or set the environment variable named beside",
+        "# each option; the environment wins over the file.",
+    ]
+    for name, cls in all_sections().items():
+        lines += ["", f"[{name}]"]
+        for field, info in cls.model_fields.items():
+            env = f"{ENV_PREFIX}{name.upper()}_{field.upper()}"
+            lines.append(f"# {_describe(info)} (env: {env})")
+            lines.append(f"#{field} = {_default_text(info)}")
+    return "\n".join(lines) + "\n"
+
+
+def list_opts() -> list[tuple[str, list[Any]]]:
+    """Entry point for ``oslo-config-generator --namespace blazar-events``."""
+    from oslo_config import cfg
+
+    result: list[tuple[str, list[Any]]] = []
+    for name, cls in all_sections().items():
+        opts: list[Any] = []
+        for field, info in cls.model_fields.items():
+            annotation = info.annotation
+            default = _default_text(info) or None
+            secret = annotation is SecretStr or SecretStr in get_args(annotation)
+            if annotation is bool:
+                opt: Any = cfg.BoolOpt(field, default=info.default, help=_describe(info))
+            elif annotation is int:
+                opt = cfg.IntOpt(field, default=info.default, help=_describe(info))
+            elif annotation is float:
+                opt = cfg.FloatOpt(field, default=info.default, help=_describe(info))
+            elif get_origin(annotation) is list or "list" in str(annotation):
+                opt = cfg.ListOpt(
+                    field, default=_default_text(info).split(", "), help=_describe(info)
+                )
+            else:
+                opt = cfg.StrOpt(field, default=default, secret=secret, help=_describe(info))
+            opts.append(opt)
+        result.append((name, opts))
+    return result

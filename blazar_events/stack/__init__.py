@@ -1,0 +1,1 @@
+"""Local services on loopback for development, tests and the demo."""
