@@ -1,0 +1,260 @@
+"""Blazar notifications -> CloudEvents (DESIGN.md, Contract 1), and the event-type catalog.
+
+Everything here is pure: bytes or dicts in, a CloudEvent (or ``None`` for a notification
+that is not Blazar's) out. A notification that claims to be Blazar's but cannot be
+translated raises :class:`~blazar_events.errors.NotificationRejected` with a short reason
+tag; the bridge routes those to the rejected topic.
+
+oslo.messaging puts two shapes on the bus:
+
+* ``messagingv2``: ``{"oslo.version": "2.0", "oslo.message": "<the message as a JSON string>"}``;
+* ``messaging`` (v1): the message dict itself.
+
+The message dict carries ``message_id``, ``publisher_id``, ``event_type``, ``priority``,
+``payload``, ``timestamp`` (naive UTC, ``2026-07-10 12:00:08.104233``) and the caller's
+request context flattened into ``_context_*`` keys, which include the Keystone token.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from cloudevents.core.v1.event import CloudEvent
+
+from blazar_events.errors import NotificationRejected
+
+TYPE_PREFIX: Final = "org.openstack.blazar."
+"""Every CloudEvent type this product emits starts with this."""
+
+BLAZAR_EVENT_TYPES: Final = (
+    "lease.create",
+    "lease.update",
+    "lease.delete",
+    "lease.event.start_lease",
+    "lease.event.end_lease",
+    "lease.event.before_end_lease",
+    "lease.event.before_end_lease.stop",
+)
+"""The oslo event types Blazar emits today (nothing is emitted for hosts or floating IPs)."""
+
+DATA_CONTENT_TYPE: Final = "application/json"
+SUPPORTED_OSLO_VERSIONS: Final = frozenset({"2.0"})
+REDACTED: Final = "[redacted]"
+
+# Keys whose values are credentials or internal request context, at any depth.
+_SECRET_KEY = re.compile(r"^(trust_id|_context_.*)$")
+# The same keys inside text that is not valid JSON (a truncated or garbled body).
+_SECRET_TEXT = re.compile(
+    rb'("(?:trust_id|_context_[A-Za-z0-9_]*)\\?"\s*:\s*)(\\?"[^"\\]*\\?"|[^,}\s]+)'
+)
+
+
+def normalize_type(value: str) -> str:
+    """``lease.event.start_lease`` -> ``org.openstack.blazar.lease.event.start_lease``.
+
+    A full type is returned unchanged, so the function is idempotent.
+    """
+    value = value.strip()
+    return value if value.startswith(TYPE_PREFIX) else TYPE_PREFIX + value
+
+
+def short_type(value: str) -> str:
+    """The oslo event type of a CloudEvent type (the inverse of :func:`normalize_type`)."""
+    return value[len(TYPE_PREFIX) :] if value.startswith(TYPE_PREFIX) else value
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which notifications are Blazar's: the ``notifications`` topic is shared by every service.
+
+    A message is selected when its ``publisher_id`` starts with one of ``publisher_prefixes``
+    or its ``event_type`` starts with one of ``type_prefixes``. With both empty, every
+    message is selected.
+    """
+
+    publisher_prefixes: tuple[str, ...] = ("blazar.",)
+    type_prefixes: tuple[str, ...] = ("lease.",)
+
+    @classmethod
+    def of(cls, publishers: Iterable[str], types: Iterable[str]) -> Selection:
+        return cls(tuple(publishers), tuple(types))
+
+    def selects(self, message: Mapping[str, Any]) -> bool:
+        if not self.publisher_prefixes and not self.type_prefixes:
+            return True
+        publisher = message.get("publisher_id")
+        event_type = message.get("event_type")
+        return (isinstance(publisher, str) and publisher.startswith(self.publisher_prefixes)) or (
+            isinstance(event_type, str) and event_type.startswith(self.type_prefixes)
+        )
+
+
+def from_body(body: bytes, *, max_bytes: int | None = None) -> dict[str, Any]:
+    """The oslo message dict in an AMQP body, whichever driver wrote it.
+
+    Raises NotificationRejected for anything that is not one: too large, not UTF-8, not
+    JSON, not an object, an unknown envelope version or an envelope whose inner message
+    does not parse.
+    """
+    if max_bytes is not None and len(body) > max_bytes:
+        raise NotificationRejected(
+            "too-large", f"the body has {len(body)} bytes, more than the limit of {max_bytes}"
+        )
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotificationRejected("not-utf8", f"the body is not UTF-8: {exc}") from None
+    outer = _json_object(text, "not-json", "the body")
+    if "oslo.message" not in outer and "oslo.version" not in outer:
+        return outer  # the v1 `messaging` driver: the message itself
+    version = outer.get("oslo.version")
+    if version not in SUPPORTED_OSLO_VERSIONS:
+        raise NotificationRejected(
+            "unsupported-envelope", f"unsupported oslo.version {version!r} (expected 2.0)"
+        )
+    inner = outer.get("oslo.message")
+    if not isinstance(inner, str):
+        raise NotificationRejected("invalid-envelope", "oslo.message is not a JSON string")
+    return _json_object(inner, "invalid-envelope", "oslo.message")
+
+
+def _json_object(text: str, reason: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise NotificationRejected(reason, f"{what} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise NotificationRejected(
+            reason, f"{what} is a JSON {type(value).__name__}, not an object"
+        )
+    return value
+
+
+def to_cloudevent(
+    message: Mapping[str, Any],
+    *,
+    source_prefix: str = "/openstack/blazar",
+    selection: Selection | None = None,
+) -> CloudEvent | None:
+    """The CloudEvent of one oslo notification message, or ``None`` if it is not Blazar's.
+
+    Raises NotificationRejected when the message is Blazar's but lacks what Contract 1
+    needs. An event type Blazar does not emit today still flows through with its derived
+    type: subscribers may know about it before this code does.
+    """
+    if not (selection or Selection()).selects(message):
+        return None
+    message_id = _text(message, "message_id", "missing-message-id")
+    publisher_id = _text(message, "publisher_id", "missing-publisher-id")
+    event_type = message.get("event_type")
+    if event_type is None:
+        raise NotificationRejected("missing-event-type", "the message has no event_type")
+    if not isinstance(event_type, str) or not event_type.strip():
+        raise NotificationRejected(
+            "invalid-event-type", f"event_type must be a non-empty string, not {event_type!r}"
+        )
+    payload = message.get("payload")
+    if not isinstance(payload, dict):
+        raise NotificationRejected(
+            "invalid-payload", f"the payload is a {type(payload).__name__}, not an object"
+        )
+    lease_id = _text(payload, "lease_id", "missing-lease-id")
+    project_id = _text(payload, "project_id", "missing-project-id")
+    attributes: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": message_id,
+        "source": f"{source_prefix.rstrip('/')}/{publisher_id}",
+        "type": normalize_type(event_type),
+        "subject": lease_id,
+        "time": from_oslo_timestamp(message.get("timestamp")),
+        "datacontenttype": DATA_CONTENT_TYPE,
+        "projectid": project_id,
+        "leaseid": lease_id,
+        "partitionkey": lease_id,
+    }
+    # Legacy payloads (Blazar < 17) carry no status; an absent extension says so honestly.
+    for extension, key in (("userid", "user_id"), ("leasestatus", "status")):
+        value = payload.get(key)
+        if isinstance(value, str) and value:
+            attributes[extension] = value
+    return CloudEvent(attributes, sanitize(payload))
+
+
+def from_oslo_timestamp(value: Any) -> datetime:
+    """oslo's naive-UTC ``2026-07-10 12:00:08.104233`` as an aware UTC datetime."""
+    if not isinstance(value, str):
+        raise NotificationRejected(
+            "invalid-timestamp", f"timestamp is missing or not a string: {value!r}"
+        )
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise NotificationRejected(
+            "invalid-timestamp", f"timestamp {value!r} is not ISO 8601"
+        ) from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _text(container: Mapping[str, Any], key: str, reason: str) -> str:
+    value = container.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise NotificationRejected(reason, f"{key} is missing or not a non-empty string")
+    return value
+
+
+def sanitize(value: Any) -> Any:
+    """``value`` without any ``trust_id`` or ``_context_*`` key, at any depth (a copy)."""
+    if isinstance(value, dict):
+        return {k: sanitize(v) for k, v in value.items() if not _SECRET_KEY.match(str(k))}
+    if isinstance(value, list):
+        return [sanitize(v) for v in value]
+    return value
+
+
+def redact(value: Any) -> Any:
+    """``value`` with the values of secret keys replaced, keeping the shape (a copy).
+
+    Rejected bodies keep their keys so an operator can see what was wrong with them.
+    """
+    if isinstance(value, dict):
+        return {
+            k: REDACTED if _SECRET_KEY.match(str(k)) and v is not None else redact(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def redact_body(body: bytes) -> bytes:
+    """A rejected body with every credential value replaced by ``[redacted]``.
+
+    Structured when the body (and the envelope's inner message) parse as JSON, by pattern
+    otherwise: a truncated body can still carry a token.
+    """
+    try:
+        outer = json.loads(body.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError is a ValueError too
+        return _redact_text(body)
+    if isinstance(outer, dict) and isinstance(outer.get("oslo.message"), str):
+        inner = outer["oslo.message"]
+        try:
+            outer["oslo.message"] = json.dumps(redact(json.loads(inner)))
+        except ValueError:
+            outer["oslo.message"] = _redact_text(inner.encode("utf-8")).decode("utf-8")
+    return json.dumps(redact(outer)).encode("utf-8")
+
+
+def _redact_text(body: bytes) -> bytes:
+    def replace(match: re.Match[bytes]) -> bytes:
+        quote = b'\\"' if match.group(2).startswith(b"\\") else b'"'
+        return match.group(1) + quote + REDACTED.encode() + quote
+
+    return _SECRET_TEXT.sub(replace, body)
