@@ -1,0 +1,19 @@
+"""``{"prefix": {"attr": "start"}}``: the attribute exists and starts with the value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from blazar_events.filters.base import Attributes, Compile, Predicate, single_attribute
+
+DIALECT = "prefix"
+
+
+def build(value: Any, compile_nested: Compile) -> Predicate:
+    name, start = single_attribute(DIALECT, value)
+
+    def match(attributes: Attributes) -> bool:
+        actual = attributes.get(name)
+        return actual is not None and actual.startswith(start)
+
+    return match

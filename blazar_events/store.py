@@ -1,0 +1,398 @@
+"""Subscriptions in Redis: the records, their indexes, the change feed and delivery logs.
+
+The only core module with I/O. Layout under ``<prefix>``:
+
+* ``sub:<id>`` the subscription as JSON; ``keys:<id>`` its signing keys (never listed);
+* ``idx:all``, ``idx:project:<p>``, ``idx:lease:<l>``, ``idx:type:<t>`` (``*`` = every type):
+  sorted sets of ids, all at score 0 so they order by id (ids sort by creation time), which
+  gives stable ``marker`` pagination and lets matching avoid scanning every subscription;
+* ``changes``: a Redis Stream of ``(op, id, version)`` that brokers and the operator follow;
+* ``deliveries:<id>``: the newest delivery attempts, bounded;
+* ``replays``: a Stream of replay and test requests that the broker executes.
+
+Each write changes the record, its indexes and the change feed in one MULTI/EXEC, guarded by
+WATCH for the version check. Redis being down is :class:`ServiceUnavailable`; redis-py
+reconnects by itself on the next call.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any, Literal, ParamSpec, TypeVar
+
+import redis
+
+from blazar_events.errors import Conflict, NotFound, PreconditionFailed, ServiceUnavailable
+from blazar_events.subscription import SigningKeys, Status, Subscription, utcnow
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Op = Literal["created", "updated", "deleted", "secret"]
+
+_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
+_MAX_WATCH_RETRIES = 5
+_CHUNK = 200
+
+
+def _guard(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn 'Redis is unreachable' into ServiceUnavailable (a 503), never a traceback."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except _UNAVAILABLE as exc:
+            raise ServiceUnavailable(
+                f"the subscription store (Redis) is unavailable: {type(exc).__name__}"
+            ) from exc
+        except redis.ResponseError as exc:
+            if str(exc).startswith(("LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN")):
+                raise ServiceUnavailable(f"the subscription store is not ready: {exc}") from exc
+            raise
+
+    return wrapper
+
+
+class SubscriptionStore:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str = "blazar-events",
+        *,
+        delivery_log_size: int = 100,
+        change_feed_size: int = 100_000,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.delivery_log_size = delivery_log_size
+        self.change_feed_size = change_feed_size
+        self.changes_key = f"{prefix}:changes"
+        self.replays_key = f"{prefix}:replays"
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def _sub_key(self, sub_id: str) -> str:
+        return f"{self.prefix}:sub:{sub_id}"
+
+    def _keys_key(self, sub_id: str) -> str:
+        return f"{self.prefix}:keys:{sub_id}"
+
+    def _log_key(self, sub_id: str) -> str:
+        return f"{self.prefix}:deliveries:{sub_id}"
+
+    def _index(self, kind: str, value: str = "") -> str:
+        return f"{self.prefix}:idx:{kind}:{value}" if value else f"{self.prefix}:idx:{kind}"
+
+    def _indexes(self, sub: Subscription) -> set[str]:
+        keys = {self._index("all"), self._index("project", sub.project_id)}
+        if sub.lease_id:
+            keys.add(self._index("lease", sub.lease_id))
+        for event_type in sub.types or ["*"]:
+            keys.add(self._index("type", event_type))
+        return keys
+
+    def _record_change(self, pipe: Any, op: Op, sub_id: str, version: int) -> None:
+        pipe.xadd(
+            self.changes_key,
+            {"op": op, "id": sub_id, "version": str(version)},
+            maxlen=self.change_feed_size,
+            approximate=True,
+        )
+
+    @staticmethod
+    def _decode(raw: bytes | str | None) -> Subscription | None:
+        return None if raw is None else Subscription.model_validate_json(raw)
+
+    # --- reads --------------------------------------------------------------------------------
+
+    @_guard
+    def ping(self) -> bool:
+        return bool(self.client.ping())
+
+    @_guard
+    def get(self, sub_id: str) -> Subscription:
+        sub = self._decode(self.client.get(self._sub_key(sub_id)))  # type: ignore[arg-type]
+        if sub is None:
+            raise NotFound(f"subscription {sub_id} not found")
+        return sub
+
+    @_guard
+    def get_keys(self, sub_id: str) -> SigningKeys:
+        raw = self.client.get(self._keys_key(sub_id))
+        if raw is None:
+            raise NotFound(f"subscription {sub_id} not found")
+        return SigningKeys.model_validate_json(raw)  # type: ignore[arg-type]
+
+    def _range(self, index: str, marker: str | None) -> Iterator[str]:
+        start = f"({marker}" if marker else "-"
+        while True:
+            ids = [_text(raw) for raw in self.client.zrangebylex(index, start, "+", 0, _CHUNK)]  # type: ignore[union-attr]
+            yield from ids
+            if len(ids) < _CHUNK:
+                return
+            start = f"({ids[-1]}"
+
+    def _load(self, ids: builtins.list[str]) -> builtins.list[Subscription]:
+        if not ids:
+            return []
+        raws = self.client.mget([self._sub_key(i) for i in ids])
+        return [sub for sub in map(self._decode, raws) if sub is not None]  # type: ignore[arg-type]
+
+    @_guard
+    def list(
+        self,
+        project_id: str | None = None,
+        lease_id: str | None = None,
+        type: str | None = None,
+        limit: int = 50,
+        marker: str | None = None,
+    ) -> builtins.list[Subscription]:
+        """Subscriptions in id (= creation) order after ``marker``.
+
+        ``project_id`` None means every project (admins); ``type`` keeps the subscriptions
+        that receive that type (listing it, or listing no type at all).
+        """
+        if lease_id:
+            index = self._index("lease", lease_id)
+        elif project_id:
+            index = self._index("project", project_id)
+        else:
+            index = self._index("all")
+
+        def wanted(sub: Subscription) -> bool:
+            return (
+                (project_id is None or sub.project_id == project_id)
+                and (lease_id is None or sub.lease_id == lease_id)
+                and (type is None or not sub.types or type in sub.types)
+            )
+
+        found: builtins.list[Subscription] = []
+        batch: builtins.list[str] = []
+        for sub_id in self._range(index, marker):
+            batch.append(sub_id)
+            if len(batch) >= max(limit - len(found), 1) or len(batch) >= _CHUNK:
+                found.extend(s for s in self._load(batch) if wanted(s))
+                batch = []
+                if len(found) >= limit:
+                    break
+        found.extend(s for s in self._load(batch) if wanted(s))
+        return found[:limit]
+
+    @_guard
+    def all(self) -> builtins.list[Subscription]:
+        """Every subscription (a broker's or the operator's cache before following changes)."""
+        ids = builtins.list(self._range(self._index("all"), None))
+        result: builtins.list[Subscription] = []
+        for i in range(0, len(ids), _CHUNK):
+            result.extend(self._load(ids[i : i + _CHUNK]))
+        return result
+
+    @_guard
+    def ids_for_type(self, event_type: str) -> set[str]:
+        """Ids of the subscriptions that receive ``event_type`` (naming it, or every type)."""
+        members: set[str] = set()
+        for key in (self._index("type", event_type), self._index("type", "*")):
+            for raw in self.client.zrange(key, 0, -1):  # type: ignore[union-attr]
+                members.add(raw.decode() if isinstance(raw, bytes) else str(raw))
+        return members
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def _transaction(self, watch: builtins.list[str], body: Callable[[Any], R]) -> R:
+        """Run ``body(pipe)`` under WATCH; retry when a concurrent write touched the keys."""
+        for _ in range(_MAX_WATCH_RETRIES):
+            with self.client.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(*watch)
+                    return body(pipe)
+                except redis.WatchError:
+                    continue
+        raise Conflict("the subscription changed concurrently too often; retry")
+
+    @_guard
+    def create(self, sub: Subscription, keys: SigningKeys) -> Subscription:
+        key = self._sub_key(sub.id)
+
+        def body(pipe: Any) -> Subscription:
+            if pipe.exists(key):
+                raise Conflict(f"subscription {sub.id} already exists")
+            pipe.multi()
+            pipe.set(key, sub.model_dump_json())
+            pipe.set(self._keys_key(sub.id), keys.model_dump_json())
+            for index in self._indexes(sub):
+                pipe.zadd(index, {sub.id: 0})
+            self._record_change(pipe, "created", sub.id, sub.version)
+            pipe.execute()
+            return sub
+
+        return self._transaction([key], body)
+
+    @_guard
+    def update(self, sub: Subscription, expected_version: int | None = None) -> Subscription:
+        """Replace the record; ``version`` becomes the stored one + 1. 412 on a stale version."""
+        return self._modify(sub.id, lambda _old: sub, expected_version)
+
+    @_guard
+    def set_status(self, sub_id: str, status: Status, reason: str | None = None) -> Subscription:
+        """Enable/disable (e.g. a 410 from the sink disables), whatever the version."""
+        return self._modify(
+            sub_id,
+            lambda old: old.model_copy(update={"status": status, "status_reason": reason}),
+            None,
+        )
+
+    def _modify(
+        self,
+        sub_id: str,
+        change: Callable[[Subscription], Subscription],
+        expected_version: int | None,
+    ) -> Subscription:
+        key = self._sub_key(sub_id)
+
+        def body(pipe: Any) -> Subscription:
+            old = self._decode(pipe.get(key))
+            if old is None:
+                raise NotFound(f"subscription {sub_id} not found")
+            if expected_version is not None and old.version != expected_version:
+                raise PreconditionFailed(
+                    f"subscription {sub_id} is at version {old.version}, "
+                    f"not {expected_version}; fetch it again"
+                )
+            new = change(old).model_copy(
+                update={
+                    "id": sub_id,
+                    "version": old.version + 1,
+                    "created_at": old.created_at,
+                    "updated_at": max(utcnow(), old.updated_at),
+                }
+            )
+            old_indexes, new_indexes = self._indexes(old), self._indexes(new)
+            pipe.multi()
+            pipe.set(key, new.model_dump_json())
+            for index in old_indexes - new_indexes:
+                pipe.zrem(index, sub_id)
+            for index in new_indexes - old_indexes:
+                pipe.zadd(index, {sub_id: 0})
+            self._record_change(pipe, "updated", sub_id, new.version)
+            pipe.execute()
+            return new
+
+        return self._transaction([key], body)
+
+    @_guard
+    def delete(self, sub_id: str, expected_version: int | None = None) -> Subscription:
+        key = self._sub_key(sub_id)
+
+        def body(pipe: Any) -> Subscription:
+            old = self._decode(pipe.get(key))
+            if old is None:
+                raise NotFound(f"subscription {sub_id} not found")
+            if expected_version is not None and old.version != expected_version:
+                raise PreconditionFailed(
+                    f"subscription {sub_id} is at version {old.version}, not {expected_version}"
+                )
+            pipe.multi()
+            pipe.delete(key, self._keys_key(sub_id), self._log_key(sub_id))
+            for index in self._indexes(old):
+                pipe.zrem(index, sub_id)
+            self._record_change(pipe, "deleted", sub_id, old.version + 1)
+            pipe.execute()
+            return old
+
+        return self._transaction([key], body)
+
+    @_guard
+    def rotate_secret(self, sub_id: str, grace: timedelta = timedelta(hours=24)) -> SigningKeys:
+        """A new current secret; the old one keeps signing for ``grace``."""
+        key, keys_key = self._sub_key(sub_id), self._keys_key(sub_id)
+
+        def body(pipe: Any) -> SigningKeys:
+            old_sub, raw = self._decode(pipe.get(key)), pipe.get(keys_key)
+            if old_sub is None or raw is None:
+                raise NotFound(f"subscription {sub_id} not found")
+            keys = SigningKeys.model_validate_json(raw).rotated(grace)
+            pipe.multi()
+            pipe.set(keys_key, keys.model_dump_json())
+            self._record_change(pipe, "secret", sub_id, old_sub.version)
+            pipe.execute()
+            return keys
+
+        return self._transaction([key, keys_key], body)
+
+    # --- change feed --------------------------------------------------------------------------
+
+    @_guard
+    def last_change_id(self) -> str:
+        """Where to start following after a snapshot taken with :meth:`all` (read this first)."""
+        newest = self.client.xrevrange(self.changes_key, count=1)
+        return str(_text(newest[0][0])) if newest else "0-0"  # type: ignore[index]
+
+    @_guard
+    def changes(
+        self, last_id: str = "$", block_ms: int | None = None, count: int = 500
+    ) -> builtins.list[tuple[str, str, str]]:
+        """``(stream_id, op, subscription_id)`` after ``last_id``; blocks up to ``block_ms``."""
+        answer = self.client.xread({self.changes_key: last_id}, count=count, block=block_ms)
+        result: builtins.list[tuple[str, str, str]] = []
+        for _stream, entries in answer or []:  # type: ignore[union-attr]
+            for stream_id, fields in entries:
+                values = {_text(k): _text(v) for k, v in fields.items()}
+                result.append((_text(stream_id), values.get("op", ""), values.get("id", "")))
+        return result
+
+    # --- delivery log and requests to the broker ----------------------------------------------
+
+    @_guard
+    def append_delivery(self, sub_id: str, attempt: dict[str, Any]) -> None:
+        """Record one delivery attempt; only the newest ``delivery_log_size`` are kept."""
+        key = self._log_key(sub_id)
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.lpush(key, json.dumps(attempt, default=str, sort_keys=True))
+            pipe.ltrim(key, 0, self.delivery_log_size - 1)
+            pipe.execute()
+
+    @_guard
+    def deliveries(self, sub_id: str, limit: int = 50) -> builtins.list[dict[str, Any]]:
+        """The newest attempts first."""
+        raws = self.client.lrange(self._log_key(sub_id), 0, max(limit, 1) - 1)
+        return [json.loads(raw) for raw in raws]  # type: ignore[union-attr]
+
+    def _request(self, fields: dict[str, str]) -> str:
+        request_id = str(uuid.uuid4())
+        entry: dict[Any, Any] = {**fields, "request_id": request_id}
+        self.client.xadd(self.replays_key, entry, maxlen=10_000, approximate=True)
+        return request_id
+
+    @_guard
+    def request_replay(self, sub_id: str, since: datetime, until: datetime | None = None) -> str:
+        """Ask the broker to re-deliver this subscription's events in [since, until)."""
+        fields = {"kind": "replay", "subscription_id": sub_id, "since": since.isoformat()}
+        if until is not None:
+            fields["until"] = until.isoformat()
+        return self._request(fields)
+
+    @_guard
+    def request_test(self, sub_id: str) -> str:
+        """Ask the broker to send a synthetic ``subscription.test`` event to this subscription."""
+        return self._request({"kind": "test", "subscription_id": sub_id})
+
+    @_guard
+    def requests(
+        self, last_id: str = "0-0", block_ms: int | None = None, count: int = 100
+    ) -> builtins.list[tuple[str, dict[str, str]]]:
+        """Replay/test requests after ``last_id``: ``(stream_id, fields)``."""
+        answer = self.client.xread({self.replays_key: last_id}, count=count, block=block_ms)
+        return [
+            (_text(stream_id), {_text(k): _text(v) for k, v in fields.items()})
+            for _stream, entries in answer or []  # type: ignore[union-attr]
+            for stream_id, fields in entries
+        ]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,346 @@
+"""The subscription (DESIGN.md, Contract 2) as pydantic models, and its signing keys.
+
+:class:`SubscriptionInput` is what a client may send (unknown fields are refused);
+:class:`Subscription` is the stored, realized resource. Both are pure data: the store persists
+them, :mod:`blazar_events.matching` and :mod:`blazar_events.triggers` read them.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import os
+import re
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from blazar_events import egress, eventtypes
+from blazar_events.errors import BlazarEventsError, InvalidInput
+from blazar_events.filters import from_expression
+
+ALL_PROJECTS = "*"
+Status = Literal["ACTIVE", "DISABLED"]
+Owner = Literal["api", "k8s"]
+
+_ISO_DURATION = re.compile(
+    r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?"
+    r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
+)
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
+# Headers the delivery function owns: a subscriber-chosen value would break signing,
+# CloudEvents binary mode or HTTP framing.
+_RESERVED_HEADERS = ("content-type", "content-length", "host", "transfer-encoding", "connection")
+_RESERVED_HEADER_PREFIXES = ("webhook-", "ce-")
+
+
+def from_iso_duration(text: str) -> float:
+    """Seconds of an ISO 8601 duration such as ``PT0.2S`` or ``P1DT2H`` (no years/months)."""
+    match = _ISO_DURATION.match(text) if isinstance(text, str) else None
+    if match is None or text in ("P", "PT") or text.endswith("T"):
+        raise ValueError(f"{text!r} is not an ISO 8601 duration like PT0.5S or PT1M")
+    parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
+    return parts["d"] * 86400 + parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
+
+
+def new_id() -> str:
+    """A UUID whose text sorts by creation time (version 7 layout), so id order is age order."""
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (millis & (2**48 - 1)) << 80 | 0x7 << 76 | (rand >> 68 & 0xFFF) << 64
+    value |= 0b10 << 62 | rand & (2**62 - 1)
+    return str(uuid.UUID(int=value))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ProtocolSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="extra HTTP headers sent with every delivery"
+    )
+    method: Literal["POST", "PUT"] = "POST"
+    mode: Literal["binary", "structured"] = Field(
+        default="binary", description="CloudEvents HTTP content mode"
+    )
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > 32:
+            raise ValueError("at most 32 headers")
+        for name, text in value.items():
+            lower = name.lower()
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"{name!r} is not a valid HTTP header name")
+            if lower in _RESERVED_HEADERS or lower.startswith(_RESERVED_HEADER_PREFIXES):
+                raise ValueError(f"header {name!r} is set by the delivery itself")
+            if "\r" in text or "\n" in text or len(text) > 4096:
+                raise ValueError(f"header {name!r}: value has a line break or is too long")
+        return value
+
+
+class DeliverySpec(BaseModel):
+    """Knative's delivery spec, with its JSON names, plus ``ordered`` (one lease at a time)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    retry: int = Field(default=5, ge=0, le=100, description="retries after the first attempt")
+    backoffPolicy: Literal["exponential", "linear"] = "exponential"
+    backoffDelay: str = Field(default="PT0.5S", description="ISO 8601 duration")
+    timeout: str = Field(default="PT10S", description="ISO 8601 duration of one attempt")
+    deadLetterSink: str | None = Field(default=None, description="URL that receives failed events")
+    ordered: bool = Field(default=False, description="deliver one lease's events strictly in order")
+
+    @field_validator("backoffDelay", "timeout")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        seconds = from_iso_duration(value)
+        if not 0 < seconds <= 3600:
+            raise ValueError(f"{value!r} must be more than 0 and at most one hour")
+        return value
+
+    @field_validator("deadLetterSink")
+    @classmethod
+    def _dead_letter(cls, value: str | None) -> str | None:
+        if value is not None:
+            egress.check_url(value)
+        return value
+
+    @property
+    def backoff_delay_seconds(self) -> float:
+        return from_iso_duration(self.backoffDelay)
+
+    @property
+    def timeout_seconds(self) -> float:
+        return from_iso_duration(self.timeout)
+
+    def backoff_for(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (1 = first retry), Knative's way."""
+        n = max(attempt, 0)
+        if self.backoffPolicy == "linear":
+            return self.backoff_delay_seconds * n
+        return self.backoff_delay_seconds * 2.0**n
+
+
+class NotifyEndpoint(BaseModel):
+    """The original proposal's endpoint form."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ip_address: ipaddress.IPv4Address | ipaddress.IPv6Address
+    port: int = Field(ge=1, le=65535)
+
+    def to_sink(self) -> str:
+        host = f"[{self.ip_address}]" if self.ip_address.version == 6 else str(self.ip_address)
+        return f"http://{host}:{self.port}/"
+
+
+class SubscriptionInput(BaseModel):
+    """The body of create, replace and (after merging) patch."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="", max_length=255)
+    description: str = Field(default="", max_length=1024)
+    types: list[str] = Field(default_factory=list, max_length=64)
+    filters: list[dict[str, Any]] = Field(default_factory=list, max_length=32)
+    lease_id: str | None = Field(default=None, description="only events of this lease")
+    project_id: str | None = Field(
+        default=None, description="whose leases; default the caller's; '*' (all) for admins only"
+    )
+    sink: str | None = Field(default=None, description="endpoint URL (http or https)")
+    notify_endpoint: NotifyEndpoint | None = Field(
+        default=None, description="alternative to sink: {ip_address, port} -> http://ip:port/"
+    )
+    protocol: Literal["HTTP"] = "HTTP"
+    protocolsettings: ProtocolSettings = Field(default_factory=ProtocolSettings)
+    delivery: DeliverySpec = Field(default_factory=DeliverySpec)
+    status: Status | None = Field(
+        default=None, description="ACTIVE or DISABLED; unchanged if absent"
+    )
+    version: int | None = Field(default=None, description="expected version (like If-Match)")
+
+    @field_validator("types")
+    @classmethod
+    def _types(cls, value: list[str]) -> list[str]:
+        normalized: list[str] = []
+        for item in value:
+            full = eventtypes.normalize_type(item)
+            if full not in normalized:
+                normalized.append(full)
+        return normalized
+
+    @field_validator("filters")
+    @classmethod
+    def _filters(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for expression in value:
+            from_expression(expression)
+        return value
+
+    @field_validator("lease_id", "project_id")
+    @classmethod
+    def _identifier(cls, value: str | None) -> str | None:
+        if value is not None and value != ALL_PROJECTS and not _IDENTIFIER.match(value):
+            raise ValueError(f"{value!r} is not an OpenStack id")
+        return value
+
+    @model_validator(mode="after")
+    def _one_sink(self) -> SubscriptionInput:
+        if self.notify_endpoint is not None:
+            if self.sink is not None:
+                raise ValueError("give either sink or notify_endpoint, not both")
+            self.sink = self.notify_endpoint.to_sink()
+            self.notify_endpoint = None
+        if self.sink is None:
+            raise ValueError("sink (or notify_endpoint) is required")
+        egress.check_url(self.sink)
+        return self
+
+    def warnings(self) -> list[str]:
+        """What the client should know but is not an error (types Blazar does not emit yet)."""
+        return [
+            f"types: {t!r} is not a type Blazar emits today; accepted in case it adds it"
+            for t in self.types
+            if not eventtypes.is_known(t)
+        ]
+
+
+def from_input(data: Any) -> SubscriptionInput:
+    """Validate a client body; InvalidInput (or InvalidFilter/SinkRefused) names the field."""
+    if not isinstance(data, dict):
+        raise InvalidInput("the body must be a JSON object")
+    try:
+        return SubscriptionInput.model_validate(data)
+    except ValidationError as exc:
+        raise to_invalid_input(exc) from None
+
+
+def to_invalid_input(exc: ValidationError) -> BlazarEventsError:
+    """One readable error from pydantic's list, keeping our own error class if we raised it."""
+    for error in exc.errors():
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, BlazarEventsError):
+            return cause
+    problems = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown field"
+        problems.append(f"{where}: {message}")
+    return InvalidInput("; ".join(problems))
+
+
+class Subscription(BaseModel):
+    """The stored resource. ``version`` increases on every change (optimistic concurrency)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=new_id)
+    name: str = ""
+    description: str = ""
+    types: list[str] = Field(default_factory=list)
+    filters: list[dict[str, Any]] = Field(default_factory=list)
+    lease_id: str | None = None
+    project_id: str
+    user_id: str | None = None
+    sink: str
+    protocol: Literal["HTTP"] = "HTTP"
+    protocolsettings: ProtocolSettings = Field(default_factory=ProtocolSettings)
+    delivery: DeliverySpec = Field(default_factory=DeliverySpec)
+    status: Status = "ACTIVE"
+    status_reason: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    version: int = 1
+    owner: Owner = "api"
+
+    @classmethod
+    def from_input(
+        cls,
+        spec: SubscriptionInput,
+        *,
+        project_id: str,
+        user_id: str | None = None,
+        owner: Owner = "api",
+        id: str | None = None,
+    ) -> Subscription:
+        """A new subscription from a validated body (the API has settled ``project_id``)."""
+        fields = spec.model_dump(exclude={"notify_endpoint", "version", "project_id", "status"})
+        extra: dict[str, Any] = {"id": id} if id else {}
+        return cls(
+            **fields,
+            **extra,
+            project_id=project_id,
+            user_id=user_id,
+            owner=owner,
+            status=spec.status or "ACTIVE",
+        )
+
+    def replaced_by(self, spec: SubscriptionInput, *, project_id: str) -> Subscription:
+        """This subscription with every client field taken from ``spec`` (PUT semantics)."""
+        fields = spec.model_dump(exclude={"notify_endpoint", "version", "project_id", "status"})
+        changes: dict[str, Any] = {**fields, "project_id": project_id}
+        if spec.status is not None and spec.status != self.status:
+            changes["status"] = spec.status
+            changes["status_reason"] = None
+        return self.model_copy(update=changes)
+
+    def to_input(self) -> dict[str, Any]:
+        """The client-writable fields, as a body (the base a PATCH merges onto)."""
+        return self.model_dump(
+            mode="json",
+            include={
+                "name", "description", "types", "filters", "lease_id", "project_id", "sink",
+                "protocol", "protocolsettings", "delivery", "status",
+            },
+        )  # fmt: skip
+
+
+class SigningKeys(BaseModel):
+    """Standard Webhooks secrets; ``previous`` keeps signing until it expires (rotation)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    current: str = Field(repr=False)
+    previous: str | None = Field(default=None, repr=False)
+    previous_expires_at: datetime | None = None
+
+    @staticmethod
+    def new_secret() -> str:
+        return "whsec_" + base64.b64encode(os.urandom(32)).decode("ascii")
+
+    @classmethod
+    def generate(cls) -> SigningKeys:
+        return cls(current=cls.new_secret())
+
+    def active(self, now: datetime | None = None) -> list[str]:
+        """Secrets to sign with now: the current one, and the previous during its grace."""
+        moment = now or utcnow()
+        keys = [self.current]
+        if self.previous and self.previous_expires_at and self.previous_expires_at > moment:
+            keys.append(self.previous)
+        return keys
+
+    def rotated(self, grace: timedelta, now: datetime | None = None) -> SigningKeys:
+        moment = now or utcnow()
+        return SigningKeys(
+            current=self.new_secret(),
+            previous=self.current if grace.total_seconds() > 0 else None,
+            previous_expires_at=moment + grace if grace.total_seconds() > 0 else None,
+        )

@@ -1,0 +1,250 @@
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from blazar_events.errors import NotFound, PreconditionFailed, ServiceUnavailable
+from blazar_events.store import SubscriptionStore
+from blazar_events.subscription import SigningKeys, Subscription, from_input
+
+
+@pytest.fixture
+def store(redis_url: str) -> Iterator[SubscriptionStore]:
+    client = redis.Redis.from_url(redis_url)
+    prefix = f"test-{uuid.uuid4().hex}"
+    yield SubscriptionStore(client, prefix, delivery_log_size=5)
+    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        client.delete(key)
+    client.close()
+
+
+def make(project_id: str = "project-a", **body: Any) -> Subscription:
+    spec = from_input({"sink": "https://hooks.example.org/", **body})
+    return Subscription.from_input(spec, project_id=project_id)
+
+
+def test_create_then_get_returns_the_same_subscription(store: SubscriptionStore) -> None:
+    sub = make(types=["lease.create"], lease_id="lease-1")
+    store.create(sub, SigningKeys.generate())
+    assert store.get(sub.id) == sub
+
+
+def test_get_unknown_is_not_found(store: SubscriptionStore) -> None:
+    with pytest.raises(NotFound):
+        store.get(str(uuid.uuid4()))
+    with pytest.raises(NotFound):
+        store.get_keys(str(uuid.uuid4()))
+
+
+def test_secret_is_kept_apart_from_the_record(store: SubscriptionStore) -> None:
+    sub, keys = make(), SigningKeys.generate()
+    store.create(sub, keys)
+    assert store.get_keys(sub.id) == keys
+    assert keys.current not in store.get(sub.id).model_dump_json()
+
+
+def test_update_bumps_version_and_refuses_a_stale_one(store: SubscriptionStore) -> None:
+    sub = store.create(make(), SigningKeys.generate())
+    renamed = store.update(sub.model_copy(update={"name": "renamed"}), expected_version=1)
+    assert (renamed.version, renamed.name, renamed.created_at) == (2, "renamed", sub.created_at)
+    assert renamed.updated_at >= sub.updated_at
+    with pytest.raises(PreconditionFailed, match="version 2"):
+        store.update(sub.model_copy(update={"name": "late"}), expected_version=1)
+    assert store.get(sub.id).name == "renamed"
+
+
+def test_concurrent_updates_at_the_same_version_let_exactly_one_win(
+    store: SubscriptionStore,
+) -> None:
+    sub = store.create(make(), SigningKeys.generate())
+
+    def attempt(n: int) -> str:
+        try:
+            store.update(sub.model_copy(update={"name": f"n{n}"}), expected_version=1)
+            return "ok"
+        except PreconditionFailed:
+            return "stale"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(attempt, range(8)))
+    assert outcomes.count("ok") == 1
+    assert store.get(sub.id).version == 2
+
+
+def test_list_by_project_is_isolated_ordered_and_paginated(store: SubscriptionStore) -> None:
+    mine = [store.create(make(name=f"a{i}"), SigningKeys.generate()) for i in range(7)]
+    store.create(make(project_id="project-b"), SigningKeys.generate())
+    first = store.list(project_id="project-a", limit=3)
+    assert [s.id for s in first] == [s.id for s in mine[:3]]
+    second = store.list(project_id="project-a", limit=3, marker=first[-1].id)
+    third = store.list(project_id="project-a", limit=3, marker=second[-1].id)
+    assert [s.id for s in first + second + third] == [s.id for s in mine]
+    assert len(store.list(project_id=None, limit=100)) == 8
+
+
+def test_list_filters_by_lease_and_type(store: SubscriptionStore) -> None:
+    on_lease = store.create(make(lease_id="lease-1"), SigningKeys.generate())
+    creates = store.create(make(types=["lease.create"]), SigningKeys.generate())
+    every = store.create(make(), SigningKeys.generate())
+    store.create(make(project_id="project-b", lease_id="lease-1"), SigningKeys.generate())
+    assert [s.id for s in store.list("project-a", lease_id="lease-1")] == [on_lease.id]
+    ids = {s.id for s in store.list("project-a", type="org.openstack.blazar.lease.create")}
+    assert ids == {on_lease.id, creates.id, every.id}
+    ids = {s.id for s in store.list("project-a", type="org.openstack.blazar.lease.delete")}
+    assert ids == {on_lease.id, every.id}
+
+
+def test_update_moves_the_indexes(store: SubscriptionStore) -> None:
+    sub = store.create(make(lease_id="lease-1", types=["lease.create"]), SigningKeys.generate())
+    moved = sub.model_copy(
+        update={"lease_id": "lease-2", "types": ["org.openstack.blazar.lease.delete"]}
+    )
+    store.update(moved, expected_version=1)
+    assert store.list("project-a", lease_id="lease-1") == []
+    assert [s.id for s in store.list("project-a", lease_id="lease-2")] == [sub.id]
+    assert sub.id not in store.ids_for_type("org.openstack.blazar.lease.create")
+    assert sub.id in store.ids_for_type("org.openstack.blazar.lease.delete")
+
+
+def test_delete_removes_record_indexes_secret_and_log(store: SubscriptionStore) -> None:
+    sub = store.create(make(lease_id="lease-1"), SigningKeys.generate())
+    store.append_delivery(sub.id, {"status": 200})
+    store.delete(sub.id)
+    with pytest.raises(NotFound):
+        store.get(sub.id)
+    with pytest.raises(NotFound):
+        store.get_keys(sub.id)
+    assert store.list("project-a") == [] and store.all() == []
+    assert store.deliveries(sub.id) == []
+    with pytest.raises(NotFound):
+        store.delete(sub.id)
+
+
+def test_all_returns_every_subscription(store: SubscriptionStore) -> None:
+    keys = SigningKeys.generate()
+    created = {store.create(make(project_id=f"p{i}"), keys).id for i in range(450)}
+    assert {s.id for s in store.all()} == created
+
+
+def test_ids_for_type_includes_subscriptions_to_every_type(store: SubscriptionStore) -> None:
+    every = store.create(make(), SigningKeys.generate())
+    creates = store.create(make(types=["lease.create"]), SigningKeys.generate())
+    store.create(make(types=["lease.delete"]), SigningKeys.generate())
+    assert store.ids_for_type("org.openstack.blazar.lease.create") == {every.id, creates.id}
+
+
+def test_change_feed_reports_every_write_in_order(store: SubscriptionStore) -> None:
+    start = store.last_change_id()
+    sub = store.create(make(), SigningKeys.generate())
+    store.update(sub, expected_version=1)
+    store.set_status(sub.id, "DISABLED", "sink answered 410 Gone")
+    store.rotate_secret(sub.id)
+    store.delete(sub.id)
+    changes = store.changes(start)
+    assert [(op, i) for _, op, i in changes] == [
+        ("created", sub.id),
+        ("updated", sub.id),
+        ("updated", sub.id),
+        ("secret", sub.id),
+        ("deleted", sub.id),
+    ]
+    assert store.changes(changes[-1][0], block_ms=10) == []
+
+
+def test_set_status_keeps_the_other_fields(store: SubscriptionStore) -> None:
+    sub = store.create(make(name="keep"), SigningKeys.generate())
+    disabled = store.set_status(sub.id, "DISABLED", "sink answered 410 Gone")
+    assert (disabled.status, disabled.status_reason, disabled.name) == (
+        "DISABLED",
+        "sink answered 410 Gone",
+        "keep",
+    )
+    assert disabled.version == 2
+
+
+def test_rotation_keeps_the_old_secret_during_the_grace(store: SubscriptionStore) -> None:
+    keys = SigningKeys.generate()
+    sub = store.create(make(), keys)
+    rotated = store.rotate_secret(sub.id, timedelta(hours=24))
+    assert store.get_keys(sub.id) == rotated
+    now = datetime.now(UTC)
+    assert rotated.active(now) == [rotated.current, keys.current]
+    assert rotated.active(now + timedelta(hours=25)) == [rotated.current]
+
+
+def test_delivery_log_is_bounded_and_newest_first(store: SubscriptionStore) -> None:
+    sub = store.create(make(), SigningKeys.generate())
+    for n in range(8):
+        store.append_delivery(sub.id, {"attempt": n})
+    assert [d["attempt"] for d in store.deliveries(sub.id, limit=50)] == [7, 6, 5, 4, 3]
+    assert [d["attempt"] for d in store.deliveries(sub.id, limit=2)] == [7, 6]
+
+
+def test_replay_and_test_requests_reach_the_stream(store: SubscriptionStore) -> None:
+    since = datetime(2026, 7, 10, 12, tzinfo=UTC)
+    replay_id = store.request_replay("sub-1", since, since + timedelta(hours=1))
+    test_id = store.request_test("sub-1")
+    requests = [fields for _, fields in store.requests()]
+    assert requests == [
+        {
+            "kind": "replay",
+            "subscription_id": "sub-1",
+            "since": "2026-07-10T12:00:00+00:00",
+            "until": "2026-07-10T13:00:00+00:00",
+            "request_id": replay_id,
+        },
+        {"kind": "test", "subscription_id": "sub-1", "request_id": test_id},
+    ]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_redis(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is not installed: run `blazar-events stack up`"
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            return process
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    process.kill()
+    raise AssertionError("a private redis-server did not start")
+
+
+def test_redis_down_is_service_unavailable_and_recovers(tmp_path: Path) -> None:
+    port = _free_port()
+    process = _start_redis(port, tmp_path)
+    store = SubscriptionStore(redis.Redis(port=port, socket_timeout=2), "outage")
+    try:
+        sub = store.create(make(), SigningKeys.generate())
+        process.terminate()
+        process.wait(10)
+        with pytest.raises(ServiceUnavailable, match="Redis"):
+            store.get(sub.id)
+        with pytest.raises(ServiceUnavailable):
+            store.list("project-a")
+        process = _start_redis(port, tmp_path)
+        with pytest.raises(NotFound):  # a fresh, empty Redis: reachable again
+            store.get(sub.id)
+    finally:
+        process.kill()
+        process.wait(10)

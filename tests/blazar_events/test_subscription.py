@@ -1,0 +1,170 @@
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from blazar_events.errors import InvalidFilter, InvalidInput, SinkRefused
+from blazar_events.subscription import (
+    DeliverySpec,
+    SigningKeys,
+    Subscription,
+    from_input,
+    from_iso_duration,
+    new_id,
+)
+
+BASE: dict[str, Any] = {"sink": "https://hooks.example.org/blazar"}
+
+
+def test_defaults_are_filled_in() -> None:
+    spec = from_input(BASE)
+    sub = Subscription.from_input(spec, project_id="p1", user_id="u1")
+    assert sub.protocol == "HTTP"
+    assert sub.protocolsettings.mode == "binary" and sub.protocolsettings.method == "POST"
+    assert sub.delivery.retry == 5 and sub.delivery.backoffPolicy == "exponential"
+    assert sub.status == "ACTIVE" and sub.version == 1 and sub.owner == "api"
+    assert sub.created_at.tzinfo is not None
+
+
+def test_short_types_are_normalized_and_deduplicated() -> None:
+    both = ["lease.event.start_lease", "org.openstack.blazar.lease.event.start_lease"]
+    spec = from_input({**BASE, "types": both})
+    assert spec.types == ["org.openstack.blazar.lease.event.start_lease"]
+    assert spec.warnings() == []
+
+
+def test_unknown_but_wellformed_type_is_accepted_with_a_warning() -> None:
+    spec = from_input({**BASE, "types": ["lease.event.some_new_event"]})
+    assert spec.types == ["org.openstack.blazar.lease.event.some_new_event"]
+    assert "some_new_event" in spec.warnings()[0]
+
+
+@pytest.mark.parametrize("bad", ["", "lease event", "lease..create", "lease.*", "x" * 300])
+def test_text_that_is_not_a_type_is_refused(bad: str) -> None:
+    with pytest.raises(InvalidInput, match="types"):
+        from_input({**BASE, "types": [bad]})
+
+
+def test_notify_endpoint_becomes_a_sink() -> None:
+    spec = from_input({"notify_endpoint": {"ip_address": "10.0.0.1", "port": 8217}})
+    assert spec.sink == "http://10.0.0.1:8217/"
+    v6 = from_input({"notify_endpoint": {"ip_address": "2001:db8::5", "port": 80}})
+    assert v6.sink == "http://[2001:db8::5]:80/"
+
+
+def test_sink_and_notify_endpoint_together_or_neither_are_refused() -> None:
+    with pytest.raises(InvalidInput, match="either sink or notify_endpoint"):
+        from_input({**BASE, "notify_endpoint": {"ip_address": "10.0.0.1", "port": 1}})
+    with pytest.raises(InvalidInput, match="sink"):
+        from_input({"name": "x"})
+
+
+def test_unknown_field_is_refused_by_name() -> None:
+    with pytest.raises(InvalidInput, match="colour: unknown field"):
+        from_input({**BASE, "colour": "red"})
+
+
+def test_server_managed_fields_are_not_writable() -> None:
+    with pytest.raises(InvalidInput, match="id: unknown field"):
+        from_input({**BASE, "id": "x"})
+
+
+def test_bad_filter_keeps_its_own_error() -> None:
+    with pytest.raises(InvalidFilter, match="unsupported dialect 'glob'"):
+        from_input({**BASE, "filters": [{"glob": {"type": "*"}}]})
+
+
+@pytest.mark.parametrize(
+    ("sink", "rule"),
+    [("ftp://x.example/", "scheme"), ("https://u:p@x.example/", "userinfo"), ("http:///x", "host")],
+)
+def test_sink_syntax_rules_name_the_rule(sink: str, rule: str) -> None:
+    with pytest.raises(SinkRefused, match=f"rule={rule}"):
+        from_input({"sink": sink})
+
+
+@pytest.mark.parametrize(
+    "header", ["webhook-signature", "Content-Type", "ce-id", "Host", "bad header"]
+)
+def test_headers_that_would_break_delivery_are_refused(header: str) -> None:
+    with pytest.raises(InvalidInput, match=r"protocolsettings\.headers"):
+        from_input({**BASE, "protocolsettings": {"headers": {header: "v"}}})
+
+
+def test_header_values_cannot_inject_lines() -> None:
+    with pytest.raises(InvalidInput, match="line break"):
+        from_input({**BASE, "protocolsettings": {"headers": {"X-A": "a\r\nX-B: b"}}})
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("PT0.2S", 0.2), ("PT1M", 60), ("PT1H30M", 5400), ("P1D", 86400)]
+)
+def test_iso_durations(text: str, seconds: float) -> None:
+    assert from_iso_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["P", "PT", "1S", "PT-1S", "P1Y", "PT1S "])
+def test_bad_iso_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        from_iso_duration(text)
+
+
+def test_delivery_backoff_follows_knative() -> None:
+    exponential = DeliverySpec(backoffDelay="PT0.5S", backoffPolicy="exponential")
+    linear = DeliverySpec(backoffDelay="PT0.5S", backoffPolicy="linear")
+    assert [exponential.backoff_for(n) for n in (1, 2, 3)] == [1.0, 2.0, 4.0]
+    assert [linear.backoff_for(n) for n in (1, 2, 3)] == [0.5, 1.0, 1.5]
+    assert exponential.timeout_seconds == 10.0
+
+
+def test_delivery_refuses_zero_or_huge_durations() -> None:
+    with pytest.raises(InvalidInput, match=r"delivery\.timeout"):
+        from_input({**BASE, "delivery": {"timeout": "PT0S"}})
+    with pytest.raises(InvalidInput, match=r"delivery\.backoffDelay"):
+        from_input({**BASE, "delivery": {"backoffDelay": "P2D"}})
+
+
+def test_replace_keeps_identity_and_status_unless_asked() -> None:
+    sub = Subscription.from_input(from_input(BASE), project_id="p1")
+    disabled = sub.model_copy(update={"status": "DISABLED", "status_reason": "410 Gone"})
+    replaced = disabled.replaced_by(from_input({**BASE, "name": "n"}), project_id="p1")
+    assert (replaced.id, replaced.status, replaced.name) == (sub.id, "DISABLED", "n")
+    enabled = disabled.replaced_by(from_input({**BASE, "status": "ACTIVE"}), project_id="p1")
+    assert enabled.status == "ACTIVE" and enabled.status_reason is None
+
+
+def test_to_input_round_trips() -> None:
+    sub = Subscription.from_input(
+        from_input({**BASE, "types": ["lease.create"], "filters": [{"exact": {"a": "b"}}]}),
+        project_id="p1",
+    )
+    again = Subscription.from_input(from_input(sub.to_input()), project_id="p1", id=sub.id)
+    assert again.model_dump(exclude={"created_at", "updated_at"}) == sub.model_dump(
+        exclude={"created_at", "updated_at"}
+    )
+
+
+def test_ids_sort_by_creation_and_are_uuids() -> None:
+    ids = [new_id() for _ in range(50)]
+    assert len(set(ids)) == 50
+    assert all(len(i) == 36 and i[14] == "7" for i in ids)
+    time.sleep(0.002)  # the next millisecond
+    assert max(ids) < new_id()
+
+
+def test_signing_keys_rotation_and_grace() -> None:
+    keys = SigningKeys.generate()
+    assert keys.current.startswith("whsec_") and len(keys.current) == 6 + 44
+    now = datetime.now(UTC)
+    rotated = keys.rotated(timedelta(hours=24), now)
+    assert rotated.current != keys.current
+    assert rotated.active(now) == [rotated.current, keys.current]
+    assert rotated.active(now + timedelta(hours=25)) == [rotated.current]
+    immediate = keys.rotated(timedelta(0), now)
+    assert immediate.active(now) == [immediate.current]
+
+
+def test_secrets_never_show_in_repr() -> None:
+    keys = SigningKeys.generate()
+    assert keys.current not in repr(keys)
