@@ -11,6 +11,7 @@ import base64
 import ipaddress
 import os
 import re
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -54,12 +55,27 @@ def from_iso_duration(text: str) -> float:
     return parts["d"] * 86400 + parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
 
 
+_id_lock = threading.Lock()
+_id_clock = [0, 0]  # last millisecond, counter within it
+
+
 def new_id() -> str:
-    """A UUID whose text sorts by creation time (version 7 layout), so id order is age order."""
-    millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (millis & (2**48 - 1)) << 80 | 0x7 << 76 | (rand >> 68 & 0xFFF) << 64
-    value |= 0b10 << 62 | rand & (2**62 - 1)
+    """A UUID whose text sorts by creation time (version 7 layout), so id order is age order.
+
+    Within one millisecond a counter in the 12 ``rand_a`` bits keeps this process's ids in
+    order (RFC 9562, method 1); across processes the order is by millisecond.
+    """
+    with _id_lock:
+        millis = max(time.time_ns() // 1_000_000, _id_clock[0])
+        if millis == _id_clock[0] and _id_clock[1] < 0xFFF:
+            counter = _id_clock[1] + 1
+        elif millis == _id_clock[0]:
+            millis, counter = millis + 1, 0
+        else:
+            counter = int.from_bytes(os.urandom(2), "big") & 0x7FF
+        _id_clock[:] = [millis, counter]
+    rand = int.from_bytes(os.urandom(8), "big") & (2**62 - 1)
+    value = (millis & (2**48 - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand
     return str(uuid.UUID(int=value))
 
 

@@ -146,8 +146,8 @@ def test_to_input_round_trips() -> None:
 
 
 def test_ids_sort_by_creation_and_are_uuids() -> None:
-    ids = [new_id() for _ in range(50)]
-    assert len(set(ids)) == 50
+    ids = [new_id() for _ in range(5000)]
+    assert len(set(ids)) == 5000 and ids == sorted(ids)
     assert all(len(i) == 36 and i[14] == "7" for i in ids)
     time.sleep(0.002)  # the next millisecond
     assert max(ids) < new_id()
