@@ -120,3 +120,9 @@ class ConfigurationError(BlazarEventsError, ValueError):
     """A setting has an invalid value; the message names the setting."""
 
     name = "ConfigurationError"
+
+
+class StackError(BlazarEventsError):
+    """A local development service (``blazar-events stack``) cannot be installed or started."""
+
+    name = "StackError"

@@ -1,0 +1,42 @@
+"""Where the local stack keeps its files, and the fixed loopback addresses of its services."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+STACK_DIR_ENV = "BLAZAR_EVENTS_STACK_DIR"
+HOST = "127.0.0.1"
+
+# Fixed for everyone (README, tests and the demo assume them).
+REDIS_PORT = 6380
+AMQP_PORT = 5673
+AMQP_DIST_PORT = 25673
+KAFKA_PORT = 9092
+KAFKA_CONTROLLER_PORT = 9093
+KEYSTONE_PORT = 5001
+
+REDIS_URL = f"redis://{HOST}:{REDIS_PORT}/0"
+AMQP_URL = f"amqp://guest:guest@{HOST}:{AMQP_PORT}//"
+TRANSPORT_URL = f"rabbit://guest:guest@{HOST}:{AMQP_PORT}/"
+KAFKA_BOOTSTRAP = f"{HOST}:{KAFKA_PORT}"
+KEYSTONE_URL = f"http://{HOST}:{KEYSTONE_PORT}/v3"
+
+
+def project_root() -> Path:
+    """The source checkout when installed editable (the usual case), else the working directory."""
+    here = Path(__file__).resolve().parents[2]
+    return here if (here / "pyproject.toml").is_file() else Path.cwd()
+
+
+def stack_dir() -> Path:
+    """``$BLAZAR_EVENTS_STACK_DIR`` or ``<project>/.stack``; one sub-folder per service."""
+    override = os.environ.get(STACK_DIR_ENV)
+    root = Path(override) if override else project_root() / ".stack"
+    return root.resolve()
+
+
+def service_dir(name: str) -> Path:
+    path = stack_dir() / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path

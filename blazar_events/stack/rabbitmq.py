@@ -1,0 +1,66 @@
+"""RabbitMQ from Debian's rabbitmq-server, as its own node on 127.0.0.1:5673.
+
+Debian's /usr/sbin/rabbitmq-server switches to the ``rabbitmq`` user and logs to /var/log;
+the stack runs the script behind it directly, as the current user, with every path (node
+data, logs, Erlang cookie via HOME) under the stack folder.
+"""
+
+from __future__ import annotations
+
+import kombu
+
+from blazar_events.stack.layout import AMQP_DIST_PORT, AMQP_PORT, AMQP_URL, HOST, TRANSPORT_URL
+from blazar_events.stack.service import Service
+
+SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+NODE_NAME = "blazar-events@localhost"
+
+
+class RabbitMQ(Service):
+    name = "rabbitmq"
+    ports = (AMQP_PORT, AMQP_DIST_PORT)
+    marker = "rabbitmq-server"
+    start_timeout = 90.0
+    apt_packages = {SERVER: "rabbitmq-server"}
+
+    def address(self) -> str:
+        return TRANSPORT_URL
+
+    def details(self) -> str:
+        return f"AMQP {AMQP_URL}, node {NODE_NAME}, data {self.directory}"
+
+    def prepare(self) -> None:
+        for sub in ("home", "mnesia", "log"):
+            (self.directory / sub).mkdir(exist_ok=True)
+        (self.directory / "rabbitmq.conf").write_text(
+            f"listeners.tcp.1 = {HOST}:{AMQP_PORT}\n"
+            "loopback_users.guest = true\n"
+            # A laptop disk is often fuller than a server's: do not block publishers.
+            "disk_free_limit.absolute = 50MB\n"
+        )
+        (self.directory / "enabled_plugins").write_text("[].\n")
+        # An empty env file keeps /etc/rabbitmq/rabbitmq-env.conf from overriding ours.
+        (self.directory / "rabbitmq-env.conf").write_text("")
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        folder = self.directory
+        env = {
+            "HOME": str(folder / "home"),  # the Erlang cookie lives there
+            "RABBITMQ_CONF_ENV_FILE": str(folder / "rabbitmq-env.conf"),
+            "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
+            "RABBITMQ_NODENAME": NODE_NAME,
+            "RABBITMQ_NODE_IP_ADDRESS": HOST,
+            "RABBITMQ_NODE_PORT": str(AMQP_PORT),
+            "RABBITMQ_DIST_PORT": str(AMQP_DIST_PORT),
+            "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(folder / "log"),
+            "RABBITMQ_PID_FILE": str(folder / "mnesia" / "beam.pid"),
+            "ERL_EPMD_ADDRESS": HOST,
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+        }
+        return [SERVER], env
+
+    def probe(self) -> None:
+        with kombu.Connection(AMQP_URL, connect_timeout=2) as connection:
+            connection.connect()
