@@ -1,0 +1,212 @@
+"""Fixtures for tests that talk to the local stack (``blazar-events stack up``).
+
+The service fixtures check that the service really answers and fail, never skip, with the
+command that brings it up. Names (Kafka topics, AMQP queues, Redis key prefixes) come from
+``unique_name`` so tests run in parallel under pytest-xdist without seeing each other.
+
+Fault tests take services away with the ``stack`` fixture. While one runs, every other test
+that uses a service waits (a file lock in the stack folder, shared by all pytest processes
+and xdist workers on this stack), so stopping Kafka never breaks an unrelated test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis
+from kafka.admin import KafkaAdminClient, NewTopic
+
+from blazar_events.stack import services
+from blazar_events.stack.keystone import KeystoneAdmin, admin_credentials
+from blazar_events.stack.layout import (
+    AMQP_URL,
+    KAFKA_BOOTSTRAP,
+    REDIS_URL,
+    TRANSPORT_URL,
+    stack_dir,
+)
+from blazar_events.stack.service import Status
+
+SERVICE_FIXTURES = {
+    "redis_url",
+    "amqp_url",
+    "transport_url",
+    "kafka_bootstrap",
+    "kafka_topic",
+    "redis_prefix",
+    "keystone",
+    "stack",
+}
+
+
+def unique_name(prefix: str = "test") -> str:
+    """A name no other test (or test run) uses: ``<prefix>-<12 hex digits>``."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+_held: list[int] = []  # locks this process holds: re-entering must not wait for itself
+
+
+@contextlib.contextmanager
+def _stack_lock(mode: int) -> Iterator[None]:
+    if _held:
+        yield
+        return
+    path = stack_dir() / "faults.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, mode)
+        _held.append(mode)
+        try:
+            yield
+        finally:
+            _held.pop()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _require(name: str) -> None:
+    """Fail the test with a clear message unless the stack's ``name`` service answers."""
+    chosen = services.service(name)
+    try:
+        # Not while a fault test (maybe in another worker) has the service stopped.
+        with _stack_lock(fcntl.LOCK_SH):
+            chosen.probe()
+    except Exception as exc:
+        pytest.fail(
+            f"{name} does not answer at {chosen.address()} ({type(exc).__name__}: {exc}); "
+            f"start the local services with `blazar-events stack up` (or `make stack`)",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    _require("redis")
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    """RabbitMQ in kombu's form, ``amqp://guest:guest@127.0.0.1:5673//``."""
+    _require("rabbitmq")
+    return AMQP_URL
+
+
+@pytest.fixture(scope="session")
+def transport_url(amqp_url: str) -> str:
+    """The same RabbitMQ in oslo.messaging's form, ``rabbit://guest:guest@127.0.0.1:5673/``."""
+    return TRANSPORT_URL
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    _require("kafka")
+    return KAFKA_BOOTSTRAP
+
+
+@pytest.fixture(scope="session")
+def keystone() -> KeystoneAdmin:
+    """The stack's Keystone: ``auth_url`` and the cloud admin's credentials (``.token()``)."""
+    _require("keystone")
+    admin = admin_credentials()
+    try:
+        admin.token()
+    except Exception as exc:
+        pytest.fail(
+            f"keystone answers but its admin cannot log in ({exc}); reset it with "
+            f"`blazar-events stack down keystone && rm -rf {stack_dir() / 'keystone'}` "
+            "and `blazar-events stack up keystone`",
+            pytrace=False,
+        )
+    return admin
+
+
+@pytest.fixture
+def kafka_topic(kafka_bootstrap: str) -> Iterator[str]:
+    """A fresh Kafka topic (one partition), deleted after the test."""
+    name = unique_name("blazar.events.test")
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap, client_id="tests")
+    try:
+        admin.create_topics([NewTopic(name, 1, 1)], timeout_ms=30000)
+        yield name
+        with contextlib.suppress(Exception):  # best effort: the broker may be stopped
+            admin.delete_topics([name], timeout_ms=30000)
+    finally:
+        admin.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A Redis key prefix of the test's own; its keys are removed afterwards."""
+    prefix = unique_name("blazar-events-test")
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    with contextlib.suppress(redis.RedisError):
+        for key in client.scan_iter(match=f"{prefix}*", count=500):
+            client.delete(key)
+    client.close()
+
+
+class StackControl:
+    """Stop, start and restart services of the stack from a fault test."""
+
+    def __init__(self) -> None:
+        self.stopped: set[str] = set()
+
+    def stop(self, name: str) -> None:
+        if not services.stop_service(name):
+            pytest.fail(
+                f"{name} is not run by this stack ({stack_dir()}), so a test cannot stop it; "
+                "run `blazar-events stack up` from this checkout or set BLAZAR_EVENTS_STACK_DIR",
+                pytrace=False,
+            )
+        self.stopped.add(name)
+
+    def start(self, name: str) -> Status:
+        """Start the service and return once it answers again."""
+        status = services.start_service(name)
+        self.stopped.discard(name)
+        return status
+
+    def restart(self, name: str) -> Status:
+        self.stop(name)
+        return self.start(name)
+
+    @contextlib.contextmanager
+    def down(self, name: str) -> Iterator[None]:
+        """``with stack.down("kafka"): ...`` runs the block with the service stopped."""
+        self.stop(name)
+        try:
+            yield
+        finally:
+            self.start(name)
+
+
+@pytest.fixture
+def stack() -> Iterator[StackControl]:
+    """Fault injection: whatever the test stopped is started again afterwards."""
+    control = StackControl()
+    yield control
+    for name in sorted(control.stopped):
+        services.start_service(name)
+
+
+@pytest.fixture(autouse=True)
+def _services_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    # Shared while a test uses a service, exclusive while a fault test stops one.
+    used = SERVICE_FIXTURES.intersection(request.fixturenames)
+    if not used:
+        yield
+        return
+    with _stack_lock(fcntl.LOCK_EX if "stack" in used else fcntl.LOCK_SH):
+        yield
+
+
+@pytest.fixture
+def make_name() -> Callable[[str], str]:
+    """``make_name("pool")`` -> a unique name, for tests that need several."""
+    return unique_name
