@@ -262,6 +262,12 @@ def to_invalid_input(exc: ValidationError) -> BlazarEventsError:
     return InvalidInput("; ".join(problems))
 
 
+_CLIENT_FIELDS = (
+    "name", "description", "types", "filters", "lease_id", "sink",
+    "protocol", "protocolsettings", "delivery",
+)  # fmt: skip
+
+
 class Subscription(BaseModel):
     """The stored resource. ``version`` increases on every change (optimistic concurrency)."""
 
@@ -310,8 +316,9 @@ class Subscription(BaseModel):
 
     def replaced_by(self, spec: SubscriptionInput, *, project_id: str) -> Subscription:
         """This subscription with every client field taken from ``spec`` (PUT semantics)."""
-        fields = spec.model_dump(exclude={"notify_endpoint", "version", "project_id", "status"})
-        changes: dict[str, Any] = {**fields, "project_id": project_id}
+        # model_copy does not validate: take attributes so nested models stay models.
+        changes: dict[str, Any] = {name: getattr(spec, name) for name in _CLIENT_FIELDS}
+        changes["project_id"] = project_id
         if spec.status is not None and spec.status != self.status:
             changes["status"] = spec.status
             changes["status_reason"] = None
