@@ -1,0 +1,55 @@
+# blazar-events: the two commands of the README, and their parts.
+#
+#   make run    - virtualenv, local stack (Redis, RabbitMQ, Kafka, Keystone), the pipeline
+#   make test   - virtualenv, local stack, ruff, mypy, import-linter, pytest (2 workers)
+#   make stack  - start the local services (idempotent); make down stops them
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?= -n 2
+
+.PHONY: run test stack down status lint venv clean-stack
+
+run: venv stack
+	$(BIN)/blazar-events run
+
+test: venv stack lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+stack: venv
+	$(BIN)/blazar-events stack up
+
+down:
+	@if [ -x $(BIN)/blazar-events ]; then $(BIN)/blazar-events stack down; fi
+
+status: venv
+	$(BIN)/blazar-events stack status
+
+# Removes every service's data (Kafka topics, Redis keys, Keystone's database): a fresh start.
+clean-stack: down
+	rm -rf .stack
+
+venv: $(VENV)/.installed
+
+# Debian ships ensurepip in a separate package; without it `python3 -m venv` fails halfway.
+$(BIN)/python:
+	@if ! $(PYTHON) -m venv $(VENV); then \
+	  echo "make: '$(PYTHON) -m venv' failed; installing Debian's python3-venv" >&2; \
+	  rm -rf $(VENV); \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q python3-venv || { apt-get update -q && apt-get install -y -q python3-venv; }; \
+	  $(PYTHON) -m venv $(VENV); \
+	fi
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	@touch $@
