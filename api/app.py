@@ -1,0 +1,65 @@
+"""``create_app(settings)``: the Flask application of the subscriptions API."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Flask, request
+
+from api import auth, errors
+from api.access import EXTENSION, Policy, Services, caller
+from api.settings import ApiSettings
+from blazar_events import egress
+from blazar_events.errors import ConfigurationError
+from blazar_events.settings import RedisSettings
+from blazar_events.store import SubscriptionStore
+
+LOG = logging.getLogger(__name__)
+
+
+def to_store(redis_settings: RedisSettings) -> SubscriptionStore:
+    """A store on a client that fails fast (503) rather than hanging when Redis is away."""
+    client = redis.Redis.from_url(
+        redis_settings.url.get_secret_value(),
+        socket_timeout=2,
+        socket_connect_timeout=1,
+        health_check_interval=30,
+    )
+    return SubscriptionStore(client, redis_settings.key_prefix)
+
+
+def create_app(
+    settings: ApiSettings | None = None,
+    *,
+    store: SubscriptionStore | None = None,
+    redis_settings: RedisSettings | None = None,
+) -> Flask:
+    settings = settings or ApiSettings.load()
+    try:
+        networks = egress.parse_networks(settings.allowed_networks)
+    except ValueError as exc:
+        raise ConfigurationError(f"api allowed_networks: {exc}") from None
+    if store is None:
+        store = to_store(redis_settings or RedisSettings.load())
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = Services(settings, store, Policy(settings.policy_file), networks)
+    errors.register(app)
+
+    from api import deliveries, event_types, health, leases, openapi, subscriptions
+
+    for module in (subscriptions, deliveries, leases, event_types, openapi, health):
+        app.register_blueprint(module.bp)
+
+    @app.before_request
+    def _authenticate() -> None:
+        # Identity first, before any lookup: an anonymous caller learns nothing, not even
+        # whether an id exists.
+        if request.routing_exception is None and request.path not in auth.PUBLIC_PATHS:
+            caller()
+
+    app.wsgi_app = auth.wrap(app.wsgi_app, settings)  # type: ignore[method-assign,assignment]
+    return app

@@ -1,0 +1,77 @@
+"""Reading a request: JSON bodies (415, 413, 400), query parameters, If-Match."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from flask import request
+
+from blazar_events.errors import InvalidInput, PreconditionFailed, UnsupportedMediaType
+
+JSON_TYPES = ("application/json",)
+MERGE_PATCH_TYPES = ("application/merge-patch+json", "application/json")
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+
+
+def json_body(accept: tuple[str, ...] = JSON_TYPES, *, optional: bool = False) -> Any:
+    """The JSON body; an empty body is None when ``optional``."""
+    raw = request.get_data(cache=True)  # werkzeug raises 413 past MAX_CONTENT_LENGTH
+    if not raw and optional:
+        return None
+    if request.mimetype not in accept:
+        raise UnsupportedMediaType(
+            f"Content-Type must be {' or '.join(accept)}, not {request.mimetype or 'missing'!r}"
+        )
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"the body is not valid JSON: {exc}") from None
+
+
+def only_params(*allowed: str) -> None:
+    unknown = sorted(set(request.args) - set(allowed))
+    if unknown:
+        raise InvalidInput(
+            f"unknown query parameter(s): {', '.join(unknown)} (allowed: {', '.join(allowed)})"
+        )
+
+
+def int_param(name: str, default: int, low: int, high: int) -> int:
+    text = request.args.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidInput(f"{name}: {text!r} is not an integer") from None
+    if not low <= value <= high:
+        raise InvalidInput(f"{name}: must be between {low} and {high}")
+    return value
+
+
+def bool_param(name: str) -> bool:
+    text = request.args.get(name, "false").lower()
+    if text not in ("true", "false", "1", "0", "yes", "no"):
+        raise InvalidInput(f"{name}: {text!r} is not a boolean")
+    return text in ("true", "1", "yes")
+
+
+def expected_version(body_version: int | None = None) -> int | None:
+    """The version the client expects, from If-Match or the body's ``version``; 412 if both
+    are given and disagree."""
+    header = request.headers.get("If-Match")
+    from_header: int | None = None
+    if header is not None and header.strip() != "*":
+        match = _ETAG.match(header)
+        if match is None:
+            raise PreconditionFailed(f'If-Match {header!r} is not an ETag of this API ("<n>")')
+        from_header = int(match.group(1))
+    if from_header is not None and body_version is not None and from_header != body_version:
+        raise PreconditionFailed("If-Match and the body's version disagree")
+    return from_header if from_header is not None else body_version
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'

@@ -1,0 +1,46 @@
+"""``blazar-events api``: the subscriptions API under gunicorn (2 workers by default)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from api.settings import ApiSettings
+
+
+class _Server(BaseApplication):
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from api.app import create_app
+
+        return create_app()
+
+
+def main(argv: list[str]) -> int:
+    defaults = ApiSettings.load()
+    parser = argparse.ArgumentParser(prog="blazar-events api", description=__doc__)
+    parser.add_argument("--host", default=defaults.host)
+    parser.add_argument("--port", type=int, default=defaults.port)
+    parser.add_argument("--workers", type=int, default=defaults.workers)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _Server(
+        {
+            "bind": f"{args.host}:{args.port}",
+            "workers": args.workers,
+            "accesslog": "-",
+            "timeout": 30,
+            "graceful_timeout": 10,
+        }
+    ).run()
+    return 0

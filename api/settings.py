@@ -1,0 +1,55 @@
+"""Settings of the subscriptions API (section ``[api]``, env ``BLAZAR_EVENTS_API_*``).
+
+keystonemiddleware reads its own ``[keystone_authtoken]`` section of the same INI file, as in
+any OpenStack service; the ``keystone_*`` options here are shortcuts for containers that
+configure everything from the environment (they win over the INI section).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from blazar_events.settings import CsvList, Section
+
+
+class ApiSettings(Section, section="api"):
+    host: str = Field("127.0.0.1", description="Address gunicorn binds")
+    port: int = Field(8090, description="Port gunicorn binds")
+    workers: int = Field(2, description="gunicorn worker processes")
+    auth_strategy: Literal["keystone", "noauth"] = Field(
+        "keystone",
+        description="keystone (keystonemiddleware auth_token) or noauth (identity taken from "
+        "X-Project-Id/X-User-Id/X-Roles headers: development only, never in production)",
+    )
+    policy_file: str | None = Field(
+        None, description="oslo.policy YAML file overriding the defaults in code"
+    )
+    allowed_networks: CsvList = Field(
+        default_factory=list,
+        description="CIDRs a sink may point into although the SSRF policy refuses them "
+        "(private, loopback, link-local), e.g. a tenant network 10.0.0.0/8",
+    )
+    resolve_sinks: bool = Field(
+        True, description="Resolve sink host names at create/update and refuse internal ones"
+    )
+    max_body_bytes: int = Field(65536, description="Largest request body accepted (else 413)")
+    secret_grace_hours: float = Field(
+        24.0, description="Hours the previous secret keeps signing after a rotation"
+    )
+    list_limit_max: int = Field(1000, description="Largest `limit` a list request may ask")
+    trigger_broker: str = Field("blazar-events", description="Broker named by rendered Triggers")
+    trigger_namespace: str = Field("blazar-events", description="Namespace of rendered Triggers")
+    function_url: str = Field(
+        "http://blazar-events-function.blazar-events.svc.cluster.local",
+        description="Base URL of the delivery function that rendered Triggers call",
+    )
+    keystone_auth_url: str | None = Field(
+        None, description="Keystone URL for auth_token (else [keystone_authtoken] auth_url)"
+    )
+    keystone_username: str | None = Field(None, description="Service user validating tokens")
+    keystone_password: SecretStr | None = Field(None, description="Its password")
+    keystone_project_name: str = Field("service", description="Its project")
+    keystone_user_domain_name: str = Field("Default", description="Its user domain")
+    keystone_project_domain_name: str = Field("Default", description="Its project domain")

@@ -1,0 +1,193 @@
+"""``/v1/subscriptions``: create, list, show, replace, patch, delete, rotate, Trigger."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import yaml
+from flask import Blueprint, Response, jsonify, request, url_for
+from pydantic import ValidationError
+
+from api.access import authorize, caller, services, visible
+from api.requests import (
+    MERGE_PATCH_TYPES,
+    bool_param,
+    expected_version,
+    int_param,
+    json_body,
+    only_params,
+)
+from api.schemas import SecretRotation, SecretRotationInput
+from api.views import check_sinks, refuse_if_kubernetes, settle_project, to_response, to_view
+from blazar_events import eventtypes, triggers
+from blazar_events.errors import InvalidInput, NotAcceptable
+from blazar_events.subscription import (
+    SigningKeys,
+    Subscription,
+    from_input,
+    from_iso_duration,
+    to_invalid_input,
+)
+
+bp = Blueprint("subscriptions", __name__, url_prefix="/v1/subscriptions")
+
+RULE = "blazar-events:subscription:"
+LIST_PARAMS = ("limit", "marker", "lease_id", "type", "project_id", "all_projects")
+
+
+@bp.post("")
+def create() -> Response:
+    spec = from_input(json_body())
+    project_id = settle_project(spec)
+    authorize(RULE + "create", project_id)
+    warnings = spec.warnings() + check_sinks(spec)
+    sub = Subscription.from_input(spec, project_id=project_id, user_id=caller().user_id)
+    keys = SigningKeys.generate()
+    services().store.create(sub, keys)
+    response = to_response(sub, 201, warnings=warnings, secret=keys.current)
+    response.headers["Location"] = url_for(".show", sub_id=sub.id, _external=True)
+    return response
+
+
+def list_page(lease_id: str | None = None) -> dict[str, Any]:
+    """One page of the caller's subscriptions (or every project's, for an admin who asks)."""
+    limit = int_param("limit", 50, 1, services().settings.list_limit_max)
+    marker = request.args.get("marker") or None
+    event_type = request.args.get("type")
+    if event_type is not None:
+        event_type = eventtypes.normalize_type(event_type)
+    own = str(caller().project_id)
+    requested = request.args.get("project_id") or None
+    all_projects = bool_param("all_projects")
+    if all_projects or (requested is not None and requested != own):
+        authorize(RULE + "list_all_projects", requested or "*")
+    project_id = requested or (None if all_projects else own)
+    authorize(RULE + "list", project_id or own)
+    subs = services().store.list(
+        project_id=project_id,
+        lease_id=lease_id or request.args.get("lease_id") or None,
+        type=event_type,
+        limit=limit,
+        marker=marker,
+    )
+    links = []
+    if len(subs) == limit:
+        args = {k: v for k, v in request.args.items() if k != "marker"}
+        args["marker"] = subs[-1].id
+        links.append({"rel": "next", "href": f"{request.base_url}?{urlencode(args)}"})
+    return {"subscriptions": [to_view(s) for s in subs], "subscriptions_links": links}
+
+
+@bp.get("")
+def index() -> Response:
+    only_params(*LIST_PARAMS)
+    return jsonify(list_page())
+
+
+@bp.get("/<sub_id>")
+def show(sub_id: str) -> Response:
+    return to_response(visible(sub_id, "get"))
+
+
+def _replace(current: Subscription, body: Any, version_hint: int | None) -> Response:
+    spec = from_input(body)
+    expected = expected_version(spec.version if spec.version is not None else version_hint)
+    project_id = settle_project(spec, current.project_id)
+    authorize(RULE + "update", project_id)
+    warnings = spec.warnings() + check_sinks(spec)
+    new = current.replaced_by(spec, project_id=project_id)
+    stored = services().store.update(new, expected_version=expected)
+    return to_response(stored, warnings=warnings)
+
+
+@bp.put("/<sub_id>")
+def replace(sub_id: str) -> Response:
+    current = visible(sub_id, "update")
+    refuse_if_kubernetes(current)
+    return _replace(current, json_body(), None)
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON Merge Patch."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+@bp.patch("/<sub_id>")
+def patch(sub_id: str) -> Response:
+    current = visible(sub_id, "patch")
+    refuse_if_kubernetes(current)
+    body = json_body(MERGE_PATCH_TYPES)
+    if not isinstance(body, dict):
+        raise InvalidInput("a merge patch must be a JSON object")
+    base = current.to_input()
+    if "notify_endpoint" in body:
+        base.pop("sink", None)
+    version = body.pop("version", None)
+    if version is not None and not isinstance(version, int):
+        raise InvalidInput("version: must be an integer")
+    return _replace(current, merge_patch(base, body), version)
+
+
+@bp.delete("/<sub_id>")
+def delete(sub_id: str) -> Response:
+    current = visible(sub_id, "delete")
+    refuse_if_kubernetes(current)
+    services().store.delete(sub_id, expected_version=expected_version())
+    return Response(status=204)
+
+
+@bp.post("/<sub_id>/secret")
+def rotate_secret(sub_id: str) -> Response:
+    current = visible(sub_id, "rotate_secret")
+    refuse_if_kubernetes(current)
+    body = json_body(optional=True)
+    try:
+        options = SecretRotationInput.model_validate(body or {})
+    except ValidationError as exc:
+        raise to_invalid_input(exc) from None
+    hours = services().settings.secret_grace_hours
+    grace = timedelta(hours=hours)
+    if options.grace_period is not None:
+        try:
+            grace = timedelta(seconds=from_iso_duration(options.grace_period))
+        except ValueError as exc:
+            raise InvalidInput(f"grace_period: {exc}") from None
+        if grace > timedelta(days=30):
+            raise InvalidInput("grace_period: at most 30 days")
+    keys = services().store.rotate_secret(sub_id, grace)
+    rotation = SecretRotation(
+        id=sub_id, secret=keys.current, previous_expires_at=keys.previous_expires_at
+    )
+    return jsonify(rotation.model_dump(mode="json"))
+
+
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+
+
+@bp.get("/<sub_id>/trigger")
+def trigger(sub_id: str) -> Response:
+    sub = visible(sub_id, "get_trigger")
+    settings = services().settings
+    rendered = triggers.to_trigger(
+        sub,
+        broker=settings.trigger_broker,
+        namespace=settings.trigger_namespace,
+        function_url=settings.function_url,
+    )
+    best = request.accept_mimetypes.best_match(["application/json", *YAML_TYPES])
+    if best is None:
+        raise NotAcceptable("the Trigger is available as application/json or application/yaml")
+    if best in YAML_TYPES:
+        return Response(yaml.safe_dump(rendered, sort_keys=False), mimetype="application/yaml")
+    return Response(json.dumps(rendered), mimetype="application/json")
