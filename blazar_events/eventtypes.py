@@ -1,9 +1,10 @@
-"""The event-type catalog subscribers see, and the check of the types they write.
+"""The catalog of Blazar event types and the rule that turns short forms into CloudEvent types.
 
-:func:`blazar_events.events.normalize_type` turns ``lease.event.start_lease`` into
-``org.openstack.blazar.lease.event.start_lease``; :func:`normalize_type` here first refuses text
-that is not an event type at all. Types Blazar does not emit today are still valid (Blazar may
-add events): :func:`is_known` tells the API when to warn.
+Blazar's oslo ``event_type`` (``lease.event.start_lease``) becomes the CloudEvent type
+``org.openstack.blazar.lease.event.start_lease`` (DESIGN.md, Contract 1). Subscribers may write
+either form; :func:`normalize_type` returns the full one and refuses text that is not an event
+type at all. Types Blazar does not emit today are still valid (Blazar may add events):
+:func:`is_known` tells the API when to warn. Pure, and imported by :mod:`blazar_events.events`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from blazar_events import events
 from blazar_events.errors import InvalidInput
 
-TYPE_PREFIX = events.TYPE_PREFIX
+TYPE_PREFIX = "org.openstack.blazar."
 TEST_TYPE = TYPE_PREFIX + "subscription.test"
 
 # A CloudEvent type is free text by the spec; ours are dotted reverse-DNS words. Anything
@@ -103,8 +103,8 @@ TEST_PAYLOAD: dict[str, Any] = {
     "properties": {"subscription_id": _ID, "message": {"type": "string"}},
 }
 
-# short oslo event_type -> what it means to a subscriber (events.BLAZAR_EVENT_TYPES' order)
-DESCRIPTIONS: dict[str, str] = {
+# The oslo event types Blazar emits today -> what each means to a subscriber.
+BLAZAR_EVENTS: dict[str, str] = {
     "lease.create": "a lease was created",
     "lease.update": "a lease was updated (payload status UPDATING)",
     "lease.delete": "a lease is being deleted (payload status DELETING)",
@@ -120,12 +120,17 @@ def normalize_type(value: str) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if not text or len(text) > _MAX_TYPE_LENGTH or not _TYPE_SYNTAX.match(text):
         raise InvalidInput(f"types: {value!r} is not an event type (dotted words expected)")
-    return events.normalize_type(text)
+    return text if text.startswith(TYPE_PREFIX) else TYPE_PREFIX + text
+
+
+def short_type(value: str) -> str:
+    """The oslo event type of a CloudEvent type (the inverse of :func:`normalize_type`)."""
+    return value[len(TYPE_PREFIX) :] if value.startswith(TYPE_PREFIX) else value
 
 
 def is_known(full_type: str) -> bool:
     """Whether Blazar (or this product, for the test event) emits this type today."""
-    return full_type == TEST_TYPE or events.short_type(full_type) in events.BLAZAR_EVENT_TYPES
+    return full_type == TEST_TYPE or short_type(full_type) in BLAZAR_EVENTS
 
 
 def catalog() -> list[dict[str, Any]]:
@@ -134,10 +139,10 @@ def catalog() -> list[dict[str, Any]]:
         {
             "type": TYPE_PREFIX + short,
             "short": short,
-            "description": DESCRIPTIONS.get(short, ""),
+            "description": text,
             "dataschema": {"v2": V2_PAYLOAD, "legacy": LEGACY_PAYLOAD},
         }
-        for short in events.BLAZAR_EVENT_TYPES
+        for short, text in BLAZAR_EVENTS.items()
     ]
     entries.append(
         {
