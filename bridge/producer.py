@@ -1,0 +1,146 @@
+"""The one Kafka client of the bridge (kafka-python), behind a two-method Protocol.
+
+The pipeline only sees :class:`RecordSink`: ``send`` returns a :class:`Receipt` that turns
+done when Kafka answered, and ``flush`` waits a bounded time. That keeps the retry logic
+testable without a broker and the client swappable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any, Protocol
+
+from kafka import KafkaProducer
+from kafka import errors as kafka_errors
+
+from blazar_events.errors import ServiceUnavailable
+from blazar_events.records import KafkaRecord
+from blazar_events.settings import KafkaSettings
+from bridge.settings import BridgeSettings
+
+LOG = logging.getLogger(__name__)
+
+# Errors no retry can cure: the record itself is unacceptable to the broker.
+_REFUSED = (
+    kafka_errors.MessageSizeTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+    kafka_errors.InvalidRecordError,
+)
+
+
+class Receipt(Protocol):
+    def done(self) -> bool:
+        """Whether Kafka answered (or the client gave up)."""
+
+    def error(self) -> BaseException | None:
+        """Why it failed, once done; None when the record was written."""
+
+
+class RecordSink(Protocol):
+    def send(self, topic: str, record: KafkaRecord) -> Receipt: ...
+
+    def flush(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for outstanding receipts; never raises."""
+
+    def connected(self) -> bool:
+        """Whether the client could reach Kafka (it tries to connect if it has not yet)."""
+
+    def close(self) -> None: ...
+
+
+def is_refused(error: BaseException) -> bool:
+    """True when resending cannot help: the record goes to the rejected topic instead."""
+    return isinstance(error, _REFUSED)
+
+
+class _Done:
+    """A receipt that failed before reaching the client's buffer."""
+
+    def __init__(self, error: BaseException) -> None:
+        self._error = error
+
+    def done(self) -> bool:
+        return True
+
+    def error(self) -> BaseException | None:
+        return self._error
+
+
+class _Future:
+    def __init__(self, future: Any) -> None:
+        self._future = future
+
+    def done(self) -> bool:
+        return bool(self._future.is_done)
+
+    def error(self) -> BaseException | None:
+        return self._future.exception if self._future.failed() else None
+
+
+class KafkaSink:
+    """kafka-python producer: acks=all, idempotent, lingering to batch; created lazily.
+
+    When Kafka is unreachable at start the producer cannot be built: ``send`` then returns
+    failed receipts (ServiceUnavailable) and the pipeline retries, exactly as for a send
+    that failed later.
+    """
+
+    def __init__(self, kafka: KafkaSettings, bridge: BridgeSettings) -> None:
+        delivery_ms = int(bridge.kafka_delivery_timeout * 1000)
+        request_ms = max(1000, min(30_000, (delivery_ms - bridge.kafka_linger_ms) // 2))
+        self._options: dict[str, Any] = {
+            **kafka.client_options(),
+            "client_id": f"blazar-events-bridge-{bridge.pool}",
+            "acks": "all",
+            "enable_idempotence": True,
+            "linger_ms": bridge.kafka_linger_ms,
+            "batch_size": 256 * 1024,
+            "compression_type": None
+            if bridge.kafka_compression == "none"
+            else bridge.kafka_compression,
+            "delivery_timeout_ms": delivery_ms,
+            "request_timeout_ms": request_ms,
+            # send() blocks this long for metadata of a topic when Kafka is away; keep it
+            # short so the loop keeps heartbeating AMQP and answering probes.
+            "max_block_ms": 5000,
+            "max_request_size": 1_048_576,
+        }
+        self._producer: KafkaProducer | None = None
+
+    def _client(self) -> KafkaProducer:
+        if self._producer is None:
+            try:
+                self._producer = KafkaProducer(**self._options)
+            except kafka_errors.KafkaError as exc:
+                raise ServiceUnavailable(f"Kafka is unreachable: {exc!r}") from None
+            LOG.info("kafka producer connected to %s", ",".join(self._options["bootstrap_servers"]))
+        return self._producer
+
+    def send(self, topic: str, record: KafkaRecord) -> Receipt:
+        try:
+            future = self._client().send(
+                topic, key=record.key, value=record.value, headers=list(record.headers)
+            )
+        except (ServiceUnavailable, kafka_errors.KafkaError) as exc:
+            return _Done(exc)
+        return _Future(future)
+
+    def connected(self) -> bool:
+        try:
+            self._client()
+        except ServiceUnavailable as exc:
+            LOG.warning("%s", exc)
+            return False
+        return True
+
+    def flush(self, timeout: float) -> None:
+        if self._producer is None:
+            return
+        with contextlib.suppress(kafka_errors.KafkaTimeoutError):
+            self._producer.flush(timeout=timeout)
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+            self._producer = None

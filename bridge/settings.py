@@ -1,0 +1,80 @@
+"""Settings of the bridge (``[bridge]`` in the INI file, ``BLAZAR_EVENTS_BRIDGE_*`` in the env).
+
+Kafka's connection and topics come from ``[kafka]`` and the CloudEvent source prefix from
+``[events]`` (blazar_events.settings): other components read the same ones.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from blazar_events.settings import CsvList, Section
+
+
+class BridgeSettings(Section, section="bridge"):
+    transport_url: SecretStr = Field(
+        SecretStr("rabbit://guest:guest@127.0.0.1:5673/"),
+        description="RabbitMQ URL, as [DEFAULT] transport_url in blazar.conf "
+        "(rabbit:// or amqp://; the first host is used)",
+    )
+    exchange: str = Field(
+        "openstack", description="Exchange Blazar notifies on (its control_exchange)"
+    )
+    exchange_durable: bool = Field(
+        False,
+        description="Declare the exchange durable; must match Blazar's "
+        "[oslo_messaging_rabbit] amqp_durable_queues (or rabbit_quorum_queue)",
+    )
+    topics: CsvList = Field(
+        default_factory=lambda: ["notifications"],
+        description="Notification topics, as [oslo_messaging_notifications] topics",
+    )
+    priorities: CsvList = Field(
+        default_factory=lambda: ["info"],
+        description="Priorities to bind (routing key <topic>.<priority>); Blazar sends info",
+    )
+    pool: str = Field(
+        "blazar-events",
+        description="Queue name: this bridge's own pool, so it never takes Ceilometer's messages",
+    )
+    queue_durable: bool = Field(
+        True, description="Declare the pool queue durable, so it survives a RabbitMQ restart"
+    )
+    queue_type: Literal["classic", "quorum"] = Field(
+        "classic", description="classic, or quorum (replicated; always durable)"
+    )
+    prefetch: int = Field(1000, ge=1, le=65535, description="AMQP prefetch count")
+    batch_size: int = Field(
+        500, ge=1, description="Notifications produced to Kafka before one (multiple) ack"
+    )
+    batch_wait: float = Field(
+        0.02, ge=0, description="Seconds to wait for a batch to fill before producing it"
+    )
+    max_body_bytes: int = Field(
+        1_000_000,
+        ge=1024,
+        description="Larger bodies are rejected (Kafka's default record limit is 1 MiB)",
+    )
+    publisher_prefixes: CsvList = Field(
+        default_factory=lambda: ["blazar."],
+        description="A notification is Blazar's if its publisher_id starts with one of these...",
+    )
+    type_prefixes: CsvList = Field(
+        default_factory=lambda: ["lease."],
+        description="...or its event_type starts with one of these (both empty: keep all)",
+    )
+    kafka_linger_ms: int = Field(5, ge=0, description="Producer linger, for batching")
+    kafka_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
+        "none", description="Producer compression (snappy/lz4/zstd need their Python codec)"
+    )
+    kafka_delivery_timeout: float = Field(
+        30.0, gt=0, description="Seconds the producer retries a record before the bridge resends"
+    )
+    retry_backoff: float = Field(0.5, gt=0, description="First retry delay (seconds), doubling")
+    retry_backoff_max: float = Field(30.0, gt=0, description="Longest retry delay (seconds)")
+    http_host: str = Field("127.0.0.1", description="Address of /metrics, /healthz and /readyz")
+    http_port: int = Field(9101, ge=0, le=65535, description="Port of the health/metrics server")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_format: Literal["json", "text"] = Field("json", description="json lines, or text")

@@ -1,0 +1,131 @@
+"""The pipeline's retry and refusal logic, with a scripted stand-in for the Kafka client.
+
+The real client is exercised by test_bridge.py and test_faults.py; here the sink fails on
+purpose in ways a live broker cannot be made to fail on demand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kafka import errors as kafka_errors
+
+from blazar_events.records import KafkaRecord
+from blazar_events.settings import EventSettings, KafkaSettings
+from bridge.metrics import Health, Metrics
+from bridge.pipeline import Delivery, Pipeline
+from bridge.settings import BridgeSettings
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "blazar"
+
+
+class Receipt:
+    def __init__(self, error: BaseException | None) -> None:
+        self._error = error
+
+    def done(self) -> bool:
+        return True
+
+    def error(self) -> BaseException | None:
+        return self._error
+
+
+class ScriptedSink:
+    """Fails the first ``failures`` sends with ``error``, then accepts everything."""
+
+    def __init__(self, error: BaseException | None = None, failures: int = 0) -> None:
+        self.error = error
+        self.failures = failures
+        self.accepted: list[tuple[str, KafkaRecord]] = []
+        self.attempts = 0
+
+    def send(self, topic: str, record: KafkaRecord) -> Receipt:
+        self.attempts += 1
+        if self.error is not None and self.failures > 0:
+            self.failures -= 1
+            return Receipt(self.error)
+        self.accepted.append((topic, record))
+        return Receipt(None)
+
+    def flush(self, timeout: float) -> None:
+        pass
+
+    def connected(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def pipeline(sink: ScriptedSink) -> tuple[Pipeline, Metrics]:
+    metrics = Metrics()
+    settings = BridgeSettings.load(retry_backoff=0.01, retry_backoff_max=0.02)
+    kafka = KafkaSettings.load(topic="events", rejected_topic="rejected")
+    return Pipeline(settings, kafka, EventSettings.load(), sink, metrics, Health()), metrics
+
+
+def deliveries() -> list[Delivery]:
+    body = (FIXTURES / "v2-lease.create.json").read_bytes()
+    return [Delivery(tag=1, body=body), Delivery(tag=2, body=b"junk")]
+
+
+def never(_: float) -> None:
+    pass
+
+
+def test_a_failing_kafka_is_retried_until_it_takes_every_record() -> None:
+    sink = ScriptedSink(kafka_errors.KafkaTimeoutError("broker away"), failures=5)
+    under_test, metrics = pipeline(sink)
+    outgoing = under_test.to_outgoing(deliveries())
+
+    assert under_test.deliver(outgoing, wait=never, stopping=lambda: False)
+
+    assert sorted(topic for topic, _ in sink.accepted) == ["events", "rejected"]
+    assert metrics.retries._value.get() == 5
+    assert metrics.forwarded._value.get() == 1
+    assert under_test.health.kafka_ok
+
+
+def test_a_record_kafka_can_never_take_goes_to_the_rejected_topic() -> None:
+    sink = ScriptedSink(kafka_errors.MessageSizeTooLargeError("too big"), failures=1)
+    under_test, metrics = pipeline(sink)
+    outgoing = under_test.to_outgoing(deliveries()[:1])
+
+    assert under_test.deliver(outgoing, wait=never, stopping=lambda: False)
+
+    [(topic, record)] = sink.accepted
+    assert topic == "rejected"
+    assert record.header("blazar_events_reason") == b"kafka-refused"
+    assert metrics.forwarded._value.get() == 0
+    assert metrics.retries._value.get() == 0
+
+
+def test_stopping_while_kafka_fails_acknowledges_nothing() -> None:
+    sink = ScriptedSink(kafka_errors.KafkaTimeoutError("broker away"), failures=10**6)
+    under_test, _ = pipeline(sink)
+    outgoing = under_test.to_outgoing(deliveries())
+    calls = iter(range(10**6))
+
+    stopped = under_test.deliver(outgoing, wait=never, stopping=lambda: next(calls) > 3)
+
+    assert stopped is False
+    assert sink.accepted == []
+    assert not under_test.health.kafka_ok
+
+
+def test_foreign_notifications_produce_nothing_but_are_counted() -> None:
+    under_test, metrics = pipeline(ScriptedSink())
+    body = (FIXTURES / "foreign-nova-compute.instance.create.end.json").read_bytes()
+    assert under_test.to_outgoing([Delivery(tag=1, body=body)]) == []
+    assert metrics.ignored._value.get() == 1
+    assert metrics.received._value.get() == 1
+
+
+def test_the_defaults_follow_blazar_and_oslo() -> None:
+    settings = BridgeSettings.load()
+    assert settings.exchange == "openstack"
+    assert settings.topics == ["notifications"]
+    assert settings.priorities == ["info"]
+    assert settings.exchange_durable is False  # oslo's amqp_durable_queues default
+    assert settings.queue_durable is True
+    assert settings.http_port == 9101
