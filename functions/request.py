@@ -1,0 +1,91 @@
+"""The HTTP form of a delivery: CloudEvents HTTP binding plus Standard Webhooks headers. Pure.
+
+The CloudEvent is encoded once per event (:class:`Payload`) and shared by every subscription
+it is delivered to; only the signature and the subscription's own headers differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Final, Literal
+
+from cloudevents.core.base import BaseCloudEvent
+from cloudevents.core.bindings import http
+from cloudevents.core.formats.json import JSONFormat
+
+from blazar_events import PRODUCT, __version__
+from blazar_events.subscription import Subscription
+from functions import signing
+
+USER_AGENT: Final = f"{PRODUCT}/{__version__}"
+_FORMAT: Final = JSONFormat()
+# Headers a subscription may not set: they carry the event and its signature.
+_RESERVED: Final = ("webhook-", "ce-", "content-type", "content-length", "host", "user-agent")
+
+Mode = Literal["binary", "structured"]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where and how one subscription wants its events: what the attempt needs, nothing more."""
+
+    subscription_id: str
+    sink: str
+    method: str = "POST"
+    mode: Mode = "binary"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout: float | None = None
+
+
+def from_subscription(sub: Subscription) -> Target:
+    settings = sub.protocolsettings
+    return Target(
+        subscription_id=sub.id,
+        sink=sub.sink,
+        method=settings.method,
+        mode=settings.mode,
+        headers=dict(settings.headers),
+        timeout=sub.delivery.timeout_seconds,
+    )
+
+
+class Payload:
+    """One CloudEvent encoded for HTTP, each mode at most once."""
+
+    def __init__(self, event: BaseCloudEvent) -> None:
+        self.event = event
+        self.event_id = event.get_id()
+
+    @cached_property
+    def binary(self) -> http.HTTPMessage:
+        return http.to_binary(self.event, _FORMAT)
+
+    @cached_property
+    def structured(self) -> http.HTTPMessage:
+        return http.to_structured(self.event, _FORMAT)
+
+    def message(self, mode: Mode) -> http.HTTPMessage:
+        return self.structured if mode == "structured" else self.binary
+
+
+def to_extra_headers(headers: Mapping[str, Any]) -> dict[str, str]:
+    """A subscription's own headers, without any that would spoof the event or its signature."""
+    return {
+        str(name): str(value)
+        for name, value in headers.items()
+        if not str(name).lower().startswith(_RESERVED)
+    }
+
+
+def to_request(
+    target: Target, payload: Payload, secrets: Sequence[str], timestamp: int
+) -> tuple[dict[str, str], bytes]:
+    """Headers and body of the signed request; ``webhook-id`` is the CloudEvent id."""
+    message = payload.message(target.mode)
+    headers = to_extra_headers(target.headers)
+    headers.update(message.headers)
+    headers["user-agent"] = USER_AGENT
+    headers.update(signing.to_headers(secrets, payload.event_id, timestamp, message.body))
+    return headers, message.body

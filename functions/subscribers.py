@@ -1,0 +1,52 @@
+"""What the function needs from the store: the subscription, its secrets, and the record of
+each attempt (the delivery log; a 410 disables the subscription, visible in the API).
+
+Blocking (redis-py); async callers run it in a thread.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from blazar_events.store import SubscriptionStore
+from blazar_events.subscription import Subscription
+from functions.outcomes import Attempt, Gone
+
+log = logging.getLogger(__name__)
+
+ATTEMPT_COUNT_TTL = 7 * 24 * 3600  # longer than any retry schedule Knative allows
+
+
+class Subscribers:
+    def __init__(self, store: SubscriptionStore) -> None:
+        self.store = store
+
+    def get(self, sub_id: str) -> tuple[Subscription, list[str]]:
+        """The subscription and the secrets to sign with now (NotFound if it was deleted)."""
+        return self.store.get(sub_id), self.store.get_keys(sub_id).active()
+
+    def count_attempt(self, sub_id: str, event_id: str) -> int:
+        """1 on the first attempt at this event for this subscription, 2 on the next...
+
+        Knative retries by calling again without saying which attempt it is; a counter per
+        (subscription, event) in Redis numbers them for the delivery log.
+        """
+        key = f"{self.store.prefix}:fn:attempts:{sub_id}:{event_id}"
+        with self.store.client.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, ATTEMPT_COUNT_TTL)
+            number, _ = pipe.execute()
+        return int(number)
+
+    def record(self, sub_id: str, attempt: Attempt, event_id: str, event_type: str) -> None:
+        record(self.store, sub_id, attempt, event_id, event_type)
+
+
+def record(
+    store: SubscriptionStore, sub_id: str, attempt: Attempt, event_id: str, event_type: str
+) -> None:
+    """Append the attempt to the delivery log; disable the subscription if its sink is gone."""
+    if isinstance(attempt.outcome, Gone):
+        store.set_status(sub_id, "DISABLED", "the sink answered 410 Gone")
+        log.warning("subscription %s disabled: its sink answered 410 Gone", sub_id)
+    store.append_delivery(sub_id, attempt.to_log(event_id, event_type))
