@@ -1,0 +1,141 @@
+"""The broker's one Kafka consumer (kafka-python), in a thread of its own.
+
+kafka-python blocks, so it polls in this thread and hands each batch to the event loop.
+Offsets are committed here, and only up to what :class:`OffsetTracker` says is settled;
+``enable_auto_commit`` is off. When too many records are in progress the assignment is
+paused (back-pressure), and resumed once they settle.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kafka import AsyncConsumerRebalanceListener, KafkaConsumer
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
+from blazar_events.settings import KafkaSettings
+from broker.offsets import OffsetTracker
+from broker.settings import BrokerSettings
+
+log = logging.getLogger(__name__)
+
+Batch = list[Any]  # kafka-python ConsumerRecords
+
+
+class _Rebalance(AsyncConsumerRebalanceListener):
+    # kafka-python runs these on its IO loop, where a blocking commit would deadlock.
+    def __init__(self, source: KafkaSource) -> None:
+        self.source = source
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        self.source.commit(wait=False)
+        self.source.tracker.forget([(tp.topic, tp.partition) for tp in revoked])
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        log.info("assigned partitions %s", sorted(tp.partition for tp in assigned))
+
+
+class KafkaSource(threading.Thread):
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        settings: BrokerSettings,
+        tracker: OffsetTracker,
+        deliver: Callable[[Batch], None],
+        topic: str | None = None,
+    ) -> None:
+        super().__init__(name="kafka-consumer", daemon=True)
+        self.kafka = kafka
+        self.settings = settings
+        self.tracker = tracker
+        self.deliver = deliver
+        self.topic = topic or kafka.topic
+        self.lag = 0
+        self.error: str | None = None
+        self.alive_at = time.monotonic()
+        self._polling = threading.Event()
+        self._polling.set()
+        self._closing = threading.Event()
+        self._closed = threading.Event()
+        self._consumer: KafkaConsumer | None = None
+
+    def run(self) -> None:
+        try:
+            self._consumer = KafkaConsumer(
+                **self.kafka.client_options(),
+                group_id=self.settings.group_id,
+                enable_auto_commit=False,
+                auto_offset_reset=self.settings.auto_offset_reset,
+                max_poll_records=500,
+            )
+            self._consumer.subscribe([self.topic], listener=_Rebalance(self))
+            self._loop(self._consumer)
+        except Exception as exc:  # reported by /healthz; the service exits non-zero
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.exception("Kafka consumer stopped")
+        finally:
+            self._closed.set()
+
+    def _loop(self, consumer: KafkaConsumer) -> None:
+        last_commit = time.monotonic()
+        paused = False
+        while not self._closing.is_set():
+            self.alive_at = time.monotonic()
+            busy = self.tracker.in_progress >= self.settings.max_pending_records
+            if (busy or not self._polling.is_set()) and not paused:
+                consumer.pause(*consumer.assignment())
+                paused = True
+            elif paused and not busy and self._polling.is_set():
+                consumer.resume(*consumer.paused())
+                paused = False
+            batch = consumer.poll(timeout_ms=100)
+            if batch:
+                records = [r for partition_records in batch.values() for r in partition_records]
+                self.deliver(records)
+            if time.monotonic() - last_commit >= self.settings.commit_interval:
+                self.commit()
+                self._measure_lag(consumer)
+                last_commit = time.monotonic()
+        self.commit()
+        consumer.close(autocommit=False)
+
+    def commit(self, wait: bool = True) -> None:
+        consumer = self._consumer
+        if consumer is None:
+            return
+        assigned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+        offsets = {
+            TopicPartition(topic, partition): OffsetAndMetadata(offset, "", -1)
+            for (topic, partition), offset in self.tracker.committable().items()
+            if (topic, partition) in assigned
+        }
+        if not offsets:
+            return
+        try:
+            if wait:
+                consumer.commit(offsets)
+            else:
+                consumer.commit_async(offsets)
+        except Exception as exc:  # a rebalance in progress; the next commit catches up
+            log.warning("offset commit failed: %s", exc)
+
+    def _measure_lag(self, consumer: KafkaConsumer) -> None:
+        lag = 0
+        for tp in consumer.assignment():
+            end = consumer.highwater(tp)
+            if end is not None:
+                lag += max(0, end - consumer.position(tp))
+        self.lag = lag
+
+    def pause(self) -> None:
+        """Stop taking new records (shutdown); what is in progress goes on."""
+        self._polling.clear()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Commit what is settled and leave the group."""
+        self._closing.set()
+        self._closed.wait(timeout)

@@ -1,0 +1,107 @@
+"""Dead letters: a delivery given up goes to the subscription's ``deadLetterSink`` if it has
+one, and always to the dead-letter topic, with Knative's error extensions
+(``knativeerrordest``, ``knativeerrorcode``, ``knativeerrordata``) and the subscription id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Protocol
+
+from cloudevents.core.base import BaseCloudEvent
+from cloudevents.core.v1.event import CloudEvent
+from kafka import KafkaProducer
+
+from blazar_events.records import to_record
+from blazar_events.settings import KafkaSettings
+from functions.client import Sender
+from functions.outcomes import Outcome, to_name
+from functions.request import Payload, Target
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_DATA = 1024
+
+
+class Producer(Protocol):
+    async def send(self, topic: str, key: bytes | None, value: bytes, headers: list[Any]) -> None:
+        """Return once the record is acknowledged; raise if it cannot be written."""
+
+
+class KafkaDeadLetterProducer:
+    """kafka-python producer (acks=all); its callbacks resolve asyncio futures."""
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self._producer = KafkaProducer(
+            **settings.client_options(), acks="all", linger_ms=5, retries=5
+        )
+
+    async def send(self, topic: str, key: bytes | None, value: bytes, headers: list[Any]) -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def resolve(exc: BaseException | None) -> None:
+            if done.done():
+                return
+            if exc is None:
+                done.set_result(None)
+            else:
+                done.set_exception(exc)
+
+        def ok(_meta: Any) -> None:
+            loop.call_soon_threadsafe(resolve, None)
+
+        def failed(exc: BaseException) -> None:
+            loop.call_soon_threadsafe(resolve, exc)
+
+        future = self._producer.send(topic, key=key, value=value, headers=headers)
+        future.add_callback(ok)
+        future.add_errback(failed)
+        await done
+
+    def close(self) -> None:
+        self._producer.close(timeout=5)
+
+
+def to_dead_letter(
+    event: BaseCloudEvent, subscription_id: str, sink: str, outcome: Outcome
+) -> BaseCloudEvent:
+    """The event with the Knative error extensions added."""
+    attributes = dict(event.get_attributes())
+    attributes["knativeerrordest"] = sink
+    attributes["knativeerrorcode"] = str(outcome.status if outcome.status is not None else 0)
+    attributes["knativeerrordata"] = f"{to_name(outcome)}: {getattr(outcome, 'error', '')}"[
+        :MAX_ERROR_DATA
+    ]
+    attributes["subscriptionid"] = subscription_id
+    return CloudEvent(attributes, event.get_data())
+
+
+class DeadLetters:
+    def __init__(self, producer: Producer, topic: str, sender: Sender) -> None:
+        self.producer = producer
+        self.topic = topic
+        self.sender = sender
+
+    async def send(
+        self,
+        target: Target,
+        payload: Payload,
+        outcome: Outcome,
+        secrets: list[str],
+        dead_letter_sink: str | None,
+    ) -> None:
+        """Dead-letter one delivery; returns once the topic has it (raises if it cannot)."""
+        letter = to_dead_letter(payload.event, target.subscription_id, target.sink, outcome)
+        if dead_letter_sink:
+            # One attempt, signed like any delivery; the topic keeps the letter either way.
+            sink_target = Target(target.subscription_id, dead_letter_sink, timeout=target.timeout)
+            attempt = await self.sender.attempt(sink_target, Payload(letter), secrets)
+            if to_name(attempt.outcome) != "delivered":
+                log.warning(
+                    "dead-letter sink of %s did not take event %s: %s",
+                    target.subscription_id, payload.event_id, to_name(attempt.outcome),
+                )  # fmt: skip
+        record = to_record(letter)
+        await self.producer.send(self.topic, record.key, record.value, list(record.headers))

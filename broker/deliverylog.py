@@ -1,0 +1,52 @@
+"""Writes delivery attempts to the subscriptions' logs in Redis, off the delivery path.
+
+Attempts are buffered and written once a second in a thread. Failures are always written;
+successes up to ``per_second`` per subscription each second: the log keeps only the newest
+entries anyway, and writing thousands of successes a second would cost more than delivering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any
+
+from blazar_events.errors import BlazarEventsError
+from blazar_events.store import SubscriptionStore
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryLog:
+    def __init__(self, store: SubscriptionStore, per_second: int) -> None:
+        self.store = store
+        self.per_second = per_second
+        self._pending: list[tuple[str, dict[str, Any]]] = []
+        self._successes: dict[str, int] = defaultdict(int)
+
+    def add(self, sub_id: str, entry: dict[str, Any]) -> None:
+        if entry["outcome"] == "delivered":
+            if self._successes[sub_id] >= self.per_second:
+                return
+            self._successes[sub_id] += 1
+        self._pending.append((sub_id, entry))
+
+    async def flush(self) -> None:
+        batch, self._pending = self._pending, []
+        self._successes.clear()
+        if batch:
+            await asyncio.to_thread(self._write, batch)
+
+    def _write(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        for sub_id, entry in batch:
+            try:
+                self.store.append_delivery(sub_id, entry)
+            except BlazarEventsError as exc:  # best effort: the delivery itself happened
+                log.warning("delivery log not written (%d entries): %s", len(batch), exc.message)
+                return
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            await self.flush()

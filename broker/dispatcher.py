@@ -1,0 +1,224 @@
+"""From a matched event to settled deliveries: lanes, outcomes, retries and dead letters.
+
+A job is *settled* when it is delivered, durably in the retry schedule, or dead-lettered;
+only then does its Kafka record move towards commit. A step that needs Redis or Kafka
+(scheduling a retry, dead-lettering) is retried until it succeeds, so an outage of either
+delays settling (and the commit) but loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TypeVar
+
+from cloudevents.core.bindings.http import to_structured_event
+
+from blazar_events.errors import BlazarEventsError, NotFound
+from blazar_events.store import SubscriptionStore
+from broker.deadletters import DeadLetters
+from broker.deliverylog import DeliveryLog
+from broker.index import Entry, SubscriptionIndex, from_subscription_entry
+from broker.lanes import Depth, Job, Lane
+from broker.metrics import BrokerMetrics
+from broker.retries import RetryJob, RetrySchedule
+from broker.settings import BrokerSettings
+from functions.client import Sender
+from functions.outcomes import Attempt, Delivered, Gone, Outcome, Retry, to_name
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: BrokerSettings,
+        index: SubscriptionIndex,
+        store: SubscriptionStore,
+        sender: Sender,
+        schedule: RetrySchedule,
+        dead_letters: DeadLetters,
+        delivery_log: DeliveryLog,
+        metrics: BrokerMetrics,
+    ) -> None:
+        self.settings = settings
+        self.index = index
+        self.store = store
+        self.sender = sender
+        self.schedule = schedule
+        self.dead_letters = dead_letters
+        self.delivery_log = delivery_log
+        self.metrics = metrics
+        self.depth = Depth()
+        self.lanes: dict[str, Lane] = {}
+        self.stopping = False
+        self._background: set[asyncio.Task[None]] = set()
+
+    # --- entry points -------------------------------------------------------------------
+
+    def submit(self, entry: Entry, job: Job) -> None:
+        """Queue a job on its subscriber's lane; a full lane spills it to the retry schedule."""
+        lane = self._lane(entry)
+        if not lane.offer(job, force=lane.ordered):
+            self._spawn(self._spill(job))
+
+    def _lane(self, entry: Entry) -> Lane:
+        lane = self.lanes.get(entry.id)
+        ordered = entry.sub.delivery.ordered
+        if lane is None or lane.ordered != ordered:
+            if lane is not None and not lane.idle:
+                return lane  # switch once the old lane drains; never reorder in flight
+            lane = Lane(
+                self.settings.queue_size, self.settings.concurrency, self.run, self.depth, ordered
+            )
+            self.lanes[entry.id] = lane
+        return lane
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait until every lane is idle (True) or ``timeout`` passes (False)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(lane.idle for lane in self.lanes.values()) and not self._background:
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+    async def cancel(self) -> None:
+        """Abandon what is still in flight (after the grace): it is redelivered later."""
+        tasks = [t for lane in self.lanes.values() for t in lane.tasks] + list(self._background)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def forget_idle_lanes(self) -> None:
+        for sub_id in [k for k, lane in self.lanes.items() if lane.idle]:
+            del self.lanes[sub_id]
+
+    # --- one job --------------------------------------------------------------------------
+
+    async def run(self, job: Job) -> None:
+        while True:
+            entry = self.index.get(job.subscription_id)
+            if entry is None or entry.sub.status != "ACTIVE":
+                log.info("subscription %s is gone or disabled; event %s dropped",
+                         job.subscription_id, job.payload.event_id)  # fmt: skip
+                await self._settle(job)
+                return
+            secrets = await self._secrets(entry)
+            if secrets is None:
+                await self._settle(job)
+                return
+            attempt = await self.sender.attempt(entry.target, job.payload, secrets, job.number)
+            self._observe(entry, job, attempt)
+            outcome = attempt.outcome
+            if isinstance(outcome, Delivered):
+                await self._settle(job)
+                return
+            delivery = entry.sub.delivery
+            if isinstance(outcome, Retry) and job.number <= delivery.retry:
+                delay = (
+                    outcome.after if outcome.after is not None else delivery.backoff_for(job.number)
+                )
+                if delivery.ordered and not self.stopping:
+                    # Order needs the next event of this lease to wait: retry in place.
+                    await asyncio.sleep(delay)
+                    job.number += 1
+                    continue
+                await self._durably(partial(self._reschedule, job, job.number + 1, delay))
+                await self._settle(job, rescheduled=True)
+                return
+            if isinstance(outcome, Gone):
+                await self._disable(entry)
+            await self._durably(partial(self._dead_letter, entry, job, outcome, secrets))
+            await self._settle(job)
+            return
+
+    async def _secrets(self, entry: Entry) -> list[str] | None:
+        if entry.keys is None:
+            try:
+                entry.keys = await self._durably_value(
+                    lambda: asyncio.to_thread(self.store.get_keys, entry.id)
+                )
+            except NotFound:
+                return None
+        return entry.keys.active()
+
+    def _observe(self, entry: Entry, job: Job, attempt: Attempt) -> None:
+        name = to_name(attempt.outcome)
+        self.metrics.deliveries.labels(name).inc()
+        self.metrics.latency.observe(attempt.latency)
+        self.delivery_log.add(
+            entry.id, attempt.to_log(job.payload.event_id, job.payload.event.get_type())
+        )
+        if name != "delivered":
+            log.info("subscription %s event %s attempt %d: %s",
+                     entry.id, job.payload.event_id, job.number,
+                     getattr(attempt.outcome, "error", name))  # fmt: skip
+
+    async def _settle(self, job: Job, rescheduled: bool = False) -> None:
+        if job.retry_key is not None and not rescheduled:
+            key = job.retry_key
+            await self._durably(lambda: self.schedule.done(key))
+        if job.settled is not None:
+            job.settled()
+
+    async def _reschedule(self, job: Job, number: int, delay: float) -> None:
+        event = to_structured_event(job.payload.event).body
+        retry = RetryJob(job.subscription_id, number, event)
+        await self.schedule.put(retry, time.time() + delay, job.retry_key)
+
+    async def _spill(self, job: Job) -> None:
+        """The lane is full: park the job (same attempt number) in the durable schedule."""
+        await self._durably(lambda: self._reschedule(job, job.number, self.settings.overflow_delay))
+        if job.settled is not None:
+            job.settled()
+
+    async def _dead_letter(
+        self, entry: Entry, job: Job, outcome: Outcome, secrets: list[str]
+    ) -> None:
+        await self.dead_letters.send(
+            entry.target, job.payload, outcome, secrets, entry.sub.delivery.deadLetterSink
+        )
+        self.metrics.dead_letters.inc()
+
+    async def _disable(self, entry: Entry) -> None:
+        disabled = entry.sub.model_copy(update={"status": "DISABLED"})
+        self.index.put(from_subscription_entry(disabled, entry.keys))
+        try:
+            await asyncio.to_thread(
+                self.store.set_status, entry.id, "DISABLED", "the sink answered 410 Gone"
+            )
+            log.warning("subscription %s disabled: its sink answered 410 Gone", entry.id)
+        except NotFound:
+            pass
+        except BlazarEventsError as exc:
+            log.error("subscription %s answered 410 but could not be disabled: %s",
+                      entry.id, exc.message)  # fmt: skip
+
+    # --- steps that must happen ---------------------------------------------------------------
+
+    async def _durably(self, step: Callable[[], Awaitable[None]]) -> None:
+        await self._durably_value(step)
+
+    async def _durably_value(self, step: Callable[[], Awaitable[T]]) -> T:
+        delay = 0.2
+        while True:
+            try:
+                return await step()
+            except NotFound:
+                raise
+            except Exception as exc:  # Redis or Kafka unreachable: wait, never drop
+                if self.stopping:
+                    raise
+                log.warning("retrying in %.1f s after: %s: %s", delay, type(exc).__name__, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)

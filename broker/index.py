@@ -1,0 +1,118 @@
+"""The subscriptions a broker routes to, indexed so that matching one event only looks at
+subscriptions that could match it.
+
+Every subscription is filed under (its project or ``*``, each of its types or ``*``); an
+event with project P and type T looks in the four buckets (P,T), (P,*), (*,T), (*,*) and runs
+the compiled predicate (:func:`blazar_events.matching.compile_subscription`, the very code the
+API validates, tenant rule included) on those only. Non-matching subscriptions of other
+projects or types cost nothing, whatever their number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cloudevents.core.base import BaseCloudEvent
+
+from blazar_events.matching import Matcher, compile_subscription
+from blazar_events.subscription import ALL_PROJECTS, SigningKeys, Subscription
+from functions.request import Target, from_subscription
+
+ANY = "*"
+
+
+@dataclass(slots=True)
+class Entry:
+    """One subscription as the broker uses it; ``keys`` is loaded on first delivery."""
+
+    sub: Subscription
+    match: Matcher
+    target: Target
+    keys: SigningKeys | None = None
+    buckets: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def id(self) -> str:
+        return self.sub.id
+
+
+def from_subscription_entry(sub: Subscription, keys: SigningKeys | None = None) -> Entry:
+    project = ANY if sub.project_id == ALL_PROJECTS else sub.project_id
+    buckets = tuple((project, t) for t in (sub.types or [ANY]))
+    return Entry(sub, compile_subscription(sub), from_subscription(sub), keys, buckets)
+
+
+def to_attributes(event: BaseCloudEvent) -> dict[str, str]:
+    """The event's attributes as strings, as filters see them (time in RFC 3339, ``Z``)."""
+    result: dict[str, str] = {}
+    for name, value in event.get_attributes().items():
+        if value is None:
+            continue
+        if isinstance(value, datetime):
+            value = value.isoformat().replace("+00:00", "Z")
+        result[name] = str(value)
+    return result
+
+
+class SubscriptionIndex:
+    def __init__(self) -> None:
+        self._entries: dict[str, Entry] = {}
+        self._buckets: dict[tuple[str, str], dict[str, Entry]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def entries(self) -> list[Entry]:
+        return list(self._entries.values())
+
+    def get(self, sub_id: str) -> Entry | None:
+        return self._entries.get(sub_id)
+
+    def put(self, entry: Entry) -> None:
+        """Add or replace; a DISABLED subscription is kept (for lookups) but matches nothing."""
+        old = self._entries.get(entry.id)
+        if old is not None:
+            self._unfile(old)
+            if entry.keys is None and old.sub.version <= entry.sub.version:
+                entry.keys = old.keys
+        self._entries[entry.id] = entry
+        if entry.sub.status == "ACTIVE":
+            for bucket in entry.buckets:
+                self._buckets.setdefault(bucket, {})[entry.id] = entry
+
+    def remove(self, sub_id: str) -> None:
+        old = self._entries.pop(sub_id, None)
+        if old is not None:
+            self._unfile(old)
+
+    def replace_all(self, entries: Iterable[Entry]) -> None:
+        self._entries.clear()
+        self._buckets.clear()
+        for entry in entries:
+            self.put(entry)
+
+    def _unfile(self, entry: Entry) -> None:
+        for bucket in entry.buckets:
+            members = self._buckets.get(bucket)
+            if members is not None:
+                members.pop(entry.id, None)
+                if not members:
+                    del self._buckets[bucket]
+
+    def match(self, attributes: Mapping[str, Any]) -> list[Entry]:
+        """The active subscriptions that receive an event with these attributes."""
+        project, event_type = attributes.get("projectid", ""), attributes.get("type", "")
+        found: list[Entry] = []
+        seen: set[str] = set()
+        for bucket in ((project, event_type), (project, ANY), (ANY, event_type), (ANY, ANY)):
+            members = self._buckets.get(bucket)
+            if not members:
+                continue
+            for entry in members.values():
+                if entry.id not in seen and entry.match(attributes):
+                    seen.add(entry.id)
+                    found.append(entry)
+        return found

@@ -1,0 +1,265 @@
+"""The standalone broker assembled: Kafka records in, matched, handed to subscriber lanes;
+the retry schedule polled; subscription changes and replay/test requests applied.
+
+Everything that touches deliveries runs on one asyncio loop; blocking clients (kafka-python,
+redis-py for the store) live in threads that hand their results to the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+from cloudevents.core.base import BaseCloudEvent
+from cloudevents.core.bindings import http
+
+from blazar_events.errors import BlazarEventsError, NotificationRejected
+from blazar_events.records import from_record
+from blazar_events.settings import EventSettings, KafkaSettings
+from blazar_events.store import SubscriptionStore
+from broker import replay
+from broker.consumer import KafkaSource
+from broker.deadletters import DeadLetters, KafkaDeadLetterProducer, Producer
+from broker.deliverylog import DeliveryLog
+from broker.dispatcher import Dispatcher
+from broker.follower import Change, ChangeFollower, RequestFollower, Snapshot
+from broker.index import Entry, SubscriptionIndex, from_subscription_entry, to_attributes
+from broker.lanes import Job
+from broker.metrics import BrokerMetrics
+from broker.offsets import OffsetTracker
+from broker.retries import RetrySchedule
+from broker.settings import BrokerSettings
+from functions.client import Sender
+from functions.request import Payload
+from functions.settings import FunctionSettings
+
+log = logging.getLogger(__name__)
+
+RETRY_CLAIM_BATCH = 500
+T = TypeVar("T")
+
+
+def to_loop(loop: asyncio.AbstractEventLoop, call: Callable[[T], None]) -> Callable[[T], None]:
+    """``call`` made callable from another thread: it runs on ``loop``."""
+
+    def threadsafe(arg: T) -> None:
+        loop.call_soon_threadsafe(call, arg)
+
+    return threadsafe
+
+
+def to_lease(event: BaseCloudEvent) -> str:
+    key = event.get_extension("partitionkey") or event.get_subject() or event.get_id()
+    return str(key)
+
+
+class Router:
+    def __init__(
+        self,
+        settings: BrokerSettings,
+        functions: FunctionSettings,
+        kafka: KafkaSettings,
+        store: SubscriptionStore,
+        redis_async: aioredis.Redis,
+        producer: Producer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.functions = functions
+        self.kafka = kafka
+        self.store = store
+        self.redis_async = redis_async
+        self.producer = producer
+        self.metrics = BrokerMetrics()
+        self.index = SubscriptionIndex()
+        self.tracker = OffsetTracker()
+        self.schedule = RetrySchedule(redis_async, store.prefix)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        loop = self._loop = asyncio.get_running_loop()
+        self.sender = Sender(self.functions)
+        if self.producer is None:
+            self.producer = await asyncio.to_thread(KafkaDeadLetterProducer, self.kafka)
+        self.dispatcher = Dispatcher(
+            self.settings,
+            self.index,
+            self.store,
+            self.sender,
+            self.schedule,
+            DeadLetters(self.producer, self.kafka.dlq_topic, self.sender),
+            DeliveryLog(self.store, self.settings.log_successes_per_second),
+            self.metrics,
+        )
+        self.changes = ChangeFollower(
+            self.store,
+            to_loop(loop, self._on_snapshot),
+            to_loop(loop, self._on_changes),
+        )
+        self.changes.start()
+        # Route nothing before the subscriptions are known: an event would match no one.
+        while not self.changes.ready.is_set():
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # let the snapshot callback run
+        self.requests = RequestFollower(self.store, self._on_request)
+        self.requests.start()
+        self.source = KafkaSource(
+            self.kafka,
+            self.settings,
+            self.tracker,
+            to_loop(loop, self._on_records),
+        )
+        self.source.start()
+        for job in (self._poll_retries(), self.dispatcher.delivery_log.run(), self._measure()):
+            self._tasks.append(loop.create_task(job))
+        log.info("broker started: %d subscription(s), topic %s", len(self.index), self.kafka.topic)
+
+    async def stop(self) -> None:
+        """Stop taking work, let in-flight deliveries finish (up to the grace), commit, close."""
+        self._stopping = True
+        self.source.pause()
+        self.requests.stop()
+        try:
+            if not await self.dispatcher.drain(self.settings.shutdown_grace):
+                log.warning("shutdown grace over: unsettled deliveries are redelivered later")
+            self.dispatcher.stopping = True
+            await self.dispatcher.cancel()
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.to_thread(self.source.close)
+            self.changes.stop()
+            await asyncio.to_thread(self.changes.join, 5)
+            await asyncio.to_thread(self.requests.join, 5)
+            await self.dispatcher.delivery_log.flush()
+        finally:
+            await self.sender.close()
+            if isinstance(self.producer, KafkaDeadLetterProducer):
+                await asyncio.to_thread(self.producer.close)
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        source_ok = self.source.error is None and time.monotonic() - self.source.alive_at < 30
+        details = {
+            "kafka": "ok" if source_ok else (self.source.error or "consumer stalled"),
+            "redis": "ok" if self.changes.healthy else "unavailable",
+            "subscriptions": len(self.index),
+            "records_in_progress": self.tracker.in_progress,
+        }
+        return source_ok and self.changes.healthy, details
+
+    # --- subscriptions ----------------------------------------------------------------------
+
+    def _on_snapshot(self, subs: Snapshot) -> None:
+        old = {entry.id: entry.keys for entry in self.index.entries()}
+        self.index.replace_all(from_subscription_entry(s, old.get(s.id)) for s in subs)
+
+    def _on_changes(self, changes: list[Change]) -> None:
+        for sub_id, sub, keys in changes:
+            if sub is None:
+                self.index.remove(sub_id)
+            else:
+                self.index.put(from_subscription_entry(sub, keys))
+
+    # --- records ----------------------------------------------------------------------------
+
+    def _on_records(self, records: list[Any]) -> None:
+        for record in records:
+            self.metrics.records.inc()
+            try:
+                event = from_record(record.key, record.value, record.headers)
+            except NotificationRejected as exc:
+                self.metrics.invalid_records.inc()
+                log.warning("offset %d of partition %d skipped: %s",
+                            record.offset, record.partition, exc.message)  # fmt: skip
+                self.tracker.start(record.topic, record.partition, record.offset, 0)
+                continue
+            entries = self.index.match(to_attributes(event))
+            self.tracker.start(record.topic, record.partition, record.offset, len(entries))
+            if not entries:
+                continue
+            settled = partial(self.tracker.finish, record.topic, record.partition, record.offset)
+            self._fan_out(event, entries, settled)
+
+    def _fan_out(self, event: BaseCloudEvent, entries: list[Entry], settled: Any = None) -> None:
+        payload, lease = Payload(event), to_lease(event)
+        for entry in entries:
+            self.dispatcher.submit(entry, Job(entry.id, payload, lease, settled=settled))
+
+    # --- the retry schedule -----------------------------------------------------------------
+
+    async def _poll_retries(self) -> None:
+        while True:
+            try:
+                claimed = await self.schedule.claim(
+                    time.time(), self.settings.retry_claim_seconds, RETRY_CLAIM_BATCH
+                )
+            except Exception as exc:  # Redis down: jobs wait in Redis, nothing is lost
+                log.warning("retry schedule unavailable: %s: %s", type(exc).__name__, exc)
+                await asyncio.sleep(1.0)
+                continue
+            for key, retry in claimed:
+                entry = self.index.get(retry.subscription_id)
+                if entry is None or entry.sub.status != "ACTIVE":
+                    await self.schedule.done(key)
+                    continue
+                message = http.HTTPMessage(
+                    {"content-type": "application/cloudevents+json"}, retry.event
+                )
+                event = http.from_structured_event(message)
+                job = Job(entry.id, Payload(event), to_lease(event), retry.number, retry_key=key)
+                lane = self.dispatcher._lane(entry)
+                if not lane.offer(job, force=lane.ordered):
+                    await self.schedule.put(retry, time.time() + self.settings.overflow_delay, key)
+            if len(claimed) < RETRY_CLAIM_BATCH:
+                await asyncio.sleep(self.settings.retry_poll_interval)
+
+    # --- replay and test requests (called in the request thread) ---------------------------
+
+    def _on_request(self, fields: dict[str, str]) -> None:
+        assert self._loop is not None
+        sub_id = fields.get("subscription_id", "")
+        try:
+            # Straight from the store: the request may overtake the change feed.
+            entry = from_subscription_entry(self.store.get(sub_id))
+        except BlazarEventsError as exc:
+            log.warning("%s request for subscription %s: %s", fields.get("kind"), sub_id,
+                        exc.message)  # fmt: skip
+            return
+        change: list[Change] = [(sub_id, entry.sub, None)]
+        self._loop.call_soon_threadsafe(self._on_changes, change)
+        if fields.get("kind") == "test":
+            test = replay.to_test_event(entry.sub, EventSettings.load().source_prefix)
+            self._loop.call_soon_threadsafe(self._fan_out, test, [entry])
+            return
+        if fields.get("kind") == "replay":
+            since = datetime.fromisoformat(fields["since"])
+            until = datetime.fromisoformat(fields["until"]) if fields.get("until") else None
+            count = 0
+            for event in replay.from_kafka(self.kafka, since, until, stop=lambda: self._stopping):
+                if entry.match(to_attributes(event)):
+                    self._loop.call_soon_threadsafe(self._fan_out, event, [entry])
+                    count += 1
+            log.info("replayed %d event(s) to subscription %s", count, sub_id)
+
+    # --- metrics ------------------------------------------------------------------------------
+
+    async def _measure(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.metrics.queue_depth.set(self.dispatcher.depth.value)
+            self.metrics.in_progress.set(self.tracker.in_progress)
+            self.metrics.lag.set(self.source.lag)
+            self.metrics.subscriptions.set(len(self.index))
+            with contextlib.suppress(Exception):  # Redis down: the gauge keeps its value
+                self.metrics.retry_backlog.set(await self.schedule.backlog())
+            self.dispatcher.forget_idle_lanes()

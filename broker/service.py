@@ -1,0 +1,72 @@
+"""``blazar-events broker``: the standalone broker process.
+
+Consumes ``[kafka] topic`` in consumer group ``[broker] group_id`` and delivers to every
+matching subscription; SIGTERM or SIGINT stop it gracefully (in-flight deliveries finish,
+settled offsets are committed, the rest is redelivered after a restart).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+
+from blazar_events.errors import BlazarEventsError
+from blazar_events.settings import KafkaSettings, RedisSettings
+from blazar_events.store import SubscriptionStore
+from broker.health import serve, to_app
+from broker.router import Router
+from broker.settings import BrokerSettings
+from functions.settings import FunctionSettings
+
+log = logging.getLogger("broker")
+
+
+async def run(port: int | None = None) -> int:
+    settings = BrokerSettings.load()
+    redis_settings = RedisSettings.load()
+    url = redis_settings.url.get_secret_value()
+    sync_client: Any = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+    async_client: Any = aioredis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+    store = SubscriptionStore(sync_client, redis_settings.key_prefix)
+    router = Router(settings, FunctionSettings.load(), KafkaSettings.load(), store, async_client)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await router.start()
+    runner = await serve(
+        to_app(router.health, router.metrics.registry), settings.host, port or settings.port
+    )
+    log.info("health and metrics on http://%s:%d/healthz and /metrics",
+             settings.host, port or settings.port)  # fmt: skip
+    while not stop.is_set():
+        if router.source.error is not None:
+            log.error("the Kafka consumer failed: %s", router.source.error)
+            break
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+    log.info("stopping")
+    await router.stop()
+    await runner.cleanup()
+    await async_client.aclose()
+    return 0 if router.source.error is None else 1
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="blazar-events broker", description=__doc__)
+    parser.add_argument("--port", type=int, help="health/metrics port (default: settings)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    try:
+        return asyncio.run(run(args.port))
+    except BlazarEventsError as exc:
+        log.error("%s", exc.message)
+        return 1

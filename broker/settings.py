@@ -1,0 +1,49 @@
+"""Settings of the standalone broker (section ``[broker]``, env ``BLAZAR_EVENTS_BROKER_*``).
+
+Kafka, Redis and outbound-delivery settings are shared: ``[kafka]``, ``[redis]``,
+``[function]`` (timeouts, Retry-After cap, allowed networks).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from blazar_events.settings import Section
+
+
+class BrokerSettings(Section, section="broker"):
+    group_id: str = Field("blazar-events-broker", description="Kafka consumer group")
+    host: str = Field("127.0.0.1", description="Address of the health and metrics endpoint")
+    port: int = Field(9102, description="Port of /healthz and /metrics")
+    queue_size: int = Field(
+        1000,
+        description="Deliveries one subscriber may have waiting in memory; more spill "
+        "to the durable retry schedule so a slow subscriber never holds the partition",
+    )
+    concurrency: int = Field(32, description="Deliveries in flight to one subscriber at a time")
+    max_pending_records: int = Field(
+        5000, description="Kafka records in progress before consumption pauses"
+    )
+    auto_offset_reset: str = Field(
+        "earliest", description="Where a new consumer group starts: earliest or latest"
+    )
+    commit_interval: float = Field(1.0, description="Seconds between offset commits")
+    retry_poll_interval: float = Field(
+        0.1, description="Seconds between looks at the retry schedule"
+    )
+    retry_claim_seconds: float = Field(
+        120.0,
+        description="A claimed retry returns to the schedule if not finished by then "
+        "(the broker that claimed it died)",
+    )
+    overflow_delay: float = Field(
+        1.0, description="Seconds before a delivery that found its subscriber's queue full is tried"
+    )
+    shutdown_grace: float = Field(
+        15.0, description="Seconds in-flight deliveries get to finish on shutdown"
+    )
+    log_successes_per_second: int = Field(
+        20,
+        description="Successful attempts per subscription written to its delivery log each "
+        "second (failures are always written); the log keeps the newest anyway",
+    )

@@ -1,0 +1,87 @@
+"""Matching through the index gives exactly what the subscription's predicate allows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from blazar_events.matching import Matcher
+from blazar_events.subscription import Subscription
+from broker.index import SubscriptionIndex, from_subscription_entry
+
+START = "org.openstack.blazar.lease.event.start_lease"
+END = "org.openstack.blazar.lease.event.end_lease"
+
+
+def event(project: str, type_: str = START, lease: str = "l1") -> dict[str, str]:
+    return {"projectid": project, "type": type_, "leaseid": lease, "id": "e1"}
+
+
+def index_of(*subs: Subscription) -> SubscriptionIndex:
+    index = SubscriptionIndex()
+    for sub in subs:
+        index.put(from_subscription_entry(sub))
+    return index
+
+
+def ids(index: SubscriptionIndex, attributes: dict[str, str]) -> set[str]:
+    return {entry.id for entry in index.match(attributes)}
+
+
+def test_a_member_only_receives_their_projects_leases() -> None:
+    mine = Subscription(id="mine", project_id="p1", sink="http://h/")
+    admin = Subscription(id="admin", project_id="*", sink="http://h/")
+    index = index_of(mine, admin)
+
+    assert ids(index, event("p1")) == {"mine", "admin"}
+    assert ids(index, event("p2")) == {"admin"}
+
+
+def test_types_lease_and_filters_narrow_it_down() -> None:
+    typed = Subscription(id="typed", project_id="p1", sink="http://h/", types=[END])
+    leased = Subscription(id="leased", project_id="p1", sink="http://h/", lease_id="l2")
+    filtered = Subscription(
+        id="filtered", project_id="p1", sink="http://h/",
+        filters=[{"prefix": {"type": "org.openstack.blazar.lease.event."}}],
+    )  # fmt: skip
+    index = index_of(typed, leased, filtered)
+
+    assert ids(index, event("p1", START, "l1")) == {"filtered"}
+    assert ids(index, event("p1", END, "l2")) == {"typed", "leased", "filtered"}
+    assert ids(index, event("p1", "org.openstack.blazar.lease.create", "l2")) == {"leased"}
+
+
+def test_updates_deletes_and_disabled_subscriptions() -> None:
+    sub = Subscription(id="s", project_id="p1", sink="http://h/", types=[START])
+    index = index_of(sub)
+    index.put(from_subscription_entry(sub.model_copy(update={"types": [END], "version": 2})))
+    assert ids(index, event("p1", START)) == set()
+    assert ids(index, event("p1", END)) == {"s"}
+
+    index.put(from_subscription_entry(sub.model_copy(update={"status": "DISABLED"})))
+    assert ids(index, event("p1", START)) == set()
+    assert index.get("s") is not None
+
+    index.remove("s")
+    assert index.get("s") is None and len(index) == 0
+
+
+def counting(name: str, calls: list[str]) -> Matcher:
+    def match(attributes: Mapping[str, str]) -> bool:
+        calls.append(name)
+        return True
+
+    return match
+
+
+def test_other_projects_subscriptions_are_never_evaluated() -> None:
+    calls: list[str] = []
+    index = SubscriptionIndex()
+    for n in range(1000):
+        entry = from_subscription_entry(
+            Subscription(id=f"s{n}", project_id=f"p{n}", sink="http://h/")
+        )
+        entry.match = counting(f"s{n}", calls)
+        index.put(entry)
+
+    assert ids(index, event("p7")) == {"s7"}
+    assert calls == ["s7"]

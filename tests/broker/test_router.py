@@ -1,0 +1,198 @@
+"""The standalone broker end to end from Kafka: real Kafka, Redis and an HTTP sink."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from cloudevents.core.base import BaseCloudEvent
+from cloudevents.core.v1.event import CloudEvent
+from kafka import KafkaConsumer
+from kafka.structs import TopicPartition
+
+from blazar_events.settings import KafkaSettings
+from blazar_events.stack.sink import HANG, Sink
+from blazar_events.store import SubscriptionStore
+from blazar_events.subscription import DeliverySpec
+from tests.broker.conftest import RunningBroker, read_topic
+from tests.functions.conftest import from_fixture, to_subscription
+
+START = "v2-lease.event.start_lease.json"
+END = "v2-lease.event.end_lease.json"
+OTHER = "v2-other-project-lease.event.start_lease.json"
+FAST = DeliverySpec(retry=3, backoffDelay="PT0.1S", timeout="PT1S")
+
+Publish = Callable[[BaseCloudEvent], None]
+Start = Callable[..., RunningBroker]
+
+
+def renamed(event: BaseCloudEvent, n: int) -> BaseCloudEvent:
+    """The same event under another id (another notification about the lease)."""
+    return CloudEvent({**event.get_attributes(), "id": f"{event.get_id()}-{n}"}, event.get_data())
+
+
+def test_each_subscriber_gets_what_its_project_and_filters_allow(
+    start_broker: Start, publish: Publish, store: SubscriptionStore, sink: Sink
+) -> None:
+    start, end, other = from_fixture(START), from_fixture(END), from_fixture(OTHER)
+    project = str(start.get_extension("projectid"))
+    member, secret = to_subscription(store, sink.url("member"), project_id=project)
+    ender, _ = to_subscription(store, sink.url("ender"), project_id=project, types=[end.get_type()])
+    admin, _ = to_subscription(store, sink.url("admin"), project_id="*")
+    sink.verify_with("member", secret)
+    start_broker()
+
+    for event in (start, end, other):
+        publish(event)
+
+    sink.wait_for(lambda r: len(r) >= 5)
+    time.sleep(0.3)  # nothing more may arrive
+    got = {path: sorted(r.headers["webhook-id"] for r in sink.requests(path))
+           for path in ("member", "ender", "admin")}  # fmt: skip
+    assert got["member"] == sorted([start.get_id(), end.get_id()])
+    assert got["ender"] == [end.get_id()]
+    assert got["admin"] == sorted([start.get_id(), end.get_id(), other.get_id()])
+    assert all(r.verified for r in sink.requests("member"))
+    assert all(b"trust_id" not in r.body for r in sink.requests())
+    assert {member, ender, admin}  # created
+
+
+def test_a_failing_sink_is_retried_from_the_schedule_until_delivered(
+    start_broker: Start, publish: Publish, store: SubscriptionStore, sink: Sink
+) -> None:
+    event = from_fixture(START)
+    sub_id, _ = to_subscription(store, sink.url("flaky"), project_id="*", delivery=FAST)
+    sink.answer("flaky", 503, 500)
+    start_broker()
+
+    publish(event)
+
+    sink.wait_for(lambda r: len(r) >= 3)
+    assert [r.headers["webhook-id"] for r in sink.requests("flaky")] == [event.get_id()] * 3
+    deadline = time.monotonic() + 5
+    while len(store.deliveries(sub_id)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = store.deliveries(sub_id)
+    assert [(e["attempt"], e["outcome"]) for e in log] == [
+        (3, "delivered"), (2, "retry"), (1, "retry"),
+    ]  # fmt: skip
+
+
+def test_exhausted_and_permanent_failures_are_dead_lettered(
+    start_broker: Start,
+    publish: Publish,
+    store: SubscriptionStore,
+    sink: Sink,
+    kafka_settings: KafkaSettings,
+) -> None:
+    event = from_fixture(START)
+    spec = DeliverySpec(retry=1, backoffDelay="PT0.1S", deadLetterSink=sink.url("dls"))
+    failing, _ = to_subscription(store, sink.url("down"), project_id="*", delivery=spec)
+    refusing, _ = to_subscription(store, sink.url("no"), project_id="*")
+    sink.answer_always("down", 503)
+    sink.answer_always("no", 403)
+    start_broker()
+
+    publish(event)
+
+    letters = read_topic(kafka_settings.bootstrap_servers, kafka_settings.dlq_topic, 2)
+    by_sub = {str(e.get_extension("subscriptionid")): e for e in letters}
+    assert set(by_sub) == {failing, refusing}
+    down = by_sub[failing]
+    assert down.get_id() == event.get_id()
+    assert down.get_extension("knativeerrordest") == sink.url("down")
+    assert down.get_extension("knativeerrorcode") == "503"
+    assert "503" in str(down.get_extension("knativeerrordata"))
+    assert by_sub[refusing].get_extension("knativeerrorcode") == "403"
+    assert len(sink.requests("down")) == 2 and len(sink.requests("no")) == 1
+    sink.wait_for(lambda r: any(x.path == "/dls" for x in r))
+    [letter] = sink.requests("dls")
+    assert letter.event is not None and letter.event.get_extension("knativeerrorcode") == "503"
+
+
+def test_410_disables_the_subscription(
+    start_broker: Start, publish: Publish, store: SubscriptionStore, sink: Sink
+) -> None:
+    sub_id, _ = to_subscription(store, sink.url("gone"), project_id="*")
+    sink.answer_always("gone", 410)
+    start_broker()
+
+    publish(from_fixture(START))
+    deadline = time.monotonic() + 20
+    while store.get(sub_id).status != "DISABLED" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert store.get(sub_id).status == "DISABLED"
+    assert store.get(sub_id).status_reason == "the sink answered 410 Gone"
+
+    publish(from_fixture(END))  # the disabled subscription gets nothing more
+    to_subscription(store, sink.url("witness"), project_id="*")
+    publish(from_fixture(OTHER))
+    sink.wait_for(lambda r: any(x.path == "/witness" for x in r))
+    assert len(sink.requests("gone")) == 1
+
+
+def test_a_hung_subscriber_does_not_hold_up_a_healthy_one(
+    start_broker: Start, publish: Publish, store: SubscriptionStore, sink: Sink
+) -> None:
+    to_subscription(store, sink.url("hung"), project_id="*",
+                    delivery=DeliverySpec(retry=2, timeout="PT30S"))  # fmt: skip
+    to_subscription(store, sink.url("ok"), project_id="*")
+    sink.answer_always("hung", HANG)
+    start_broker(concurrency=2, queue_size=2)
+
+    events = [renamed(from_fixture(name), n) for n in range(3) for name in (START, END, OTHER)]
+    for event in events:
+        publish(event)
+
+    # All nine reach the healthy subscriber while the hung one holds its two connections.
+    sink.wait_for(lambda r: len([x for x in r if x.path == "/ok"]) >= len(events), timeout=20)
+    assert len(sink.requests("hung")) == 2
+
+
+def test_offsets_are_committed_once_deliveries_settle(
+    start_broker: Start,
+    publish: Publish,
+    store: SubscriptionStore,
+    sink: Sink,
+    kafka_settings: KafkaSettings,
+) -> None:
+    to_subscription(store, sink.url("a"), project_id="*")
+    broker = start_broker(commit_interval=0.2)
+    for name in (START, END, OTHER):
+        publish(from_fixture(name))
+    sink.wait_for(lambda r: len(r) >= 3)
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka_settings.bootstrap_servers,
+        group_id=broker.router.settings.group_id,
+        enable_auto_commit=False,
+    )
+    try:
+        tp = TopicPartition(kafka_settings.topic, 0)
+        deadline = time.monotonic() + 10
+        while (consumer.committed(tp) or 0) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert consumer.committed(tp) == 3
+    finally:
+        consumer.close()
+
+
+def test_new_subscriptions_test_and_replay_requests(
+    start_broker: Start, publish: Publish, store: SubscriptionStore, sink: Sink
+) -> None:
+    start_broker()
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    publish(from_fixture(START))
+    late, secret = to_subscription(store, sink.url("late"), project_id="*")
+    sink.verify_with("late", secret)
+
+    store.request_test(late)
+    [test] = sink.wait_for(lambda r: len(r) >= 1)
+    assert test.event is not None
+    assert test.event.get_type() == "org.openstack.blazar.subscription.test"
+    assert test.verified is True
+
+    store.request_replay(late, since=before)
+    received = sink.wait_for(lambda r: len(r) >= 2)
+    assert received[1].headers["webhook-id"] == from_fixture(START).get_id()
