@@ -185,7 +185,8 @@ def trigger(sub_id: str) -> Response:
         namespace=settings.trigger_namespace,
         function_url=settings.function_url,
     )
-    best = request.accept_mimetypes.best_match(["application/json", *YAML_TYPES])
+    offered = ["application/json", *YAML_TYPES]
+    best = request.accept_mimetypes.best_match(offered) if request.accept_mimetypes else offered[0]
     if best is None:
         raise NotAcceptable("the Trigger is available as application/json or application/yaml")
     if best in YAML_TYPES:

@@ -1,0 +1,38 @@
+import json
+from pathlib import Path
+
+import jsonschema
+import yaml
+from flask.testing import FlaskClient
+
+from tests.api.conftest import MEMBER_A, create
+
+SCHEMA = json.loads(
+    (Path(__file__).parents[1] / "blazar_events" / "knative-trigger.schema.json").read_text()
+)
+
+
+def test_trigger_as_json_by_default_and_valid(client: FlaskClient) -> None:
+    sub = create(client, types=["lease.create"], lease_id="lease-1")
+    response = client.get(f"/v1/subscriptions/{sub['id']}/trigger", headers=MEMBER_A)
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    trigger = response.json
+    jsonschema.validate(trigger, SCHEMA)
+    assert trigger is not None
+    assert trigger["spec"]["subscriber"]["uri"].endswith(f"/subscriptions/{sub['id']}")
+    assert {"exact": {"projectid": "project-a"}} in trigger["spec"]["filters"]
+
+
+def test_trigger_as_yaml_when_asked(client: FlaskClient) -> None:
+    sub = create(client)
+    for accept in ("application/yaml", "application/x-yaml", "text/yaml"):
+        response = client.get(
+            f"/v1/subscriptions/{sub['id']}/trigger", headers={**MEMBER_A, "Accept": accept}
+        )
+        assert response.mimetype == "application/yaml"
+        trigger = yaml.safe_load(response.get_data(as_text=True))
+        jsonschema.validate(trigger, SCHEMA)
+        assert (
+            trigger["metadata"]["labels"]["events.blazar.openstack.org/subscription-id"]
+            == (sub["id"])
+        )
