@@ -26,20 +26,15 @@ from typing import Any, Final
 
 from cloudevents.core.v1.event import CloudEvent
 
-from blazar_events.errors import NotificationRejected
+from blazar_events.errors import InvalidInput, NotificationRejected
 
-TYPE_PREFIX: Final = "org.openstack.blazar."
-"""Every CloudEvent type this product emits starts with this."""
+# The type naming lives with the catalog; re-exported here for the translation's readers.
+from blazar_events.eventtypes import BLAZAR_EVENTS
+from blazar_events.eventtypes import TYPE_PREFIX as TYPE_PREFIX
+from blazar_events.eventtypes import normalize_type as normalize_type
+from blazar_events.eventtypes import short_type as short_type
 
-BLAZAR_EVENT_TYPES: Final = (
-    "lease.create",
-    "lease.update",
-    "lease.delete",
-    "lease.event.start_lease",
-    "lease.event.end_lease",
-    "lease.event.before_end_lease",
-    "lease.event.before_end_lease.stop",
-)
+BLAZAR_EVENT_TYPES: Final = tuple(BLAZAR_EVENTS)
 """The oslo event types Blazar emits today (nothing is emitted for hosts or floating IPs)."""
 
 DATA_CONTENT_TYPE: Final = "application/json"
@@ -52,20 +47,6 @@ _SECRET_KEY = re.compile(r"^(trust_id|_context_.*)$")
 _SECRET_TEXT = re.compile(
     rb'("(?:trust_id|_context_[A-Za-z0-9_]*)\\?"\s*:\s*)(\\?"[^"\\]*\\?"|[^,}\s]+)'
 )
-
-
-def normalize_type(value: str) -> str:
-    """``lease.event.start_lease`` -> ``org.openstack.blazar.lease.event.start_lease``.
-
-    A full type is returned unchanged, so the function is idempotent.
-    """
-    value = value.strip()
-    return value if value.startswith(TYPE_PREFIX) else TYPE_PREFIX + value
-
-
-def short_type(value: str) -> str:
-    """The oslo event type of a CloudEvent type (the inverse of :func:`normalize_type`)."""
-    return value[len(TYPE_PREFIX) :] if value.startswith(TYPE_PREFIX) else value
 
 
 @dataclass(frozen=True)
@@ -154,10 +135,14 @@ def to_cloudevent(
     event_type = message.get("event_type")
     if event_type is None:
         raise NotificationRejected("missing-event-type", "the message has no event_type")
-    if not isinstance(event_type, str) or not event_type.strip():
+    if not isinstance(event_type, str):
         raise NotificationRejected(
-            "invalid-event-type", f"event_type must be a non-empty string, not {event_type!r}"
+            "invalid-event-type", f"event_type must be a string, not {event_type!r}"
         )
+    try:
+        cloudevent_type = normalize_type(event_type)
+    except InvalidInput as exc:
+        raise NotificationRejected("invalid-event-type", exc.message) from None
     payload = message.get("payload")
     if not isinstance(payload, dict):
         raise NotificationRejected(
@@ -169,7 +154,7 @@ def to_cloudevent(
         "specversion": "1.0",
         "id": message_id,
         "source": f"{source_prefix.rstrip('/')}/{publisher_id}",
-        "type": normalize_type(event_type),
+        "type": cloudevent_type,
         "subject": lease_id,
         "time": from_oslo_timestamp(message.get("timestamp")),
         "datacontenttype": DATA_CONTENT_TYPE,

@@ -223,3 +223,11 @@ def test_redaction_by_pattern_covers_garbled_bodies() -> None:
     redacted = events.redact_body(raw)
     assert not any(s.encode() in redacted for s in SECRETS)
     assert b"lease.create" in redacted
+
+
+def test_an_event_type_that_is_not_a_dotted_name_is_rejected() -> None:
+    message = inner(FIXTURES / "v2-lease.create.json")
+    message["event_type"] = "lease create; drop"
+    with pytest.raises(NotificationRejected) as caught:
+        events.to_cloudevent(message)
+    assert caught.value.reason == "invalid-event-type"
