@@ -11,18 +11,22 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test stack down status lint venv clean-stack
+.PHONY: run test stack down status lint venv clean-stack helm
 
 run: venv stack
 	$(BIN)/blazar-events run
 
-test: venv stack lint
+test: venv stack lint helm
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# The helm binary the chart tests run: built from source once, into .stack/bin.
+helm:
+	bash k8s/tools/install-helm.sh
 
 stack: venv
 	$(BIN)/blazar-events stack up

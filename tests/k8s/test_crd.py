@@ -116,7 +116,7 @@ BAD = {
     "unknown dialect": (_with("filters", [{"regex": {"type": "a.*"}}]), "regex"),
     "empty exact filter": (_with("filters", [{"exact": {}}]), "exact"),
     "bad attribute name": (_with("filters", [{"exact": {"Lease-Id": "x"}}]), "attribute names"),
-    "empty sql": (_with("filters", [{"sql": ""}]), "sql"),
+    "sql is not supported yet": (_with("filters", [{"sql": "leaseid = 'x'"}]), "sql"),
     "negative retry": (_with("delivery.retry", -1), "retry"),
     "unknown backoff policy": (_with("delivery.backoffPolicy", "random"), "backoffPolicy"),
     "backoff delay not ISO 8601": (_with("delivery.backoffDelay", "5s"), "backoffDelay"),
@@ -135,7 +135,7 @@ BAD = {
     "GET is no delivery": (_with("protocolSettings.method", "GET"), "method"),
     "header overriding the signature": (
         _with("protocolSettings.headers", {"webhook-signature": "v1,forged"}),
-        "must not override",
+        "must not set",
     ),
     "protocol other than HTTP": (_with("protocol", "AMQP"), "protocol"),
     "port out of range": (_notify("192.0.2.10", 70000), "port"),

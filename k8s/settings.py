@@ -1,0 +1,41 @@
+"""Settings of the operator (section ``[operator]``, env ``BLAZAR_EVENTS_OPERATOR_*``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from blazar_events.settings import CsvList, Section
+from blazar_events.triggers import DEFAULT_BROKER, DEFAULT_FUNCTION_URL, DEFAULT_NAMESPACE
+
+
+class OperatorSettings(Section, section="operator"):
+    namespace: str = Field(
+        DEFAULT_NAMESPACE, description="Namespace of the Broker, the Triggers and the functions"
+    )
+    knative: bool = Field(
+        True,
+        description="Render Triggers (Knative mode); false: only store subscriptions, for the "
+        "standalone broker",
+    )
+    broker: str = Field(DEFAULT_BROKER, description="The Kafka-class Broker Triggers hang on")
+    function_url: str = Field(
+        DEFAULT_FUNCTION_URL, description="Base URL of the shared delivery function"
+    )
+    function_image: str = Field(
+        "blazar-events:latest",
+        description="Image of dedicated delivery functions (spec.dedicatedFunction)",
+    )
+    default_project_id: str = Field(
+        "",
+        description="Project of EventSubscriptions that name none ('*': every project); "
+        "empty: such resources are refused with Ready=False",
+    )
+    allowed_networks: CsvList = Field(
+        default_factory=list,
+        description="CIDRs a sink may point into although the SSRF policy refuses them",
+    )
+    resync_seconds: float = Field(
+        60.0, gt=0, description="Seconds between full passes over the store and the Triggers"
+    )
+    health_port: int = Field(8080, ge=0, le=65535, description="Port of /healthz")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
