@@ -79,4 +79,4 @@ CHECKS = [
 def test_no_5xx_and_every_response_matches_the_document(
     case: schemathesis.Case, redis_url: str
 ) -> None:
-    case.call_and_validate(headers={**(case.headers or {}), **MEMBER_A}, checks=CHECKS)
+    case.call_and_validate(headers={**dict(case.headers or {}), **MEMBER_A}, checks=CHECKS)
