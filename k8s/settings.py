@@ -21,10 +21,6 @@ class OperatorSettings(Section, section="operator"):
     function_url: str = Field(
         DEFAULT_FUNCTION_URL, description="Base URL of the shared delivery function"
     )
-    function_image: str = Field(
-        "blazar-events:latest",
-        description="Image of dedicated delivery functions (spec.dedicatedFunction)",
-    )
     default_project_id: str = Field(
         "",
         description="Project of EventSubscriptions that name none ('*': every project); "

@@ -1,0 +1,1 @@
+"""The kopf operator: EventSubscription resources -> the Redis store -> Knative Triggers."""

@@ -1,0 +1,190 @@
+"""Reconcile EventSubscriptions into the store, and the store into Knative Triggers.
+
+Two loops meet in the Redis store (DESIGN.md, Contract 4):
+
+* :meth:`Reconciler.reconcile` turns one EventSubscription into a stored subscription (owner
+  ``k8s``, id = the resource's uid, so a restart never duplicates it) and its Trigger, and
+  reports what it found as an :class:`~k8s.operator.status.Outcome`;
+* :meth:`Reconciler.sync` makes the Triggers match the store, whoever created the record:
+  a Trigger deleted by hand comes back, the Trigger of a deleted (or disabled) API
+  subscription goes.
+
+Triggers come from :func:`blazar_events.triggers.to_trigger`, the function the API uses to
+show them, so what the API shows is what the operator applies.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from blazar_events import egress
+from blazar_events.errors import InvalidInput, NotFound
+from blazar_events.store import SubscriptionStore
+from blazar_events.subscription import SigningKeys, Subscription, SubscriptionInput
+from blazar_events.triggers import LABEL_ID, to_trigger, trigger_name
+from k8s.operator.cluster import Cluster
+from k8s.operator.spec import from_resource
+from k8s.operator.status import FALSE, TRUE, UNKNOWN, Condition, Outcome
+from k8s.settings import OperatorSettings
+
+log = logging.getLogger(__name__)
+
+SECRET_KEY = "secret"
+
+
+class Reconciler:
+    def __init__(
+        self, store: SubscriptionStore, cluster: Cluster, settings: OperatorSettings
+    ) -> None:
+        self.store = store
+        self.cluster = cluster
+        self.settings = settings
+        self.allowed = egress.parse_networks(settings.allowed_networks)
+
+    def trigger(self, sub: Subscription) -> dict[str, Any]:
+        return to_trigger(
+            sub,
+            broker=self.settings.broker,
+            namespace=self.settings.namespace,
+            function_url=self.settings.function_url,
+        )
+
+    # --- one EventSubscription ----------------------------------------------------------------
+
+    def reconcile(self, body: dict[str, Any]) -> Outcome:
+        meta, spec = body["metadata"], body.get("spec") or {}
+        namespace, name = meta["namespace"], meta["name"]
+        outcome = Outcome(meta.get("generation"), subscription_id=meta["uid"])
+
+        sink = spec.get("sink")
+        if "sinkRef" in spec:
+            sink = self.cluster.address(namespace, spec["sinkRef"])
+            if sink is None:
+                ref = spec["sinkRef"]
+                return outcome.failed(
+                    "SinkNotResolved", f"sinkRef {ref.get('kind')}/{ref.get('name')} has no address"
+                )
+        dead_letter = spec.get("delivery", {}).get("deadLetterSink", {})
+        dead_letter_url = dead_letter.get("uri")
+        if "ref" in dead_letter:
+            dead_letter_url = self.cluster.address(namespace, dead_letter["ref"])
+            if dead_letter_url is None:
+                return outcome.failed("SinkNotResolved", "deadLetterSink.ref has no address")
+
+        try:
+            wanted = from_resource(
+                spec,
+                name=f"{namespace}/{name}",
+                project_id=spec.get("projectId") or self.settings.default_project_id,
+                sink=sink,
+                dead_letter_sink=dead_letter_url,
+            )
+            assert wanted.sink is not None  # the model settles the sink or refuses
+            egress.resolve_and_check(wanted.sink, self.allowed, resolve=False)
+        except InvalidInput as exc:
+            # The last valid spec, if any, stays in effect; the status says why this one is not.
+            return outcome.failed(exc.name, exc.message)
+        outcome.sink_uri = wanted.sink
+
+        keys = self._signing_keys(body, spec, outcome)
+        if keys is None:
+            return outcome
+        stored = self._store(meta["uid"], wanted, keys, outcome)
+        if stored is None:
+            return outcome
+        outcome.conditions.append(Condition("Stored", TRUE, "Stored", "in the subscription store"))
+        if self.settings.knative:
+            self._route(stored, outcome)
+        return outcome
+
+    def _signing_keys(
+        self, body: dict[str, Any], spec: dict[str, Any], outcome: Outcome
+    ) -> SigningKeys | None:
+        namespace = body["metadata"]["namespace"]
+        if "secretRef" in spec:
+            ref = spec["secretRef"]
+            secret_name, key = ref["name"], ref.get("key", SECRET_KEY)
+            value = self.cluster.read_secret(namespace, secret_name, key)
+            if value is None:
+                outcome.failed("SecretNotFound", f"Secret {secret_name} has no key {key!r}")
+                return None
+            if not value.startswith("whsec_"):
+                message = f"Secret {secret_name}/{key} is not a whsec_ signing secret"
+                outcome.failed("InvalidSecret", message)
+                return None
+        else:
+            secret_name = f"{body['metadata']['name']}-signing"[:253]
+            value = self.cluster.read_secret(namespace, secret_name, SECRET_KEY)
+            if value is None:
+                value = SigningKeys.new_secret()
+                self.cluster.create_secret(namespace, secret_name, {SECRET_KEY: value}, body)
+        outcome.secret_name = secret_name
+        return SigningKeys(current=value)
+
+    def _store(
+        self, sub_id: str, wanted: SubscriptionInput, keys: SigningKeys, outcome: Outcome
+    ) -> Subscription | None:
+        assert wanted.project_id is not None
+        new = Subscription.from_input(wanted, project_id=wanted.project_id, owner="k8s", id=sub_id)
+        try:
+            existing = self.store.get(sub_id)
+        except NotFound:
+            return self.store.create(new, keys)
+        if existing.owner != "k8s":
+            outcome.failed("Conflict", f"subscription {sub_id} exists and belongs to the API")
+            return None
+        if self.store.get_keys(sub_id).current != keys.current:
+            # The store has no "set keys" call: a changed Secret re-creates the record under
+            # the same id (the Trigger does not change; the delivery log starts afresh).
+            self.store.delete(sub_id)
+            return self.store.create(new, keys)
+        replaced = existing.replaced_by(wanted, project_id=wanted.project_id)
+        if replaced.to_input() == existing.to_input():
+            return existing
+        return self.store.update(replaced)
+
+    def _route(self, sub: Subscription, outcome: Outcome) -> None:
+        name = trigger_name(sub.id)
+        outcome.trigger_name = name
+        if sub.status != "ACTIVE":
+            self.cluster.delete_trigger(self.settings.namespace, name)
+            reason = sub.status_reason or "disabled"
+            outcome.conditions.append(Condition("TriggerReady", FALSE, "Disabled", reason))
+            return
+        self.cluster.apply_trigger(self.trigger(sub))
+        ready, message = self.cluster.trigger_ready(self.settings.namespace, name)
+        if ready is None:
+            condition = Condition("TriggerReady", UNKNOWN, "TriggerPending", message)
+        elif ready:
+            condition = Condition("TriggerReady", TRUE, "TriggerReady", message)
+        else:
+            condition = Condition("TriggerReady", FALSE, "TriggerNotReady", message)
+        outcome.conditions.append(condition)
+
+    def remove(self, body: dict[str, Any]) -> None:
+        """The resource is being deleted: its record and its Trigger go."""
+        sub_id = body["metadata"]["uid"]
+        try:
+            if self.store.get(sub_id).owner == "k8s":
+                self.store.delete(sub_id)
+        except NotFound:
+            pass
+        if self.settings.knative:
+            self.cluster.delete_trigger(self.settings.namespace, trigger_name(sub_id))
+
+    # --- the whole store ----------------------------------------------------------------------
+
+    def sync(self) -> tuple[list[str], list[str]]:
+        """Make the Triggers match the store; returns (applied, deleted) Trigger names."""
+        if not self.settings.knative:
+            return [], []
+        wanted = {trigger_name(s.id): s for s in self.store.all() if s.status == "ACTIVE"}
+        for sub in wanted.values():
+            self.cluster.apply_trigger(self.trigger(sub))
+        present = self.cluster.list_triggers(self.settings.namespace, LABEL_ID)
+        stale = sorted(set(present) - set(wanted))
+        for name in stale:
+            log.info("deleting Trigger %s: its subscription is gone or disabled", name)
+            self.cluster.delete_trigger(self.settings.namespace, name)
+        return sorted(wanted), stale

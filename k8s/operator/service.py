@@ -1,0 +1,91 @@
+"""``blazar-events operator``: the kopf operator for EventSubscription resources.
+
+Handlers stay thin: each hands the resource to :class:`~k8s.operator.reconcile.Reconciler`
+and writes the status it returns. A background thread runs :meth:`Reconciler.sync` every
+``resync_seconds`` so that Triggers follow the store (API-created subscriptions included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+from typing import Any
+
+import kopf
+import redis
+
+from blazar_events.settings import RedisSettings
+from blazar_events.store import SubscriptionStore
+from k8s.operator.kubeapi import KubeApi
+from k8s.operator.reconcile import Reconciler
+from k8s.operator.status import to_status
+from k8s.settings import OperatorSettings
+
+log = logging.getLogger(__name__)
+
+RESOURCE = ("events.blazar.openstack.org", "v1alpha1", "eventsubscriptions")
+STATUS_REFRESH_SECONDS = 30.0
+
+
+def to_registry(reconciler: Reconciler) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+
+    def apply(body: kopf.Body, status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
+        outcome = reconciler.reconcile(dict(body))
+        patch.status.update(to_status(outcome, dict(status)))
+
+    def remove(body: kopf.Body, **_: Any) -> None:
+        reconciler.remove(dict(body))
+
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        # Keep kopf's bookkeeping in annotations: the CRD's status schema has no room for it.
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage()
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage()
+        settings.posting.level = logging.WARNING
+
+    kopf.on.startup(registry=registry)(configure)
+    for decorator in (kopf.on.create, kopf.on.update, kopf.on.resume):
+        decorator(*RESOURCE, registry=registry)(apply)
+    # Trigger readiness changes without any change to the resource: look again periodically.
+    kopf.timer(*RESOURCE, interval=STATUS_REFRESH_SECONDS, registry=registry)(apply)
+    kopf.on.delete(*RESOURCE, registry=registry)(remove)
+    return registry
+
+
+def _sync_forever(reconciler: Reconciler, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            applied, deleted = reconciler.sync()
+            log.debug("sync: %d Triggers applied, %d deleted", len(applied), len(deleted))
+        except Exception:  # a failed pass is retried on the next one; never kill the loop
+            log.exception("sync of the store with the Triggers failed; retrying")
+        stop.wait(reconciler.settings.resync_seconds)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="blazar-events operator", description=__doc__)
+    parser.add_argument("--namespace", action="append", default=[], help="watch this namespace")
+    parser.add_argument("--all-namespaces", action="store_true", help="watch every namespace")
+    args = parser.parse_args(argv)
+    if not args.namespace and not args.all_namespaces:
+        parser.error("give --namespace (repeatable) or --all-namespaces")
+    settings = OperatorSettings.load()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    redis_settings = RedisSettings.load()
+    client = redis.Redis.from_url(redis_settings.url.get_secret_value())
+    store = SubscriptionStore(client, redis_settings.key_prefix)
+    reconciler = Reconciler(store, KubeApi.in_cluster(), settings)
+    stop = threading.Event()
+    threading.Thread(target=_sync_forever, args=(reconciler, stop), daemon=True).start()
+    try:
+        kopf.run(
+            registry=to_registry(reconciler),
+            standalone=True,
+            clusterwide=args.all_namespaces,
+            namespaces=args.namespace,
+            liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz",
+        )
+    finally:
+        stop.set()
+    return 0

@@ -1,0 +1,261 @@
+"""The operator's reconcile logic against real Redis and an in-memory cluster.
+
+No test here talks to a Kubernetes API server (none runs on this machine): the cluster is
+:class:`tests.k8s.cluster.MemoryCluster`, standing in for the operator's Cluster protocol.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from blazar_events.errors import NotFound
+from blazar_events.store import SubscriptionStore
+from blazar_events.subscription import SigningKeys, Subscription, SubscriptionInput
+from blazar_events.triggers import to_trigger, trigger_name
+from k8s.operator.reconcile import Reconciler
+from k8s.operator.status import to_status
+from k8s.settings import OperatorSettings
+from tests.k8s.cluster import MemoryCluster
+from tests.k8s.validation import ROOT, load_documents
+
+NS = "blazar-events"
+
+
+@pytest.fixture
+def store(redis_url: str, redis_prefix: str) -> Iterator[SubscriptionStore]:
+    client = redis.Redis.from_url(redis_url)
+    yield SubscriptionStore(client, redis_prefix)
+    client.close()
+
+
+@pytest.fixture
+def cluster() -> MemoryCluster:
+    return MemoryCluster()
+
+
+@pytest.fixture
+def reconciler(store: SubscriptionStore, cluster: MemoryCluster) -> Reconciler:
+    settings = OperatorSettings.load(namespace=NS, default_project_id="p-team-a")
+    return Reconciler(store, cluster, settings)
+
+
+def resource(spec: dict[str, Any], name: str = "hook", namespace: str = "team-a") -> dict[str, Any]:
+    return {
+        "apiVersion": "events.blazar.openstack.org/v1alpha1",
+        "kind": "EventSubscription",
+        "metadata": {"name": name, "namespace": namespace, "uid": str(uuid.uuid4()),
+                     "generation": 1},
+        "spec": spec,
+    }  # fmt: skip
+
+
+WEBHOOK = {"types": ["lease.event.start_lease"], "sink": "https://hooks.example.org/blazar"}
+
+
+def _condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next(c for c in status["conditions"] if c["type"] == kind)
+
+
+def test_a_resource_is_stored_and_routed_and_ready_once_knative_says_so(
+    reconciler: Reconciler, store: SubscriptionStore, cluster: MemoryCluster
+) -> None:
+    body = resource(WEBHOOK)
+    status = to_status(reconciler.reconcile(body))
+    sub_id = body["metadata"]["uid"]
+    stored = store.get(sub_id)
+    assert stored.owner == "k8s" and stored.project_id == "p-team-a"
+    assert stored.types == ["org.openstack.blazar.lease.event.start_lease"]
+    # The operator applies exactly what the API shows for this subscription.
+    assert cluster.triggers[(NS, trigger_name(sub_id))] == to_trigger(
+        stored, broker="blazar-events", namespace=NS,
+        function_url=reconciler.settings.function_url,
+    )  # fmt: skip
+    assert status["subscriptionId"] == sub_id and status["observedGeneration"] == 1
+    assert _condition(status, "Ready")["status"] == "Unknown"  # Knative has not answered
+    cluster.ready[(NS, trigger_name(sub_id))] = False
+    assert _condition(to_status(reconciler.reconcile(body)), "Ready")["status"] == "False"
+    cluster.ready[(NS, trigger_name(sub_id))] = True
+    status = to_status(reconciler.reconcile(body))
+    assert _condition(status, "Ready")["status"] == "True"
+    assert _condition(status, "TriggerReady")["status"] == "True"
+    assert status["sinkUri"] == "https://hooks.example.org/blazar"
+
+
+def test_the_generated_signing_secret_is_the_one_the_deliveries_use(
+    reconciler: Reconciler, store: SubscriptionStore, cluster: MemoryCluster
+) -> None:
+    body = resource(WEBHOOK)
+    status = to_status(reconciler.reconcile(body))
+    secret = cluster.read_secret("team-a", status["secretName"], "secret")
+    assert secret is not None and secret.startswith("whsec_")
+    assert store.get_keys(body["metadata"]["uid"]).current == secret
+    reconciler.reconcile(body)  # a second pass keeps the same secret
+    assert store.get_keys(body["metadata"]["uid"]).current == secret
+
+
+def test_a_secret_ref_supplies_the_signing_secret(
+    reconciler: Reconciler, store: SubscriptionStore, cluster: MemoryCluster
+) -> None:
+    body = resource({**WEBHOOK, "secretRef": {"name": "mine", "key": "k"}})
+    status = to_status(reconciler.reconcile(body))
+    assert _condition(status, "Ready")["reason"] == "SecretNotFound"
+    with pytest.raises(NotFound):
+        store.get(body["metadata"]["uid"])
+    cluster.secrets[("team-a", "mine")] = {"k": "whsec_" + "A" * 43}
+    reconciler.reconcile(body)
+    assert store.get_keys(body["metadata"]["uid"]).current == "whsec_" + "A" * 43
+    cluster.secrets[("team-a", "mine")] = {"k": "whsec_" + "B" * 43}  # rotated by its owner
+    reconciler.reconcile(body)
+    assert store.get_keys(body["metadata"]["uid"]).current == "whsec_" + "B" * 43
+
+
+@pytest.mark.parametrize(
+    ("spec", "reason", "words"),
+    [
+        ({**WEBHOOK, "filters": [{"any": [{"regex": {"type": "x"}}]}]}, "InvalidFilter", "regex"),
+        ({"notifyEndpoint": {"ipAddress": "192.168.10.11", "port": 80}}, "SinkRefused", "private"),
+        ({"sink": "https://169.254.169.254/latest"}, "SinkRefused", "metadata"),
+        ({**WEBHOOK, "delivery": {"timeout": "PT2H"}}, "InvalidInput", "at most one hour"),
+    ],
+)
+def test_a_spec_the_model_refuses_is_ready_false_with_the_reason(
+    reconciler: Reconciler, store: SubscriptionStore, cluster: MemoryCluster,
+    spec: dict[str, Any], reason: str, words: str,
+) -> None:  # fmt: skip
+    body = resource(spec)
+    ready = _condition(to_status(reconciler.reconcile(body)), "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", reason)
+    assert words in ready["message"]
+    assert store.all() == [] and cluster.triggers == {}
+
+
+def test_without_a_project_and_no_default_the_resource_is_refused(
+    store: SubscriptionStore, cluster: MemoryCluster
+) -> None:
+    reconciler = Reconciler(store, cluster, OperatorSettings.load(namespace=NS))
+    ready = _condition(to_status(reconciler.reconcile(resource(WEBHOOK))), "Ready")
+    assert ready["status"] == "False" and "projectId" in ready["message"]
+
+
+def test_an_invalid_update_keeps_the_last_valid_spec_in_effect(
+    reconciler: Reconciler, store: SubscriptionStore
+) -> None:
+    body = resource(WEBHOOK)
+    reconciler.reconcile(body)
+    broken = copy.deepcopy(body)
+    broken["spec"]["sink"] = "https://10.0.0.5/"
+    assert _condition(to_status(reconciler.reconcile(broken)), "Ready")["status"] == "False"
+    assert store.get(body["metadata"]["uid"]).sink == WEBHOOK["sink"]
+
+
+def test_a_sink_ref_resolves_through_the_cluster(
+    reconciler: Reconciler, store: SubscriptionStore, cluster: MemoryCluster
+) -> None:
+    ref = {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": "audit"}
+    body = resource({"sinkRef": ref})
+    ready = _condition(to_status(reconciler.reconcile(body)), "Ready")
+    assert ready["reason"] == "SinkNotResolved"
+    cluster.addresses[("team-a", "Service", "audit")] = "https://audit.team-a.example.org"
+    status = to_status(reconciler.reconcile(body))
+    assert status["sinkUri"] == "https://audit.team-a.example.org"
+    assert store.get(body["metadata"]["uid"]).sink == "https://audit.team-a.example.org"
+
+
+def test_an_update_changes_the_record_and_the_trigger(
+    reconciler: Reconciler, store: SubscriptionStore, cluster: MemoryCluster
+) -> None:
+    body = resource(WEBHOOK)
+    reconciler.reconcile(body)
+    body["spec"] = {**WEBHOOK, "leaseId": "lease-1", "delivery": {"ordered": True}}
+    reconciler.reconcile(body)
+    stored = store.get(body["metadata"]["uid"])
+    assert stored.lease_id == "lease-1" and stored.version == 2
+    trigger = cluster.triggers[(NS, trigger_name(stored.id))]
+    assert {"exact": {"leaseid": "lease-1"}} in trigger["spec"]["filters"]
+    assert trigger["metadata"]["annotations"] == {
+        "kafka.eventing.knative.dev/delivery.order": "ordered"
+    }
+
+
+def test_deleting_the_resource_removes_record_and_trigger(
+    reconciler: Reconciler, store: SubscriptionStore, cluster: MemoryCluster
+) -> None:
+    body = resource(WEBHOOK)
+    reconciler.reconcile(body)
+    reconciler.remove(body)
+    with pytest.raises(NotFound):
+        store.get(body["metadata"]["uid"])
+    assert cluster.triggers == {}
+    reconciler.remove(body)  # a repeated finalizer run is harmless
+
+
+def _api_subscription(store: SubscriptionStore) -> Subscription:
+    body = SubscriptionInput.model_validate({"sink": "https://api-made.example.org/"})
+    sub = Subscription.from_input(body, project_id="p-other", owner="api")
+    return store.create(sub, SigningKeys.generate())
+
+
+def test_sync_routes_api_subscriptions_and_recreates_a_trigger_deleted_by_hand(
+    reconciler: Reconciler, store: SubscriptionStore, cluster: MemoryCluster
+) -> None:
+    made_by_api = _api_subscription(store)
+    body = resource(WEBHOOK)
+    reconciler.reconcile(body)
+    cluster.delete_trigger(NS, trigger_name(body["metadata"]["uid"]))  # kubectl delete trigger
+    applied, deleted = reconciler.sync()
+    assert set(applied) == {trigger_name(made_by_api.id), trigger_name(body["metadata"]["uid"])}
+    assert deleted == []
+    assert (NS, trigger_name(body["metadata"]["uid"])) in cluster.triggers
+    assert cluster.triggers[(NS, trigger_name(made_by_api.id))] == reconciler.trigger(made_by_api)
+
+
+def test_sync_removes_the_trigger_of_a_deleted_or_disabled_api_subscription(
+    reconciler: Reconciler, store: SubscriptionStore, cluster: MemoryCluster
+) -> None:
+    gone, disabled = _api_subscription(store), _api_subscription(store)
+    reconciler.sync()
+    store.delete(gone.id)
+    store.set_status(disabled.id, "DISABLED", "the sink answered 410")
+    _, deleted = reconciler.sync()
+    assert deleted == sorted([trigger_name(gone.id), trigger_name(disabled.id)])
+    assert cluster.triggers == {}
+
+
+def test_standalone_mode_stores_without_triggers(
+    store: SubscriptionStore, cluster: MemoryCluster
+) -> None:
+    settings = OperatorSettings.load(namespace=NS, default_project_id="p1", knative=False)
+    reconciler = Reconciler(store, cluster, settings)
+    status = to_status(reconciler.reconcile(resource(WEBHOOK)))
+    assert _condition(status, "Ready")["status"] == "True"
+    assert cluster.triggers == {} and reconciler.sync() == ([], [])
+
+
+def _examples() -> list[dict[str, Any]]:
+    return [
+        doc
+        for path in sorted((ROOT / "k8s" / "examples").glob("*.yaml"))
+        for doc in load_documents(path.read_text())
+    ]
+
+
+@pytest.mark.parametrize("doc", _examples(), ids=lambda d: d["metadata"]["name"])
+def test_every_example_becomes_a_stored_subscription(
+    store: SubscriptionStore, cluster: MemoryCluster, doc: dict[str, Any]
+) -> None:
+    # The proposal's endpoints sit on a private tenant network: the operator must allow it.
+    settings = OperatorSettings.load(
+        namespace=NS, default_project_id="p1", allowed_networks=["192.168.10.0/24"]
+    )
+    cluster.addresses[("team-a", "Service", "lease-audit")] = "https://audit.example.org/"
+    cluster.secrets[("team-a", "lease-audit-signing")] = {"secret": "whsec_" + "C" * 43}
+    body = copy.deepcopy(doc)
+    body["metadata"]["uid"] = str(uuid.uuid4())
+    status = to_status(Reconciler(store, cluster, settings).reconcile(body))
+    assert _condition(status, "Stored")["status"] == "True", status
