@@ -1,0 +1,79 @@
+"""``blazar-events api`` really serves HTTP under gunicorn with two workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.conftest import SINK
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(redis_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    port = _free_port()
+    log = tmp_path / "api.log"
+    env = {
+        **os.environ,
+        "BLAZAR_EVENTS_REDIS_URL": redis_url,
+        "BLAZAR_EVENTS_REDIS_KEY_PREFIX": redis_prefix,
+        "BLAZAR_EVENTS_API_AUTH_STRATEGY": "noauth",
+        "BLAZAR_EVENTS_API_ALLOWED_NETWORKS": "10.0.0.0/8",
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "blazar_events.cli", "api", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.05)
+        else:
+            raise AssertionError(f"the API did not come up:\n{log.read_text()}")
+        yield url, log
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(20)
+
+
+def test_create_and_read_over_http(server: tuple[str, Path]) -> None:
+    url, log = server
+    headers = {"X-Project-Id": "project-a", "X-User-Id": "alice", "X-Roles": "member"}
+    with httpx.Client(base_url=url, headers=headers) as client:
+        created = client.post("/v1/subscriptions", json={"sink": SINK})
+        assert created.status_code == 201
+        location = created.headers["Location"]
+        assert location.startswith(url)
+        # Each request may land on either worker: they share only Redis.
+        for _ in range(10):
+            shown = client.get(location)
+            assert shown.status_code == 200 and shown.json()["id"] == created.json()["id"]
+        missing = client.get("/v1/nothing")
+        assert missing.status_code == 404 and missing.json()["error_name"] == "NotFound"
+        assert client.get("/v1/openapi.json").json()["openapi"] == "3.1.0"
+    text = log.read_text()
+    assert "auth_strategy=noauth" in text
+    assert text.count("Booting worker") == 2
