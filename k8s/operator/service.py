@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import logging
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
 import redis
 
+from blazar_events.errors import ServiceUnavailable
 from blazar_events.settings import RedisSettings
 from blazar_events.store import SubscriptionStore
 from k8s.operator.kubeapi import KubeApi
@@ -26,17 +28,36 @@ log = logging.getLogger(__name__)
 
 RESOURCE = ("events.blazar.openstack.org", "v1alpha1", "eventsubscriptions")
 STATUS_REFRESH_SECONDS = 30.0
+RETRY_SECONDS = 10.0
+
+
+def handle_apply(
+    reconciler: Reconciler, body: Mapping[str, Any], status: Mapping[str, Any], patch: kopf.Patch
+) -> None:
+    """Create, update, resume and the periodic look: reconcile and write the status."""
+    try:
+        outcome = reconciler.reconcile(dict(body))
+    except ServiceUnavailable as exc:  # Redis is down: kopf retries, the status stays as it was
+        raise kopf.TemporaryError(exc.message, delay=RETRY_SECONDS) from None
+    patch.status.update(to_status(outcome, dict(status)))
+
+
+def handle_remove(reconciler: Reconciler, body: Mapping[str, Any]) -> None:
+    """The finalizer: kopf keeps the resource until this returns without raising."""
+    try:
+        reconciler.remove(dict(body))
+    except ServiceUnavailable as exc:
+        raise kopf.TemporaryError(exc.message, delay=RETRY_SECONDS) from None
 
 
 def to_registry(reconciler: Reconciler) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
 
     def apply(body: kopf.Body, status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
-        outcome = reconciler.reconcile(dict(body))
-        patch.status.update(to_status(outcome, dict(status)))
+        handle_apply(reconciler, body, status, patch)
 
     def remove(body: kopf.Body, **_: Any) -> None:
-        reconciler.remove(dict(body))
+        handle_remove(reconciler, body)
 
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         # Keep kopf's bookkeeping in annotations: the CRD's status schema has no room for it.
