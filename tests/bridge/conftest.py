@@ -76,6 +76,7 @@ class Route:
             "http_port": 0,
             "retry_backoff": 0.2,
             "retry_backoff_max": 2.0,
+            "kafka_delivery_timeout": 5.0,  # fault tests see failures sooner
             "log_format": "text",
         }
         return BridgeSettings.load(**{**values, **overrides})
@@ -96,10 +97,10 @@ class Route:
             "BLAZAR_EVENTS_BRIDGE_HTTP_PORT": "0",
             "BLAZAR_EVENTS_BRIDGE_RETRY_BACKOFF": "0.2",
             "BLAZAR_EVENTS_BRIDGE_RETRY_BACKOFF_MAX": "2",
+            "BLAZAR_EVENTS_BRIDGE_KAFKA_DELIVERY_TIMEOUT": "5",
             "BLAZAR_EVENTS_KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "BLAZAR_EVENTS_KAFKA_TOPIC": self.topic,
             "BLAZAR_EVENTS_KAFKA_REJECTED_TOPIC": self.rejected_topic,
-            "BLAZAR_EVENTS_CONFIG_FILE": "/dev/null",
         }
 
     def declare(self) -> None:
