@@ -18,14 +18,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "broker": ("broker.service", "main", "standalone routing and delivery from Kafka"),
     "function": ("functions.service", "main", "the delivery function as an HTTP service"),
     "operator": ("k8s.operator.service", "main", "the kopf operator for EventSubscription"),
-    "config": ("blazar_events.cli", "print_config", "print the sample configuration file"),
+    "config": ("blazar_events.cli", "print_config", "print the sample configuration file (--markdown: the reference page)"),
 }
 
 
 def print_config(argv: list[str]) -> int:
-    from blazar_events.settings import sample_ini
+    from blazar_events.settings import reference_markdown, sample_ini
 
-    sys.stdout.write(sample_ini())
+    sys.stdout.write(reference_markdown() if "--markdown" in argv else sample_ini())
     return 0
 
 

@@ -243,6 +243,23 @@ def sample_ini() -> str:
     return "\n".join(lines) + "\n"
 
 
+REFERENCE_HEADER = """# Configuration reference
+
+Every option of every component, with its default. Set an option either as the environment
+variable named beside it (containers, 12-factor) or under its `[section]` in the INI file
+named by `BLAZAR_EVENTS_CONFIG_FILE` (default `/etc/blazar-events/blazar-events.conf`,
+oslo.config style); the environment wins over the file. Lists are comma-separated.
+
+This page is generated: `blazar-events config --markdown > docs/configuration.md`
+(a test checks that it is current). The block below is also a valid sample file.
+"""
+
+
+def reference_markdown() -> str:
+    """docs/configuration.md: the sample file wrapped in a short explanation."""
+    return f"{REFERENCE_HEADER}\n```ini\n{sample_ini()}```\n"
+
+
 def list_opts() -> list[tuple[str, list[Any]]]:
     """Entry point for ``oslo-config-generator --namespace blazar-events``."""
     from oslo_config import cfg

@@ -130,3 +130,12 @@ def test_oslo_config_generator_documents_every_section(tmp_path: Path) -> None:
     for name in all_sections():
         assert f"[{name}]" in generated
     assert "#bootstrap_servers = 127.0.0.1:9092" in generated
+
+
+def test_the_configuration_reference_is_current() -> None:
+    from blazar_events.settings import reference_markdown
+
+    page = Path(__file__).parents[2] / "docs" / "configuration.md"
+    assert page.read_text(encoding="utf-8") == reference_markdown(), (
+        "docs/configuration.md is stale: run `blazar-events config --markdown > docs/configuration.md`"
+    )
