@@ -128,12 +128,12 @@ class SubscriptionStore:
             raise NotFound(f"subscription {sub_id} not found")
         return SigningKeys.model_validate_json(raw)  # type: ignore[arg-type]
 
-    def _range(self, index: str, marker: str | None) -> Iterator[str]:
+    def _range(self, index: str, marker: str | None, chunk: int = _CHUNK) -> Iterator[str]:
         start = f"({marker}" if marker else "-"
         while True:
-            ids = [_text(raw) for raw in self.client.zrangebylex(index, start, "+", 0, _CHUNK)]  # type: ignore[union-attr]
+            ids = [_text(raw) for raw in self.client.zrangebylex(index, start, "+", 0, chunk)]  # type: ignore[union-attr]
             yield from ids
-            if len(ids) < _CHUNK:
+            if len(ids) < chunk:
                 return
             start = f"({ids[-1]}"
 
@@ -171,9 +171,12 @@ class SubscriptionStore:
                 and (type is None or not sub.types or type in sub.types)
             )
 
+        # When the index alone answers the query, read exactly one page of ids.
+        exact = type is None and not (lease_id and project_id)
+        chunk = max(1, min(limit, _CHUNK)) if exact else _CHUNK
         found: builtins.list[Subscription] = []
         batch: builtins.list[str] = []
-        for sub_id in self._range(index, marker):
+        for sub_id in self._range(index, marker, chunk):
             batch.append(sub_id)
             if len(batch) >= max(limit - len(found), 1) or len(batch) >= _CHUNK:
                 found.extend(s for s in self._load(batch) if wanted(s))
