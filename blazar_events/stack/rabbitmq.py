@@ -7,6 +7,8 @@ data, logs, Erlang cookie via HOME) under the stack folder.
 
 from __future__ import annotations
 
+import subprocess
+
 import kombu
 
 from blazar_events.stack.layout import AMQP_DIST_PORT, AMQP_PORT, AMQP_URL, HOST, TRANSPORT_URL
@@ -61,6 +63,25 @@ class RabbitMQ(Service):
         }
         return [SERVER], env
 
+    def stop(self) -> bool:
+        stopped = super().stop()
+        if stopped:
+            _stop_idle_epmd()
+        return stopped
+
     def probe(self) -> None:
         with kombu.Connection(AMQP_URL, connect_timeout=2) as connection:
             connection.connect()
+
+
+def _stop_idle_epmd() -> None:
+    # The Erlang VM started the port mapper daemon (epmd) for its node name and leaves it
+    # running; end it too, unless another Erlang node on this machine still uses it.
+    try:
+        names = subprocess.run(
+            ["epmd", "-names"], capture_output=True, text=True, timeout=5, check=False
+        )
+        if names.returncode == 0 and "\nname " not in names.stdout:
+            subprocess.run(["epmd", "-kill"], capture_output=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        pass  # no epmd binary or no daemon: nothing to clean up
