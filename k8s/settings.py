@@ -21,10 +21,11 @@ class OperatorSettings(Section, section="operator"):
     function_url: str = Field(
         DEFAULT_FUNCTION_URL, description="Base URL of the shared delivery function"
     )
-    default_project_id: str = Field(
-        "",
-        description="Project of EventSubscriptions that name none ('*': every project); "
-        "empty: such resources are refused with Ready=False",
+    admin_namespaces: CsvList = Field(
+        default_factory=list,
+        description="Namespaces whose EventSubscriptions may name any projectId or '*' (the "
+        "cloud admin's); empty: the operator's own namespace. Elsewhere a resource gets the "
+        "project its Namespace is annotated with (events.blazar.openstack.org/project-id)",
     )
     allowed_networks: CsvList = Field(
         default_factory=list,

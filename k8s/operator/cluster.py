@@ -12,6 +12,9 @@ Object = dict[str, Any]
 
 
 class Cluster(Protocol):
+    def namespace_annotation(self, namespace: str, key: str) -> str | None:
+        """An annotation of the Namespace object (None when absent)."""
+
     def read_secret(self, namespace: str, name: str, key: str) -> str | None:
         """The decoded value of ``key`` in a Secret; None when the Secret or key is absent."""
 

@@ -42,6 +42,11 @@ class KubeApi:
         body: dict[str, Any] = answer.json()
         return body
 
+    def namespace_annotation(self, namespace: str, key: str) -> str | None:
+        found = self._get(f"/api/v1/namespaces/{namespace}") or {}
+        value = found.get("metadata", {}).get("annotations", {}).get(key)
+        return str(value) if value is not None else None
+
     def read_secret(self, namespace: str, name: str, key: str) -> str | None:
         secret = self._get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
         value = (secret or {}).get("data", {}).get(key)

@@ -19,13 +19,14 @@ import logging
 from typing import Any
 
 from blazar_events import egress
-from blazar_events.errors import InvalidInput, NotFound
+from blazar_events.errors import InvalidInput, NotFound, PolicyNotAuthorized
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription, SubscriptionInput
 from blazar_events.triggers import LABEL_ID, to_trigger, trigger_name
 from k8s.operator.cluster import Cluster
 from k8s.operator.spec import from_resource
 from k8s.operator.status import FALSE, TRUE, UNKNOWN, Condition, Outcome
+from k8s.operator.tenancy import PROJECT_ANNOTATION, to_project
 from k8s.settings import OperatorSettings
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class Reconciler:
         self.cluster = cluster
         self.settings = settings
         self.allowed = egress.parse_networks(settings.allowed_networks)
+        self.admin_namespaces = set(settings.admin_namespaces or [settings.namespace])
 
     def trigger(self, sub: Subscription) -> dict[str, Any]:
         return to_trigger(
@@ -73,16 +75,22 @@ class Reconciler:
                 return outcome.failed("SinkNotResolved", "deadLetterSink.ref has no address")
 
         try:
+            project_id = to_project(
+                namespace,
+                spec.get("projectId"),
+                self.cluster.namespace_annotation(namespace, PROJECT_ANNOTATION),
+                self.admin_namespaces,
+            )
             wanted = from_resource(
                 spec,
                 name=f"{namespace}/{name}",
-                project_id=spec.get("projectId") or self.settings.default_project_id,
+                project_id=project_id,
                 sink=sink,
                 dead_letter_sink=dead_letter_url,
             )
             assert wanted.sink is not None  # the model settles the sink or refuses
             egress.resolve_and_check(wanted.sink, self.allowed, resolve=False)
-        except InvalidInput as exc:
+        except (InvalidInput, PolicyNotAuthorized) as exc:
             # The last valid spec, if any, stays in effect; the status says why this one is not.
             return outcome.failed(exc.name, exc.message)
         outcome.sink_uri = wanted.sink

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from blazar_events.errors import InvalidInput
 from blazar_events.subscription import SubscriptionInput, from_input
 
 DELIVERY_FIELDS = ("retry", "backoffPolicy", "backoffDelay", "timeout", "ordered")
@@ -61,8 +60,6 @@ def from_resource(
     dead_letter_sink: str | None = None,
 ) -> SubscriptionInput:
     """The validated subscription; InvalidInput (or a subclass) names what is wrong."""
-    if not project_id:
-        raise InvalidInput("projectId: not set, and the operator has no default_project_id to use")
     return from_input(
         to_body(
             spec, name=name, project_id=project_id, sink=sink, dead_letter_sink=dead_letter_sink

@@ -183,7 +183,8 @@ def test_operator_rbac_is_least_privilege() -> None:
     # Cluster-wide it may only read subscriptions' inputs and write their status ...
     assert {(r, v) for g, r, v in cluster if g == ""} <= {
         ("secrets", "get"), ("secrets", "create"), ("services", "get"),
-        ("namespaces", "list"), ("namespaces", "watch"), ("events", "create"),
+        ("namespaces", "get"), ("namespaces", "list"), ("namespaces", "watch"),
+        ("events", "create"),
         ("events", "patch"),
     }  # fmt: skip
     assert not [rule for rule in cluster if rule[1] == "triggers"]
@@ -194,7 +195,12 @@ def test_operator_rbac_is_least_privilege() -> None:
 
 def test_operator_watching_two_namespaces_gets_roles_there_and_no_cluster_role() -> None:
     objects = render(_values("operator-in-two-namespaces"))
-    assert "ClusterRole" not in _kinds(objects)
+    # Cluster-wide it may only read those two Namespace objects (their project annotation).
+    (cluster_role,) = _named(objects, "ClusterRole").values()
+    assert cluster_role["rules"] == [
+        {"apiGroups": [""], "resources": ["namespaces"],
+         "resourceNames": ["team-a", "team-b"], "verbs": ["get"]}
+    ]  # fmt: skip
     namespaces = {
         o["metadata"].get("namespace") for o in objects if o["kind"] in ("Role", "RoleBinding")
     }

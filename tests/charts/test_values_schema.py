@@ -95,6 +95,10 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
         {"operator": {"watchNamespaces": ["Team A"]}},
         "/operator/watchNamespaces/0",
     ),
+    "admin namespace that is no name": (
+        {"operator": {"adminNamespaces": ["ops team"]}},
+        "/operator/adminNamespaces/0",
+    ),
     "misspelt key": ({"bridge": {"replica": 3}}, "'replica' not allowed"),
     "unknown top-level key": ({"apiServer": {}}, "'apiServer' not allowed"),
     "source prefix not a path": ({"events": {"sourcePrefix": "openstack"}}, "/events/sourcePrefix"),

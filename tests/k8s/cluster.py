@@ -13,6 +13,10 @@ class MemoryCluster:
         self.addresses: dict[tuple[str, str, str], str] = {}  # (namespace, kind, name) -> url
         self.triggers: dict[tuple[str, str], dict[str, Any]] = {}
         self.ready: dict[tuple[str, str], bool] = {}  # what Knative would report
+        self.namespace_annotations: dict[str, dict[str, str]] = {}
+
+    def namespace_annotation(self, namespace: str, key: str) -> str | None:
+        return self.namespace_annotations.get(namespace, {}).get(key)
 
     def read_secret(self, namespace: str, name: str, key: str) -> str | None:
         return self.secrets.get((namespace, name), {}).get(key)

@@ -91,3 +91,14 @@ def test_trigger_readiness_listing_and_deletion(api: tuple[KubeApi, State]) -> N
     kube.delete_trigger("blazar-events", name)
     kube.delete_trigger("blazar-events", name)  # already gone: fine
     assert kube.list_triggers("blazar-events", LABEL_ID) == []
+
+
+def test_the_project_a_namespace_is_bound_to(api: tuple[KubeApi, State]) -> None:
+    kube, state = api
+    key = "events.blazar.openstack.org/project-id"
+    assert kube.namespace_annotation("team-a", key) is None
+    state.objects["/api/v1/namespaces/team-a"] = {
+        "metadata": {"name": "team-a", "annotations": {key: "p-team-a"}}
+    }
+    assert kube.namespace_annotation("team-a", key) == "p-team-a"
+    assert kube.namespace_annotation("team-a", "other") is None

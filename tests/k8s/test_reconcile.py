@@ -20,6 +20,7 @@ from blazar_events.subscription import SigningKeys, Subscription, SubscriptionIn
 from blazar_events.triggers import to_trigger, trigger_name
 from k8s.operator.reconcile import Reconciler
 from k8s.operator.status import to_status
+from k8s.operator.tenancy import PROJECT_ANNOTATION
 from k8s.settings import OperatorSettings
 from tests.k8s.cluster import MemoryCluster
 from tests.k8s.validation import ROOT, load_documents
@@ -36,13 +37,14 @@ def store(redis_url: str, redis_prefix: str) -> Iterator[SubscriptionStore]:
 
 @pytest.fixture
 def cluster() -> MemoryCluster:
-    return MemoryCluster()
+    cluster = MemoryCluster()
+    cluster.namespace_annotations["team-a"] = {PROJECT_ANNOTATION: "p-team-a"}
+    return cluster
 
 
 @pytest.fixture
 def reconciler(store: SubscriptionStore, cluster: MemoryCluster) -> Reconciler:
-    settings = OperatorSettings.load(namespace=NS, default_project_id="p-team-a")
-    return Reconciler(store, cluster, settings)
+    return Reconciler(store, cluster, OperatorSettings.load(namespace=NS))
 
 
 def resource(spec: dict[str, Any], name: str = "hook", namespace: str = "team-a") -> dict[str, Any]:
@@ -135,12 +137,36 @@ def test_a_spec_the_model_refuses_is_ready_false_with_the_reason(
     assert store.all() == [] and cluster.triggers == {}
 
 
-def test_without_a_project_and_no_default_the_resource_is_refused(
-    store: SubscriptionStore, cluster: MemoryCluster
+@pytest.mark.parametrize(
+    ("namespace", "spec_project", "words"),
+    [
+        ("team-b", None, "not bound to an OpenStack project"),
+        ("team-a", "p-someone-else", "not the project of namespace team-a"),
+        ("team-a", "*", "only admin namespaces"),
+    ],
+)
+def test_a_tenant_namespace_subscribes_to_its_own_project_only(
+    reconciler: Reconciler, store: SubscriptionStore,
+    namespace: str, spec_project: str | None, words: str,
+) -> None:  # fmt: skip
+    spec = {**WEBHOOK, **({"projectId": spec_project} if spec_project else {})}
+    outcome = reconciler.reconcile(resource(spec, namespace=namespace))
+    ready = _condition(to_status(outcome), "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "PolicyNotAuthorized")
+    assert words in ready["message"]
+    assert store.all() == []
+
+
+def test_the_admin_namespace_may_subscribe_to_every_project(
+    reconciler: Reconciler, store: SubscriptionStore, cluster: MemoryCluster
 ) -> None:
-    reconciler = Reconciler(store, cluster, OperatorSettings.load(namespace=NS))
-    ready = _condition(to_status(reconciler.reconcile(resource(WEBHOOK))), "Ready")
-    assert ready["status"] == "False" and "projectId" in ready["message"]
+    body = resource({**WEBHOOK, "projectId": "*"}, namespace=NS)
+    reconciler.reconcile(body)
+    stored = store.get(body["metadata"]["uid"])
+    assert stored.project_id == "*"
+    # No tenant rule in its Trigger: it sees every project's leases.
+    filters = cluster.triggers[(NS, trigger_name(stored.id))]["spec"]["filters"]
+    assert not [f for f in filters if "projectid" in f.get("exact", {})]
 
 
 def test_an_invalid_update_keeps_the_last_valid_spec_in_effect(
@@ -230,7 +256,7 @@ def test_sync_removes_the_trigger_of_a_deleted_or_disabled_api_subscription(
 def test_standalone_mode_stores_without_triggers(
     store: SubscriptionStore, cluster: MemoryCluster
 ) -> None:
-    settings = OperatorSettings.load(namespace=NS, default_project_id="p1", knative=False)
+    settings = OperatorSettings.load(namespace=NS, knative=False)
     reconciler = Reconciler(store, cluster, settings)
     status = to_status(reconciler.reconcile(resource(WEBHOOK)))
     assert _condition(status, "Ready")["status"] == "True"
@@ -250,9 +276,7 @@ def test_every_example_becomes_a_stored_subscription(
     store: SubscriptionStore, cluster: MemoryCluster, doc: dict[str, Any]
 ) -> None:
     # The proposal's endpoints sit on a private tenant network: the operator must allow it.
-    settings = OperatorSettings.load(
-        namespace=NS, default_project_id="p1", allowed_networks=["192.168.10.0/24"]
-    )
+    settings = OperatorSettings.load(namespace=NS, allowed_networks=["192.168.10.0/24"])
     cluster.addresses[("team-a", "Service", "lease-audit")] = "https://audit.example.org/"
     cluster.secrets[("team-a", "lease-audit-signing")] = {"secret": "whsec_" + "C" * 43}
     body = copy.deepcopy(doc)

@@ -18,7 +18,7 @@ from tests.k8s.cluster import MemoryCluster
 BODY = {
     "apiVersion": "events.blazar.openstack.org/v1alpha1",
     "kind": "EventSubscription",
-    "metadata": {"name": "hook", "namespace": "team-a", "uid": "", "generation": 3},
+    "metadata": {"name": "hook", "namespace": "blazar-events", "uid": "", "generation": 3},
     "spec": {"sink": "https://hooks.example.org/", "projectId": "p1"},
 }
 
