@@ -137,5 +137,6 @@ def test_the_configuration_reference_is_current() -> None:
 
     page = Path(__file__).parents[2] / "docs" / "configuration.md"
     assert page.read_text(encoding="utf-8") == reference_markdown(), (
-        "docs/configuration.md is stale: run `blazar-events config --markdown > docs/configuration.md`"
+        "docs/configuration.md is stale: run "
+        "`blazar-events config --markdown > docs/configuration.md`"
     )
