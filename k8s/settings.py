@@ -21,6 +21,10 @@ class OperatorSettings(Section, section="operator"):
     function_url: str = Field(
         DEFAULT_FUNCTION_URL, description="Base URL of the shared delivery function"
     )
+    function_service: str = Field(
+        "blazar-events-function",
+        description="The shared function's Knative Service, copied for dedicated functions",
+    )
     admin_namespaces: CsvList = Field(
         default_factory=list,
         description="Namespaces whose EventSubscriptions may name any projectId or '*' (the "

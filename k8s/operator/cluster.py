@@ -35,3 +35,18 @@ class Cluster(Protocol):
 
     def list_triggers(self, namespace: str, label: str) -> list[str]:
         """Names of the Triggers that carry ``label``."""
+
+    def get_function(self, namespace: str, name: str) -> Object | None:
+        """A delivery function's Knative Service, or None."""
+
+    def apply_function(self, service: Object) -> None:
+        """Create the Knative Service, or replace its spec and labels."""
+
+    def function_ready(self, namespace: str, name: str) -> tuple[bool | None, str]:
+        """The Knative Service's Ready condition (None: absent or not yet reported)."""
+
+    def delete_function(self, namespace: str, name: str) -> None:
+        """Delete the Knative Service; no-op when it is already gone."""
+
+    def list_functions(self, namespace: str, label: str) -> list[str]:
+        """Names of the Knative Services that carry ``label``."""

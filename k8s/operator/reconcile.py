@@ -24,6 +24,7 @@ from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription, SubscriptionInput
 from blazar_events.triggers import LABEL_ID, to_trigger, trigger_name
 from k8s.operator.cluster import Cluster
+from k8s.operator.functions import function_name, function_url, to_dedicated_function
 from k8s.operator.spec import from_resource
 from k8s.operator.status import FALSE, TRUE, UNKNOWN, Condition, Outcome
 from k8s.operator.tenancy import PROJECT_ANNOTATION, to_project
@@ -44,12 +45,12 @@ class Reconciler:
         self.allowed = egress.parse_networks(settings.allowed_networks)
         self.admin_namespaces = set(settings.admin_namespaces or [settings.namespace])
 
-    def trigger(self, sub: Subscription) -> dict[str, Any]:
+    def trigger(self, sub: Subscription, function_url: str | None = None) -> dict[str, Any]:
         return to_trigger(
             sub,
             broker=self.settings.broker,
             namespace=self.settings.namespace,
-            function_url=self.settings.function_url,
+            function_url=function_url or self.settings.function_url,
         )
 
     # --- one EventSubscription ----------------------------------------------------------------
@@ -103,7 +104,7 @@ class Reconciler:
             return outcome
         outcome.conditions.append(Condition("Stored", TRUE, "Stored", "in the subscription store"))
         if self.settings.knative:
-            self._route(stored, outcome)
+            self._route(stored, outcome, dedicated=bool(spec.get("dedicatedFunction")))
         return outcome
 
     def _signing_keys(
@@ -152,23 +153,41 @@ class Reconciler:
             return existing
         return self.store.update(replaced)
 
-    def _route(self, sub: Subscription, outcome: Outcome) -> None:
-        name = trigger_name(sub.id)
+    def _route(self, sub: Subscription, outcome: Outcome, dedicated: bool) -> None:
+        namespace, name = self.settings.namespace, trigger_name(sub.id)
         outcome.trigger_name = name
         if sub.status != "ACTIVE":
-            self.cluster.delete_trigger(self.settings.namespace, name)
+            self.cluster.delete_trigger(namespace, name)
             reason = sub.status_reason or "disabled"
             outcome.conditions.append(Condition("TriggerReady", FALSE, "Disabled", reason))
             return
-        self.cluster.apply_trigger(self.trigger(sub))
-        ready, message = self.cluster.trigger_ready(self.settings.namespace, name)
-        if ready is None:
-            condition = Condition("TriggerReady", UNKNOWN, "TriggerPending", message)
-        elif ready:
-            condition = Condition("TriggerReady", TRUE, "TriggerReady", message)
+        url = self.settings.function_url
+        if dedicated:
+            dedicated_url = self._dedicated_function(sub, outcome)
+            if dedicated_url is None:
+                return
+            url = dedicated_url
         else:
-            condition = Condition("TriggerReady", FALSE, "TriggerNotReady", message)
-        outcome.conditions.append(condition)
+            self.cluster.delete_function(namespace, function_name(sub.id))
+        self.cluster.apply_trigger(self.trigger(sub, url))
+        outcome.conditions.append(
+            _readiness("TriggerReady", "Trigger", self.cluster.trigger_ready(namespace, name))
+        )
+
+    def _dedicated_function(self, sub: Subscription, outcome: Outcome) -> str | None:
+        namespace = self.settings.namespace
+        shared = self.cluster.get_function(namespace, self.settings.function_service)
+        if shared is None:
+            message = f"the shared function {self.settings.function_service} to copy is missing"
+            outcome.failed("FunctionNotReady", message)
+            return None
+        service = to_dedicated_function(shared, sub.id, namespace)
+        self.cluster.apply_function(service)
+        name = service["metadata"]["name"]
+        outcome.conditions.append(
+            _readiness("FunctionReady", "Function", self.cluster.function_ready(namespace, name))
+        )
+        return function_url(name, namespace)
 
     def remove(self, body: dict[str, Any]) -> None:
         """The resource is being deleted: its record and its Trigger go."""
@@ -180,19 +199,40 @@ class Reconciler:
             pass
         if self.settings.knative:
             self.cluster.delete_trigger(self.settings.namespace, trigger_name(sub_id))
+            self.cluster.delete_function(self.settings.namespace, function_name(sub_id))
 
     # --- the whole store ----------------------------------------------------------------------
 
     def sync(self) -> tuple[list[str], list[str]]:
-        """Make the Triggers match the store; returns (applied, deleted) Trigger names."""
+        """Make the Triggers match the store; returns (applied, deleted) Trigger names.
+
+        A subscription that has a dedicated function keeps pointing at it: only the
+        EventSubscription knows whether it wants one, and reconcile creates or removes it.
+        """
         if not self.settings.knative:
             return [], []
+        namespace = self.settings.namespace
         wanted = {trigger_name(s.id): s for s in self.store.all() if s.status == "ACTIVE"}
+        functions = set(self.cluster.list_functions(namespace, LABEL_ID))
         for sub in wanted.values():
-            self.cluster.apply_trigger(self.trigger(sub))
-        present = self.cluster.list_triggers(self.settings.namespace, LABEL_ID)
+            dedicated = function_name(sub.id)
+            url = function_url(dedicated, namespace) if dedicated in functions else None
+            self.cluster.apply_trigger(self.trigger(sub, url))
+        present = self.cluster.list_triggers(namespace, LABEL_ID)
         stale = sorted(set(present) - set(wanted))
         for name in stale:
             log.info("deleting Trigger %s: its subscription is gone or disabled", name)
-            self.cluster.delete_trigger(self.settings.namespace, name)
+            self.cluster.delete_trigger(namespace, name)
+        for name in functions - {function_name(s.id) for s in wanted.values()}:
+            log.info("deleting dedicated function %s: its subscription is gone", name)
+            self.cluster.delete_function(namespace, name)
         return sorted(wanted), stale
+
+
+def _readiness(kind: str, what: str, state: tuple[bool | None, str]) -> Condition:
+    ready, message = state
+    if ready is None:
+        return Condition(kind, UNKNOWN, f"{what}Pending", message)
+    if ready:
+        return Condition(kind, TRUE, kind, message)
+    return Condition(kind, FALSE, f"{what}NotReady", message)

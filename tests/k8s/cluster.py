@@ -14,6 +14,8 @@ class MemoryCluster:
         self.triggers: dict[tuple[str, str], dict[str, Any]] = {}
         self.ready: dict[tuple[str, str], bool] = {}  # what Knative would report
         self.namespace_annotations: dict[str, dict[str, str]] = {}
+        self.functions: dict[tuple[str, str], dict[str, Any]] = {}
+        self.functions_ready: dict[tuple[str, str], bool] = {}
 
     def namespace_annotation(self, namespace: str, key: str) -> str | None:
         return self.namespace_annotations.get(namespace, {}).get(key)
@@ -50,4 +52,27 @@ class MemoryCluster:
             name
             for (ns, name), trigger in self.triggers.items()
             if ns == namespace and label in trigger["metadata"].get("labels", {})
+        ]
+
+    def get_function(self, namespace: str, name: str) -> dict[str, Any] | None:
+        found = self.functions.get((namespace, name))
+        return copy.deepcopy(found) if found is not None else None
+
+    def apply_function(self, service: dict[str, Any]) -> None:
+        meta = service["metadata"]
+        self.functions[(meta["namespace"], meta["name"])] = copy.deepcopy(service)
+
+    def function_ready(self, namespace: str, name: str) -> tuple[bool | None, str]:
+        if (namespace, name) not in self.functions:
+            return None, f"{name} does not exist"
+        return self.functions_ready.get((namespace, name)), ""
+
+    def delete_function(self, namespace: str, name: str) -> None:
+        self.functions.pop((namespace, name), None)
+
+    def list_functions(self, namespace: str, label: str) -> list[str]:
+        return [
+            name
+            for (ns, name), service in self.functions.items()
+            if ns == namespace and label in service["metadata"].get("labels", {})
         ]

@@ -70,6 +70,9 @@ def test_a_trigger_is_created_replaced_when_changed_and_left_alone_otherwise(
     kube.apply_trigger(first)
     kube.apply_trigger(first)
     kube.apply_trigger(_trigger(lease="lease-1"))
+    # What Knative's webhook would add is no reason to write again.
+    state.objects[f"{TRIGGERS}/{name}"]["spec"]["subscriber"]["CACerts"] = "defaulted"
+    kube.apply_trigger(_trigger(lease="lease-1"))
     writes = [(m, p) for m, p, _ in state.requests if m in ("POST", "PUT")]
     assert writes == [("POST", TRIGGERS), ("PUT", f"{TRIGGERS}/{name}")]
     stored = state.objects[f"{TRIGGERS}/{name}"]
@@ -80,7 +83,7 @@ def test_trigger_readiness_listing_and_deletion(api: tuple[KubeApi, State]) -> N
     kube, state = api
     trigger = _trigger()
     name = str(trigger["metadata"]["name"])  # type: ignore[index]
-    assert kube.trigger_ready("blazar-events", name) == (None, "the Trigger does not exist")
+    assert kube.trigger_ready("blazar-events", name) == (None, f"{name} does not exist")
     kube.apply_trigger(trigger)
     assert kube.trigger_ready("blazar-events", name)[0] is None
     state.objects[f"{TRIGGERS}/{name}"]["status"] = {
@@ -102,3 +105,24 @@ def test_the_project_a_namespace_is_bound_to(api: tuple[KubeApi, State]) -> None
     }
     assert kube.namespace_annotation("team-a", key) == "p-team-a"
     assert kube.namespace_annotation("team-a", "other") is None
+
+
+def test_dedicated_functions_are_created_listed_and_deleted(api: tuple[KubeApi, State]) -> None:
+    kube, state = api
+    services = "/apis/serving.knative.dev/v1/namespaces/blazar-events/services"
+    function = {
+        "apiVersion": "serving.knative.dev/v1", "kind": "Service",
+        "metadata": {"name": "blazar-fn-x", "namespace": "blazar-events",
+                     "labels": {LABEL_ID: "x"}},
+        "spec": {"template": {"spec": {"containers": [{"image": "img:1"}]}}},
+    }  # fmt: skip
+    assert kube.get_function("blazar-events", "blazar-fn-x") is None
+    kube.apply_function(function)
+    assert kube.get_function("blazar-events", "blazar-fn-x") is not None
+    assert kube.list_functions("blazar-events", LABEL_ID) == ["blazar-fn-x"]
+    state.objects[f"{services}/blazar-fn-x"]["status"] = {
+        "conditions": [{"type": "Ready", "status": "True"}]
+    }
+    assert kube.function_ready("blazar-events", "blazar-fn-x") == (True, "")
+    kube.delete_function("blazar-events", "blazar-fn-x")
+    assert kube.list_functions("blazar-events", LABEL_ID) == []

@@ -23,7 +23,7 @@ from k8s.operator.status import to_status
 from k8s.operator.tenancy import PROJECT_ANNOTATION
 from k8s.settings import OperatorSettings
 from tests.k8s.cluster import MemoryCluster
-from tests.k8s.validation import ROOT, load_documents
+from tests.k8s.validation import ROOT, load_documents, object_errors
 
 NS = "blazar-events"
 
@@ -283,3 +283,61 @@ def test_every_example_becomes_a_stored_subscription(
     body["metadata"]["uid"] = str(uuid.uuid4())
     status = to_status(Reconciler(store, cluster, settings).reconcile(body))
     assert _condition(status, "Stored")["status"] == "True", status
+
+
+def _chart_function() -> dict[str, Any]:
+    """The shared function exactly as the chart renders it."""
+    from tests.charts.render import REQUIRED, render
+
+    (function,) = (o for o in render(REQUIRED) if o["apiVersion"] == "serving.knative.dev/v1")
+    function["metadata"]["namespace"] = NS
+    return function
+
+
+def test_a_dedicated_function_is_a_copy_of_the_shared_one_and_gets_the_events(
+    reconciler: Reconciler, cluster: MemoryCluster
+) -> None:
+    body = resource({**WEBHOOK, "dedicatedFunction": True})
+    ready = _condition(to_status(reconciler.reconcile(body)), "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "FunctionNotReady")
+    shared = _chart_function()
+    cluster.apply_function(shared)
+    reconciler.reconcile(body)
+    sub_id = body["metadata"]["uid"]
+    dedicated = cluster.functions[(NS, f"blazar-fn-{sub_id}")]
+    assert object_errors(dedicated) == []
+    assert dedicated["spec"]["template"]["spec"] == shared["spec"]["template"]["spec"]
+    trigger = cluster.triggers[(NS, trigger_name(sub_id))]
+    assert trigger["spec"]["subscriber"]["uri"].startswith(
+        f"http://blazar-fn-{sub_id}.{NS}.svc.cluster.local/"
+    )
+    # Ready needs both the function and the Trigger.
+    cluster.ready[(NS, trigger_name(sub_id))] = True
+    status = to_status(reconciler.reconcile(body))
+    assert _condition(status, "FunctionReady")["status"] == "Unknown"
+    assert _condition(status, "Ready")["status"] == "Unknown"
+    cluster.functions_ready[(NS, f"blazar-fn-{sub_id}")] = True
+    assert _condition(to_status(reconciler.reconcile(body)), "Ready")["status"] == "True"
+    # sync keeps it on its own function.
+    reconciler.sync()
+    assert cluster.triggers[(NS, trigger_name(sub_id))] == trigger
+
+
+def test_turning_the_dedicated_function_off_or_deleting_removes_it(
+    reconciler: Reconciler, store: SubscriptionStore, cluster: MemoryCluster
+) -> None:
+    cluster.apply_function(_chart_function())
+    body = resource({**WEBHOOK, "dedicatedFunction": True})
+    sub_id = body["metadata"]["uid"]
+    reconciler.reconcile(body)
+    body["spec"] = dict(WEBHOOK)
+    reconciler.reconcile(body)
+    assert (NS, f"blazar-fn-{sub_id}") not in cluster.functions
+    uri = cluster.triggers[(NS, trigger_name(sub_id))]["spec"]["subscriber"]["uri"]
+    assert uri.startswith(reconciler.settings.function_url)
+    body["spec"] = {**WEBHOOK, "dedicatedFunction": True}
+    reconciler.reconcile(body)
+    store.delete(sub_id)  # e.g. gone from the store behind the operator's back
+    reconciler.sync()
+    assert (NS, f"blazar-fn-{sub_id}") not in cluster.functions
+    assert (NS, "blazar-events-function") in cluster.functions  # the shared one stays
