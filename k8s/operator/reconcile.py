@@ -55,7 +55,8 @@ class Reconciler:
 
     # --- one EventSubscription ----------------------------------------------------------------
 
-    def reconcile(self, body: dict[str, Any]) -> Outcome:
+    def reconcile(self, body: dict[str, Any], *, reenable: bool = False) -> Outcome:
+        """Store and route one resource; ``reenable`` (a spec edit) revives a disabled one."""
         meta, spec = body["metadata"], body.get("spec") or {}
         namespace, name = meta["namespace"], meta["name"]
         outcome = Outcome(meta.get("generation"), subscription_id=meta["uid"])
@@ -102,6 +103,10 @@ class Reconciler:
         stored = self._store(meta["uid"], wanted, keys, outcome)
         if stored is None:
             return outcome
+        if reenable and stored.status != "ACTIVE":
+            # Disabled by a 410 from the sink; editing the resource is how its owner says
+            # the sink is back (the API treats k8s-owned subscriptions as read-only).
+            stored = self.store.set_status(stored.id, "ACTIVE")
         outcome.conditions.append(Condition("Stored", TRUE, "Stored", "in the subscription store"))
         if self.settings.knative:
             self._route(stored, outcome, dedicated=bool(spec.get("dedicatedFunction")))
@@ -202,6 +207,26 @@ class Reconciler:
             self.cluster.delete_function(self.settings.namespace, function_name(sub_id))
 
     # --- the whole store ----------------------------------------------------------------------
+
+    def route(self, sub_id: str) -> None:
+        """Bring one subscription's Trigger in line with its record (after a change-feed entry)."""
+        if not self.settings.knative:
+            return
+        namespace, name = self.settings.namespace, trigger_name(sub_id)
+        try:
+            sub = self.store.get(sub_id)
+        except NotFound:
+            sub = None
+        if sub is None or sub.status != "ACTIVE":
+            self.cluster.delete_trigger(namespace, name)
+            if sub is None:
+                self.cluster.delete_function(namespace, function_name(sub_id))
+            return
+        dedicated = function_name(sub.id)
+        has_own = self.cluster.get_function(namespace, dedicated) is not None
+        self.cluster.apply_trigger(
+            self.trigger(sub, function_url(dedicated, namespace) if has_own else None)
+        )
 
     def sync(self) -> tuple[list[str], list[str]]:
         """Make the Triggers match the store; returns (applied, deleted) Trigger names.

@@ -1,8 +1,8 @@
 """``blazar-events operator``: the kopf operator for EventSubscription resources.
 
 Handlers stay thin: each hands the resource to :class:`~k8s.operator.reconcile.Reconciler`
-and writes the status it returns. A background thread runs :meth:`Reconciler.sync` every
-``resync_seconds`` so that Triggers follow the store (API-created subscriptions included).
+and writes the status it returns. A background thread makes the Triggers follow the store,
+API-created subscriptions included (:mod:`k8s.operator.follower`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import redis
 from blazar_events.errors import ServiceUnavailable
 from blazar_events.settings import RedisSettings
 from blazar_events.store import SubscriptionStore
+from k8s.operator.follower import follow_forever
 from k8s.operator.kubeapi import KubeApi
 from k8s.operator.reconcile import Reconciler
 from k8s.operator.status import to_status
@@ -32,11 +33,16 @@ RETRY_SECONDS = 10.0
 
 
 def handle_apply(
-    reconciler: Reconciler, body: Mapping[str, Any], status: Mapping[str, Any], patch: kopf.Patch
+    reconciler: Reconciler,
+    body: Mapping[str, Any],
+    status: Mapping[str, Any],
+    patch: kopf.Patch,
+    *,
+    reenable: bool = False,
 ) -> None:
     """Create, update, resume and the periodic look: reconcile and write the status."""
     try:
-        outcome = reconciler.reconcile(dict(body))
+        outcome = reconciler.reconcile(dict(body), reenable=reenable)
     except ServiceUnavailable as exc:  # Redis is down: kopf retries, the status stays as it was
         raise kopf.TemporaryError(exc.message, delay=RETRY_SECONDS) from None
     patch.status.update(to_status(outcome, dict(status)))
@@ -56,6 +62,9 @@ def to_registry(reconciler: Reconciler) -> kopf.OperatorRegistry:
     def apply(body: kopf.Body, status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
         handle_apply(reconciler, body, status, patch)
 
+    def edit(body: kopf.Body, status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
+        handle_apply(reconciler, body, status, patch, reenable=True)
+
     def remove(body: kopf.Body, **_: Any) -> None:
         handle_remove(reconciler, body)
 
@@ -66,22 +75,13 @@ def to_registry(reconciler: Reconciler) -> kopf.OperatorRegistry:
         settings.posting.level = logging.WARNING
 
     kopf.on.startup(registry=registry)(configure)
-    for decorator in (kopf.on.create, kopf.on.update, kopf.on.resume):
+    for decorator in (kopf.on.create, kopf.on.resume):
         decorator(*RESOURCE, registry=registry)(apply)
+    kopf.on.update(*RESOURCE, registry=registry)(edit)
     # Trigger readiness changes without any change to the resource: look again periodically.
     kopf.timer(*RESOURCE, interval=STATUS_REFRESH_SECONDS, registry=registry)(apply)
     kopf.on.delete(*RESOURCE, registry=registry)(remove)
     return registry
-
-
-def _sync_forever(reconciler: Reconciler, stop: threading.Event) -> None:
-    while not stop.is_set():
-        try:
-            applied, deleted = reconciler.sync()
-            log.debug("sync: %d Triggers applied, %d deleted", len(applied), len(deleted))
-        except Exception:  # a failed pass is retried on the next one; never kill the loop
-            log.exception("sync of the store with the Triggers failed; retrying")
-        stop.wait(reconciler.settings.resync_seconds)
 
 
 def main(argv: list[str]) -> int:
@@ -98,7 +98,7 @@ def main(argv: list[str]) -> int:
     store = SubscriptionStore(client, redis_settings.key_prefix)
     reconciler = Reconciler(store, KubeApi.in_cluster(), settings)
     stop = threading.Event()
-    threading.Thread(target=_sync_forever, args=(reconciler, stop), daemon=True).start()
+    threading.Thread(target=follow_forever, args=(reconciler, stop), daemon=True).start()
     try:
         kopf.run(
             registry=to_registry(reconciler),
