@@ -103,11 +103,28 @@ def _replace(current: Subscription, body: Any, version_hint: int | None) -> Resp
     return to_response(stored, warnings=warnings)
 
 
+READ_ONLY = ("id", "user_id", "status_reason", "created_at", "updated_at", "owner")
+
+
+def without_read_only(body: Any, current: Subscription) -> Any:
+    """A body fetched with GET may be sent back as is: read-only fields are dropped when they
+    still hold the stored value, and refused when a client tries to change them."""
+    if not isinstance(body, dict):
+        return body
+    stored = current.model_dump(mode="json")
+    for field in READ_ONLY:
+        if field in body:
+            if body[field] != stored[field]:
+                raise InvalidInput(f"{field}: read-only")
+            del body[field]
+    return body
+
+
 @bp.put("/<sub_id>")
 def replace(sub_id: str) -> Response:
     current = visible(sub_id, "update")
     refuse_if_kubernetes(current)
-    return _replace(current, json_body(), None)
+    return _replace(current, without_read_only(json_body(), current), None)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -130,6 +147,7 @@ def patch(sub_id: str) -> Response:
     body = json_body(MERGE_PATCH_TYPES)
     if not isinstance(body, dict):
         raise InvalidInput("a merge patch must be a JSON object")
+    body = without_read_only(body, current)
     base = current.to_input()
     if "notify_endpoint" in body:
         base.pop("sink", None)

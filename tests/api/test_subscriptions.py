@@ -222,3 +222,23 @@ def test_kubernetes_owned_subscriptions_are_read_only(client: FlaskClient, store
     ):
         assert response.status_code == 409
         assert "kubectl" in response.json["error_message"]  # type: ignore[index]
+
+
+def test_a_fetched_subscription_can_be_put_back_as_is(client: FlaskClient) -> None:
+    sub = create(client, name="n")
+    url = f"/v1/subscriptions/{sub['id']}"
+    fetched = client.get(url, headers=MEMBER_A).json
+    assert fetched is not None
+    fetched["name"] = "renamed"
+    response = client.put(url, json=fetched, headers=MEMBER_A)
+    assert response.status_code == 200 and response.json is not None
+    assert (response.json["name"], response.json["version"]) == ("renamed", 2)
+
+
+def test_read_only_fields_cannot_be_changed(client: FlaskClient) -> None:
+    sub = create(client)
+    url = f"/v1/subscriptions/{sub['id']}"
+    for field, value in (("id", "other"), ("owner", "k8s"), ("created_at", "2020-01-01T00:00:00Z")):
+        response = client.patch(url, json={field: value}, headers=MEMBER_A)
+        assert response.status_code == 400, field
+        assert response.json is not None and f"{field}: read-only" in response.json["error_message"]
