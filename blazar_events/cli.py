@@ -18,7 +18,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "broker": ("broker.service", "main", "standalone routing and delivery from Kafka"),
     "function": ("functions.service", "main", "the delivery function as an HTTP service"),
     "operator": ("k8s.operator.service", "main", "the kopf operator for EventSubscription"),
-    "config": ("blazar_events.cli", "print_config", "print the sample configuration file (--markdown: the reference page)"),
+    "config": ("blazar_events.cli", "print_config", "the sample config (--markdown)"),
 }
 
 

@@ -1,6 +1,7 @@
 """The delivery function as an HTTP service, for a Knative Trigger (``blazar-events function``).
 
-``POST /{subscription_id}`` with a CloudEvent (binary or structured) makes one attempt and
+``POST /subscriptions/{subscription_id}`` with a CloudEvent (binary or structured) makes one
+attempt and
 answers so that Knative's own delivery spec does the retrying and the dead-lettering:
 
 * delivered: 202 and an empty body (a 200 with a CloudEvent body would re-enter the broker);
@@ -60,7 +61,8 @@ class FunctionService:
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_EVENT_BYTES)
-        app.router.add_post("/{subscription_id}", self.deliver)
+        # The path every rendered Trigger calls (blazar_events.triggers.to_trigger).
+        app.router.add_post("/subscriptions/{subscription_id}", self.deliver)
         app.router.add_get("/healthz", self.health)
         app.on_startup.append(self._open)
         app.on_cleanup.append(self._close)
@@ -127,7 +129,7 @@ def main(argv: list[str]) -> int:
     settings = FunctionSettings.load()
     service = FunctionService(settings, to_store(RedisSettings.load()))
     host, port = args.host or settings.host, args.port or settings.port
-    log.info("delivery function listening on http://%s:%d/{subscription_id}", host, port)
+    log.info("delivery function on http://%s:%d/subscriptions/{subscription_id}", host, port)
     web.run_app(
         service.app(), host=host, port=port, access_log=None, print=None,
         handle_signals=True, shutdown_timeout=settings.default_timeout,

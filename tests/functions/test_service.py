@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from aiohttp.test_utils import TestClient, TestServer
 from cloudevents.core.base import BaseCloudEvent
@@ -12,6 +13,7 @@ from cloudevents.core.bindings import http
 
 from blazar_events.stack.sink import Sink
 from blazar_events.store import SubscriptionStore
+from blazar_events.triggers import to_trigger
 from functions.service import FunctionService
 from functions.settings import FunctionSettings
 from tests.functions.conftest import to_subscription
@@ -44,13 +46,27 @@ def post(
     return call(store, use)
 
 
+def test_the_path_a_rendered_trigger_calls_is_served(
+    store: SubscriptionStore, sink: Sink, event: BaseCloudEvent
+) -> None:
+    sub_id, secret = to_subscription(store, sink.url("hook"))
+    sink.verify_with("hook", secret)
+    trigger = to_trigger(store.get(sub_id), function_url="http://function.example")
+    path = urlsplit(trigger["spec"]["subscriber"]["uri"]).path
+
+    [(status, _, _)] = post(store, path, event)
+
+    assert status == 202
+    assert [r.verified for r in sink.requests("hook")] == [True]
+
+
 def test_a_delivery_answers_202_with_an_empty_body_and_is_logged(
     store: SubscriptionStore, sink: Sink, event: BaseCloudEvent
 ) -> None:
     sub_id, secret = to_subscription(store, sink.url("hook"))
     sink.verify_with("hook", secret)
 
-    [(status, body, _)] = post(store, f"/{sub_id}", event)
+    [(status, body, _)] = post(store, f"/subscriptions/{sub_id}", event)
 
     assert (status, body) == (202, b"")
     [received] = sink.requests("hook")
@@ -66,7 +82,7 @@ def test_a_failing_sink_makes_knative_retry_and_attempts_are_numbered(
     sub_id, _ = to_subscription(store, sink.url("flaky"))
     sink.answer("flaky", 503, 429, headers={"Retry-After": "3"})
 
-    answers = post(store, f"/{sub_id}", event, times=3)
+    answers = post(store, f"/subscriptions/{sub_id}", event, times=3)
 
     assert [a[0] for a in answers] == [503, 503, 202]
     assert answers[0][2]["Retry-After"] == "3"
@@ -82,7 +98,7 @@ def test_410_disables_the_subscription(
     sub_id, _ = to_subscription(store, sink.url("gone"))
     sink.answer("gone", 410)
 
-    answers = post(store, f"/{sub_id}", event, times=2)
+    answers = post(store, f"/subscriptions/{sub_id}", event, times=2)
 
     assert [a[0] for a in answers] == [410, 410]
     assert store.get(sub_id).status == "DISABLED"
@@ -94,18 +110,19 @@ def test_a_4xx_from_the_sink_is_a_permanent_failure(
 ) -> None:
     sub_id, _ = to_subscription(store, sink.url("bad"))
     sink.answer("bad", 400)
-    [(status, body, _)] = post(store, f"/{sub_id}", event)
+    [(status, body, _)] = post(store, f"/subscriptions/{sub_id}", event)
     assert status == 422 and b"the sink answered 400" in body
 
 
 def test_unknown_subscription_and_non_cloudevent_requests_are_refused(
     store: SubscriptionStore, event: BaseCloudEvent
 ) -> None:
-    [(status, _, _)] = post(store, "/no-such-subscription", event)
+    [(status, _, _)] = post(store, "/subscriptions/no-such-subscription", event)
     assert status == 410
 
     async def use(client: TestClient) -> int:
-        async with client.post("/x", data=b"hello", headers={"content-type": "text/plain"}) as r:
+        headers = {"content-type": "text/plain"}
+        async with client.post("/subscriptions/x", data=b"hello", headers=headers) as r:
             return r.status
 
     assert call(store, use) == 400
