@@ -22,8 +22,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 
+import orjson
 from cloudevents.core.v1.event import CloudEvent
 
 from blazar_events.errors import InvalidInput, NotificationRejected
@@ -41,9 +42,7 @@ DATA_CONTENT_TYPE: Final = "application/json"
 SUPPORTED_OSLO_VERSIONS: Final = frozenset({"2.0"})
 REDACTED: Final = "[redacted]"
 
-# Keys whose values are credentials or internal request context, at any depth.
-_SECRET_KEY = re.compile(r"^(trust_id|_context_.*)$")
-# The same keys inside text that is not valid JSON (a truncated or garbled body).
+# Secret keys (see _is_secret) inside text that is not valid JSON (truncated, garbled).
 _SECRET_TEXT = re.compile(
     rb'("(?:trust_id|_context_[A-Za-z0-9_]*)\\?"\s*:\s*)(\\?"[^"\\]*\\?"|[^,}\s]+)'
 )
@@ -76,7 +75,9 @@ class Selection:
 
 
 def from_body(body: bytes, *, max_bytes: int | None = None) -> dict[str, Any]:
-    """The oslo message dict in an AMQP body, whichever driver wrote it.
+    """The oslo message dict in an AMQP body, whichever driver wrote it, without secrets.
+
+    No ``trust_id`` or ``_context_*`` key survives this call, at any depth.
 
     Raises NotificationRejected for anything that is not one: too large, not UTF-8, not
     JSON, not an object, an unknown envelope version or an envelope whose inner message
@@ -92,7 +93,7 @@ def from_body(body: bytes, *, max_bytes: int | None = None) -> dict[str, Any]:
         raise NotificationRejected("not-utf8", f"the body is not UTF-8: {exc}") from None
     outer = _json_object(text, "not-json", "the body")
     if "oslo.message" not in outer and "oslo.version" not in outer:
-        return outer  # the v1 `messaging` driver: the message itself
+        return _without_secrets(outer, text)  # the v1 `messaging` driver: the message itself
     version = outer.get("oslo.version")
     if version not in SUPPORTED_OSLO_VERSIONS:
         raise NotificationRejected(
@@ -101,13 +102,13 @@ def from_body(body: bytes, *, max_bytes: int | None = None) -> dict[str, Any]:
     inner = outer.get("oslo.message")
     if not isinstance(inner, str):
         raise NotificationRejected("invalid-envelope", "oslo.message is not a JSON string")
-    return _json_object(inner, "invalid-envelope", "oslo.message")
+    return _without_secrets(_json_object(inner, "invalid-envelope", "oslo.message"), inner)
 
 
 def _json_object(text: str, reason: str, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(text)
-    except ValueError as exc:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
         raise NotificationRejected(reason, f"{what} is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise NotificationRejected(
@@ -116,17 +117,40 @@ def _json_object(text: str, reason: str, what: str) -> dict[str, Any]:
     return value
 
 
+def _without_secrets(message: dict[str, Any], text: str) -> dict[str, Any]:
+    """``message`` (parsed from ``text``) without secrets, walking it whole only if needed.
+
+    Blazar puts secrets at two levels: ``_context_*`` in the message, ``trust_id`` in the
+    payload. After dropping those, a key that still occurs in the text sits deeper (or in
+    a value, or the text escapes letters): only then is the whole tree walked. This keeps
+    the common case to two dict comprehensions and two substring counts.
+    """
+    clean = {k: v for k, v in message.items() if not _is_secret(k)}
+    levels = [message]
+    payload = message.get("payload")
+    if isinstance(payload, dict):
+        clean["payload"] = {k: v for k, v in payload.items() if not _is_secret(k)}
+        levels.append(payload)
+    trust = sum("trust_id" in level for level in levels)
+    context = sum(k.startswith("_context_") for level in levels for k in level)
+    if "\\u" in text or text.count('"trust_id"') != trust or text.count('"_context_') != context:
+        return cast(dict[str, Any], sanitize(clean))
+    return clean
+
+
 def to_cloudevent(
     message: Mapping[str, Any],
     *,
     source_prefix: str = "/openstack/blazar",
     selection: Selection | None = None,
+    sanitized: bool = False,
 ) -> CloudEvent | None:
     """The CloudEvent of one oslo notification message, or ``None`` if it is not Blazar's.
 
     Raises NotificationRejected when the message is Blazar's but lacks what Contract 1
     needs. An event type Blazar does not emit today still flows through with its derived
-    type: subscribers may know about it before this code does.
+    type: subscribers may know about it before this code does. ``sanitized=True`` says the
+    message came from :func:`from_body`, which already dropped every secret.
     """
     if not (selection or Selection()).selects(message):
         return None
@@ -167,7 +191,7 @@ def to_cloudevent(
         value = payload.get(key)
         if isinstance(value, str) and value:
             attributes[extension] = value
-    return CloudEvent(attributes, sanitize(payload))
+    return CloudEvent(attributes, payload if sanitized else sanitize(payload))
 
 
 def from_oslo_timestamp(value: Any) -> datetime:
@@ -194,10 +218,14 @@ def _text(container: Mapping[str, Any], key: str, reason: str) -> str:
     return value
 
 
+def _is_secret(key: str) -> bool:
+    return key == "trust_id" or key.startswith("_context_")
+
+
 def sanitize(value: Any) -> Any:
     """``value`` without any ``trust_id`` or ``_context_*`` key, at any depth (a copy)."""
     if isinstance(value, dict):
-        return {k: sanitize(v) for k, v in value.items() if not _SECRET_KEY.match(str(k))}
+        return {k: sanitize(v) for k, v in value.items() if not _is_secret(str(k))}
     if isinstance(value, list):
         return [sanitize(v) for v in value]
     return value
@@ -210,7 +238,7 @@ def redact(value: Any) -> Any:
     """
     if isinstance(value, dict):
         return {
-            k: REDACTED if _SECRET_KEY.match(str(k)) and v is not None else redact(v)
+            k: REDACTED if _is_secret(str(k)) and v is not None else redact(v)
             for k, v in value.items()
         }
     if isinstance(value, list):

@@ -78,6 +78,9 @@ class NotificationQueue:
         self._connection = connection
         channel = self._declare_exchange(connection)
         self.queue(channel).declare()
+        # Raw bytes, as sent: py-amqp would otherwise decode bodies that name a
+        # content_encoding, and we want to judge (and keep) undecodable ones ourselves.
+        channel.auto_decode = False
         channel.basic_qos(prefetch_size=0, prefetch_count=self.settings.prefetch, a_global=False)
         channel.basic_consume(queue=self.queue.name, callback=self._on_message, no_ack=False)
         self._channel = channel

@@ -70,20 +70,25 @@ class Pipeline:
     def to_outgoing(self, deliveries: Sequence[Delivery]) -> list[Outgoing]:
         """The records a batch turns into; notifications of other services turn into none."""
         out: list[Outgoing] = []
+        self.metrics.received.inc(len(deliveries))
+        ignored = 0
         for delivery in deliveries:
-            self.metrics.received.inc()
             try:
                 message = events.from_body(delivery.body, max_bytes=self.max_body_bytes)
                 event = events.to_cloudevent(
-                    message, source_prefix=self.source_prefix, selection=self.selection
+                    message,
+                    source_prefix=self.source_prefix,
+                    selection=self.selection,
+                    sanitized=True,
                 )
             except NotificationRejected as exc:
                 out.append(self.to_rejection(delivery, exc.reason, exc.message))
                 continue
             if event is None:
-                self.metrics.ignored.inc()
+                ignored += 1
                 continue
             out.append(Outgoing(self.topic, records.to_record(event), delivery, rejected=False))
+        self.metrics.ignored.inc(ignored)
         return out
 
     def to_rejection(self, delivery: Delivery, reason: str, error: str) -> Outgoing:
@@ -127,12 +132,11 @@ class Pipeline:
                     return False
                 if time.monotonic() - started > 2 * FLUSH_STEP:
                     self.health.set(kafka=False, problem="waiting for Kafka to confirm")
-            todo, failures = [], []
+            todo, failures, forwarded = [], [], 0
             for item, receipt in receipts:
                 error = receipt.error()
                 if error is None:
-                    if not item.rejected:
-                        self.metrics.forwarded.inc()
+                    forwarded += not item.rejected
                 elif is_refused(error) and not item.rejected:
                     todo.append(self.to_rejection(item.delivery, "kafka-refused", repr(error)))
                 elif is_refused(error) and item.record.value:
@@ -143,6 +147,7 @@ class Pipeline:
                 else:
                     todo.append(item)
                     failures.append(error)
+            self.metrics.forwarded.inc(forwarded)
             if failures:
                 self.metrics.retries.inc(len(failures))
                 LOG.warning(
