@@ -1,7 +1,7 @@
 # blazar-events: the two commands of the README, and their parts.
 #
 #   make run    - virtualenv, local stack (Redis, RabbitMQ, Kafka, Keystone), the pipeline
-#   make test   - virtualenv, local stack, ruff, mypy, import-linter, pytest (2 workers)
+#   make test   - virtualenv, local stack, helm, ruff, mypy, import-linter, pytest (2 workers)
 #   make stack  - start the local services (idempotent); make down stops them
 
 SHELL := /bin/bash
@@ -11,7 +11,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test stack down status lint venv clean-stack helm
+.PHONY: run test stack down status lint tools venv clean-stack helm
 
 run: venv stack
 	$(BIN)/blazar-events run
@@ -26,6 +26,10 @@ lint: venv
 
 # The helm binary the chart tests run: built from source once, into .stack/bin.
 helm:
+	bash k8s/tools/install-helm.sh
+
+# helm for the chart tests, built once from source into .stack/bin (needs Go).
+tools:
 	bash k8s/tools/install-helm.sh
 
 stack: venv
