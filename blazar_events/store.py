@@ -10,6 +10,7 @@ The only core module with I/O. Layout under ``<prefix>``:
 * ``deliveries:<id>``: the newest delivery attempts, bounded;
 * ``replays``: a Stream of replay and test requests that the broker executes.
 
+The streams (change feed, delivery log, replay requests) live in :mod:`blazar_events.streams`.
 Each write changes the record, its indexes and the change feed in one MULTI/EXEC, guarded by
 WATCH for the version check. Redis being down is :class:`ServiceUnavailable`; redis-py
 reconnects by itself on the next call.
@@ -18,47 +19,25 @@ reconnects by itself on the next call.
 from __future__ import annotations
 
 import builtins
-import functools
-import json
-import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
-from typing import Any, Literal, ParamSpec, TypeVar
+from datetime import timedelta
+from typing import Any, TypeVar
 
 import redis
 
-from blazar_events.errors import Conflict, NotFound, PreconditionFailed, ServiceUnavailable
+from blazar_events.errors import Conflict, NotFound, PreconditionFailed
+from blazar_events.streams import Streams, guard, text
 from blazar_events.subscription import SigningKeys, Status, Subscription, utcnow
 
-P = ParamSpec("P")
 R = TypeVar("R")
-Op = Literal["created", "updated", "deleted", "secret"]
 
-_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
 _MAX_WATCH_RETRIES = 5
 _CHUNK = 200
 
 
-def _guard(method: Callable[P, R]) -> Callable[P, R]:
-    """Turn 'Redis is unreachable' into ServiceUnavailable (a 503), never a traceback."""
+class SubscriptionStore(Streams):
+    """Subscriptions, their signing keys and indexes; the streams come from :class:`Streams`."""
 
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except _UNAVAILABLE as exc:
-            raise ServiceUnavailable(
-                f"the subscription store (Redis) is unavailable: {type(exc).__name__}"
-            ) from exc
-        except redis.ResponseError as exc:
-            if str(exc).startswith(("LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN")):
-                raise ServiceUnavailable(f"the subscription store is not ready: {exc}") from exc
-            raise
-
-    return wrapper
-
-
-class SubscriptionStore:
     def __init__(
         self,
         client: redis.Redis,
@@ -67,12 +46,12 @@ class SubscriptionStore:
         delivery_log_size: int = 100,
         change_feed_size: int = 100_000,
     ) -> None:
-        self.client = client
-        self.prefix = prefix
-        self.delivery_log_size = delivery_log_size
-        self.change_feed_size = change_feed_size
-        self.changes_key = f"{prefix}:changes"
-        self.replays_key = f"{prefix}:replays"
+        super().__init__(
+            client,
+            prefix,
+            delivery_log_size=delivery_log_size,
+            change_feed_size=change_feed_size,
+        )
 
     # --- keys ---------------------------------------------------------------------------------
 
@@ -81,9 +60,6 @@ class SubscriptionStore:
 
     def _keys_key(self, sub_id: str) -> str:
         return f"{self.prefix}:keys:{sub_id}"
-
-    def _log_key(self, sub_id: str) -> str:
-        return f"{self.prefix}:deliveries:{sub_id}"
 
     def _index(self, kind: str, value: str = "") -> str:
         return f"{self.prefix}:idx:{kind}:{value}" if value else f"{self.prefix}:idx:{kind}"
@@ -96,32 +72,24 @@ class SubscriptionStore:
             keys.add(self._index("type", event_type))
         return keys
 
-    def _record_change(self, pipe: Any, op: Op, sub_id: str, version: int) -> None:
-        pipe.xadd(
-            self.changes_key,
-            {"op": op, "id": sub_id, "version": str(version)},
-            maxlen=self.change_feed_size,
-            approximate=True,
-        )
-
     @staticmethod
     def _decode(raw: bytes | str | None) -> Subscription | None:
         return None if raw is None else Subscription.model_validate_json(raw)
 
     # --- reads --------------------------------------------------------------------------------
 
-    @_guard
+    @guard
     def ping(self) -> bool:
         return bool(self.client.ping())
 
-    @_guard
+    @guard
     def get(self, sub_id: str) -> Subscription:
         sub = self._decode(self.client.get(self._sub_key(sub_id)))  # type: ignore[arg-type]
         if sub is None:
             raise NotFound(f"subscription {sub_id} not found")
         return sub
 
-    @_guard
+    @guard
     def get_keys(self, sub_id: str) -> SigningKeys:
         raw = self.client.get(self._keys_key(sub_id))
         if raw is None:
@@ -131,7 +99,7 @@ class SubscriptionStore:
     def _range(self, index: str, marker: str | None, chunk: int = _CHUNK) -> Iterator[str]:
         start = f"({marker}" if marker else "-"
         while True:
-            ids = [_text(raw) for raw in self.client.zrangebylex(index, start, "+", 0, chunk)]  # type: ignore[union-attr]
+            ids = [text(raw) for raw in self.client.zrangebylex(index, start, "+", 0, chunk)]  # type: ignore[union-attr]
             yield from ids
             if len(ids) < chunk:
                 return
@@ -143,7 +111,7 @@ class SubscriptionStore:
         raws = self.client.mget([self._sub_key(i) for i in ids])
         return [sub for sub in map(self._decode, raws) if sub is not None]  # type: ignore[arg-type]
 
-    @_guard
+    @guard
     def list(
         self,
         project_id: str | None = None,
@@ -186,7 +154,7 @@ class SubscriptionStore:
         found.extend(s for s in self._load(batch) if wanted(s))
         return found[:limit]
 
-    @_guard
+    @guard
     def all(self) -> builtins.list[Subscription]:
         """Every subscription (a broker's or the operator's cache before following changes)."""
         ids = builtins.list(self._range(self._index("all"), None))
@@ -195,7 +163,7 @@ class SubscriptionStore:
             result.extend(self._load(ids[i : i + _CHUNK]))
         return result
 
-    @_guard
+    @guard
     def ids_for_type(self, event_type: str) -> set[str]:
         """Ids of the subscriptions that receive ``event_type`` (naming it, or every type)."""
         members: set[str] = set()
@@ -217,7 +185,7 @@ class SubscriptionStore:
                     continue
         raise Conflict("the subscription changed concurrently too often; retry")
 
-    @_guard
+    @guard
     def create(self, sub: Subscription, keys: SigningKeys) -> Subscription:
         key = self._sub_key(sub.id)
 
@@ -235,12 +203,12 @@ class SubscriptionStore:
 
         return self._transaction([key], body)
 
-    @_guard
+    @guard
     def update(self, sub: Subscription, expected_version: int | None = None) -> Subscription:
         """Replace the record; ``version`` becomes the stored one + 1. 412 on a stale version."""
         return self._modify(sub.id, lambda _old: sub, expected_version)
 
-    @_guard
+    @guard
     def set_status(self, sub_id: str, status: Status, reason: str | None = None) -> Subscription:
         """Enable/disable (e.g. a 410 from the sink disables), whatever the version."""
         return self._modify(
@@ -287,7 +255,7 @@ class SubscriptionStore:
 
         return self._transaction([key], body)
 
-    @_guard
+    @guard
     def delete(self, sub_id: str, expected_version: int | None = None) -> Subscription:
         key = self._sub_key(sub_id)
 
@@ -309,7 +277,7 @@ class SubscriptionStore:
 
         return self._transaction([key], body)
 
-    @_guard
+    @guard
     def rotate_secret(self, sub_id: str, grace: timedelta = timedelta(hours=24)) -> SigningKeys:
         """A new current secret; the old one keeps signing for ``grace``."""
         key, keys_key = self._sub_key(sub_id), self._keys_key(sub_id)
@@ -326,76 +294,3 @@ class SubscriptionStore:
             return keys
 
         return self._transaction([key, keys_key], body)
-
-    # --- change feed --------------------------------------------------------------------------
-
-    @_guard
-    def last_change_id(self) -> str:
-        """Where to start following after a snapshot taken with :meth:`all` (read this first)."""
-        newest = self.client.xrevrange(self.changes_key, count=1)
-        return str(_text(newest[0][0])) if newest else "0-0"  # type: ignore[index]
-
-    @_guard
-    def changes(
-        self, last_id: str = "$", block_ms: int | None = None, count: int = 500
-    ) -> builtins.list[tuple[str, str, str]]:
-        """``(stream_id, op, subscription_id)`` after ``last_id``; blocks up to ``block_ms``."""
-        answer = self.client.xread({self.changes_key: last_id}, count=count, block=block_ms)
-        result: builtins.list[tuple[str, str, str]] = []
-        for _stream, entries in answer or []:  # type: ignore[union-attr]
-            for stream_id, fields in entries:
-                values = {_text(k): _text(v) for k, v in fields.items()}
-                result.append((_text(stream_id), values.get("op", ""), values.get("id", "")))
-        return result
-
-    # --- delivery log and requests to the broker ----------------------------------------------
-
-    @_guard
-    def append_delivery(self, sub_id: str, attempt: dict[str, Any]) -> None:
-        """Record one delivery attempt; only the newest ``delivery_log_size`` are kept."""
-        key = self._log_key(sub_id)
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.lpush(key, json.dumps(attempt, default=str, sort_keys=True))
-            pipe.ltrim(key, 0, self.delivery_log_size - 1)
-            pipe.execute()
-
-    @_guard
-    def deliveries(self, sub_id: str, limit: int = 50) -> builtins.list[dict[str, Any]]:
-        """The newest attempts first."""
-        raws = self.client.lrange(self._log_key(sub_id), 0, max(limit, 1) - 1)
-        return [json.loads(raw) for raw in raws]  # type: ignore[union-attr]
-
-    def _request(self, fields: dict[str, str]) -> str:
-        request_id = str(uuid.uuid4())
-        entry: dict[Any, Any] = {**fields, "request_id": request_id}
-        self.client.xadd(self.replays_key, entry, maxlen=10_000, approximate=True)
-        return request_id
-
-    @_guard
-    def request_replay(self, sub_id: str, since: datetime, until: datetime | None = None) -> str:
-        """Ask the broker to re-deliver this subscription's events in [since, until)."""
-        fields = {"kind": "replay", "subscription_id": sub_id, "since": since.isoformat()}
-        if until is not None:
-            fields["until"] = until.isoformat()
-        return self._request(fields)
-
-    @_guard
-    def request_test(self, sub_id: str) -> str:
-        """Ask the broker to send a synthetic ``subscription.test`` event to this subscription."""
-        return self._request({"kind": "test", "subscription_id": sub_id})
-
-    @_guard
-    def requests(
-        self, last_id: str = "0-0", block_ms: int | None = None, count: int = 100
-    ) -> builtins.list[tuple[str, dict[str, str]]]:
-        """Replay/test requests after ``last_id``: ``(stream_id, fields)``."""
-        answer = self.client.xread({self.replays_key: last_id}, count=count, block=block_ms)
-        return [
-            (_text(stream_id), {_text(k): _text(v) for k, v in fields.items()})
-            for _stream, entries in answer or []  # type: ignore[union-attr]
-            for stream_id, fields in entries
-        ]
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
