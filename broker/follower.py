@@ -41,7 +41,9 @@ class ChangeFollower(threading.Thread):
     def snapshot(self) -> str:
         """Load every subscription; returns the change-feed position to follow from."""
         last = self.store.last_change_id()
-        self.on_snapshot(self.store.all())
+        subs = self.store.all()
+        self.on_snapshot(subs)
+        log.info("loaded %d subscription(s); following changes after %s", len(subs), last)
         self.ready.set()
         return last
 
@@ -54,6 +56,7 @@ class ChangeFollower(threading.Thread):
                     self.healthy = True
                 changes = self.store.changes(last, block_ms=500)
                 if changes:
+                    log.info("%d subscription change(s)", len(changes))
                     last = changes[-1][0]
                     self.on_changes([self._load(op, sub_id) for _, op, sub_id in changes])
             except BlazarEventsError as exc:
