@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from typing import Any, Protocol
 
 from kafka import KafkaProducer
@@ -20,6 +21,7 @@ from blazar_events.settings import KafkaSettings
 from bridge.settings import BridgeSettings
 
 LOG = logging.getLogger(__name__)
+FAIL_FAST_SECONDS = 1.0
 
 # Errors no retry can cure: the record itself is unacceptable to the broker.
 _REFUSED = (
@@ -106,7 +108,13 @@ class KafkaSink:
             "max_block_ms": 5000,
             "max_request_size": 1_048_576,
         }
+        if "bootstrap_timeout_ms" in KafkaProducer.DEFAULT_CONFIG:  # kafka-python >= 3
+            # Building the client waits this long for a broker (default 30 s); the loop
+            # must not go deaf to AMQP heartbeats and probes that long.
+            self._options["bootstrap_timeout_ms"] = 5000
         self._producer: KafkaProducer | None = None
+        self._failure: BaseException | None = None
+        self._failing_until = 0.0
 
     def _client(self) -> KafkaProducer:
         if self._producer is None:
@@ -118,12 +126,20 @@ class KafkaSink:
         return self._producer
 
     def send(self, topic: str, record: KafkaRecord) -> Receipt:
+        # After a send failed on the spot (no broker to build the client, or no metadata
+        # within max_block_ms), fail the rest of the batch at once instead of blocking
+        # once per record: the pipeline backs off and resends them all anyway.
+        if self._failure is not None and time.monotonic() < self._failing_until:
+            return _Done(self._failure)
         try:
             future = self._client().send(
                 topic, key=record.key, value=record.value, headers=list(record.headers)
             )
         except (ServiceUnavailable, kafka_errors.KafkaError) as exc:
+            if not is_refused(exc):
+                self._failure, self._failing_until = exc, time.monotonic() + FAIL_FAST_SECONDS
             return _Done(exc)
+        self._failure = None
         return _Future(future)
 
     def connected(self) -> bool:
@@ -144,5 +160,7 @@ class KafkaSink:
 
     def close(self) -> None:
         if self._producer is not None:
-            self._producer.close(timeout=5)
+            # Unconfirmed records are abandoned: their AMQP messages were not acknowledged.
+            with contextlib.suppress(kafka_errors.KafkaError):
+                self._producer.close(timeout=5)
             self._producer = None

@@ -69,22 +69,27 @@ def test_kafka_stopped_mid_stream_then_started_loses_nothing(
     stack: Any,
 ) -> None:
     events_topic = reader(route.topic)
-    bridge = start_bridge()
-    with running(bridge):
+    first = start_bridge()
+    with running(first):
         before = notify_leases(notifier, 20)
         events_topic.read(len(before))
-        with stack.down("kafka"):
-            during = notify_leases(notifier, 30)
-            # The bridge notices and keeps the messages unacknowledged while retrying.
-            wait_until(lambda: bridge.metrics.retries._value.get() > 0, "a produce retry")
-            assert not bridge.health.ready()[0]
+        stack.stop("kafka")
+        during = notify_leases(notifier, 30)
+        # The bridge notices and keeps the messages unacknowledged while retrying.
+        wait_until(lambda: first.metrics.retries._value.get() > 0, "a produce retry")
+        assert not first.health.ready()[0]
+    # A bridge (re)started while Kafka is still away waits too, then recovers by itself.
+    second = start_bridge()
+    with running(second):
+        waiting = notify_leases(notifier, 10)
+        stack.start("kafka")
         after = notify_leases(notifier, 10)
-        records = events_topic.read(len(before) + len(during) + len(after), timeout=3 * WAIT)
+        records = events_topic.read(len(before + during + waiting + after), timeout=3 * WAIT)
+        wait_until(lambda: second.health.ready()[0], "readiness after Kafka returned")
 
     ids = events_by_lease(records)
-    assert set(ids) == set(before) | set(during) | set(after)
+    assert set(ids) == set(before + during + waiting + after)
     assert all(len(event_ids) == 1 for event_ids in ids.values())  # duplicates keep their id
-    assert bridge.health.ready()[0]
 
 
 @pytest.fixture
