@@ -7,14 +7,13 @@ them, :mod:`blazar_events.matching` and :mod:`blazar_events.triggers` read them.
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import os
 import re
 import threading
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import (
@@ -27,32 +26,16 @@ from pydantic import (
 )
 
 from blazar_events import egress, eventtypes
+from blazar_events.delivery_spec import DeliverySpec, ProtocolSettings, from_iso_duration
 from blazar_events.errors import BlazarEventsError, InvalidInput
 from blazar_events.filters import from_expression
+from blazar_events.signing_keys import SigningKeys, utcnow
 
 ALL_PROJECTS = "*"
 Status = Literal["ACTIVE", "DISABLED"]
 Owner = Literal["api", "k8s"]
 
-_ISO_DURATION = re.compile(
-    r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?"
-    r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
-)
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
-# Headers the delivery function owns: a subscriber-chosen value would break signing,
-# CloudEvents binary mode or HTTP framing.
-_RESERVED_HEADERS = ("content-type", "content-length", "host", "transfer-encoding", "connection")
-_RESERVED_HEADER_PREFIXES = ("webhook-", "ce-")
-
-
-def from_iso_duration(text: str) -> float:
-    """Seconds of an ISO 8601 duration such as ``PT0.2S`` or ``P1DT2H`` (no years/months)."""
-    match = _ISO_DURATION.match(text) if isinstance(text, str) else None
-    if match is None or text in ("P", "PT") or text.endswith("T"):
-        raise ValueError(f"{text!r} is not an ISO 8601 duration like PT0.5S or PT1M")
-    parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
-    return parts["d"] * 86400 + parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
 
 
 _id_lock = threading.Lock()
@@ -77,80 +60,6 @@ def new_id() -> str:
     rand = int.from_bytes(os.urandom(8), "big") & (2**62 - 1)
     value = (millis & (2**48 - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand
     return str(uuid.UUID(int=value))
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class ProtocolSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    headers: dict[str, str] = Field(
-        default_factory=dict, description="extra HTTP headers sent with every delivery"
-    )
-    method: Literal["POST", "PUT"] = "POST"
-    mode: Literal["binary", "structured"] = Field(
-        default="binary", description="CloudEvents HTTP content mode"
-    )
-
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
-        if len(value) > 32:
-            raise ValueError("at most 32 headers")
-        for name, text in value.items():
-            lower = name.lower()
-            if not _HEADER_NAME.match(name):
-                raise ValueError(f"{name!r} is not a valid HTTP header name")
-            if lower in _RESERVED_HEADERS or lower.startswith(_RESERVED_HEADER_PREFIXES):
-                raise ValueError(f"header {name!r} is set by the delivery itself")
-            if "\r" in text or "\n" in text or len(text) > 4096:
-                raise ValueError(f"header {name!r}: value has a line break or is too long")
-        return value
-
-
-class DeliverySpec(BaseModel):
-    """Knative's delivery spec, with its JSON names, plus ``ordered`` (one lease at a time)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    retry: int = Field(default=5, ge=0, le=100, description="retries after the first attempt")
-    backoffPolicy: Literal["exponential", "linear"] = "exponential"
-    backoffDelay: str = Field(default="PT0.5S", description="ISO 8601 duration")
-    timeout: str = Field(default="PT10S", description="ISO 8601 duration of one attempt")
-    deadLetterSink: str | None = Field(default=None, description="URL that receives failed events")
-    ordered: bool = Field(default=False, description="deliver one lease's events strictly in order")
-
-    @field_validator("backoffDelay", "timeout")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        seconds = from_iso_duration(value)
-        if not 0 < seconds <= 3600:
-            raise ValueError(f"{value!r} must be more than 0 and at most one hour")
-        return value
-
-    @field_validator("deadLetterSink")
-    @classmethod
-    def _dead_letter(cls, value: str | None) -> str | None:
-        if value is not None:
-            egress.check_url(value)
-        return value
-
-    @property
-    def backoff_delay_seconds(self) -> float:
-        return from_iso_duration(self.backoffDelay)
-
-    @property
-    def timeout_seconds(self) -> float:
-        return from_iso_duration(self.timeout)
-
-    def backoff_for(self, attempt: int) -> float:
-        """Seconds to wait before retry number ``attempt`` (1 = first retry), Knative's way."""
-        n = max(attempt, 0)
-        if self.backoffPolicy == "linear":
-            return self.backoff_delay_seconds * n
-        return self.backoff_delay_seconds * 2.0**n
 
 
 class NotifyEndpoint(BaseModel):
@@ -335,35 +244,18 @@ class Subscription(BaseModel):
         )  # fmt: skip
 
 
-class SigningKeys(BaseModel):
-    """Standard Webhooks secrets; ``previous`` keeps signing until it expires (rotation)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    current: str = Field(repr=False)
-    previous: str | None = Field(default=None, repr=False)
-    previous_expires_at: datetime | None = None
-
-    @staticmethod
-    def new_secret() -> str:
-        return "whsec_" + base64.b64encode(os.urandom(32)).decode("ascii")
-
-    @classmethod
-    def generate(cls) -> SigningKeys:
-        return cls(current=cls.new_secret())
-
-    def active(self, now: datetime | None = None) -> list[str]:
-        """Secrets to sign with now: the current one, and the previous during its grace."""
-        moment = now or utcnow()
-        keys = [self.current]
-        if self.previous and self.previous_expires_at and self.previous_expires_at > moment:
-            keys.append(self.previous)
-        return keys
-
-    def rotated(self, grace: timedelta, now: datetime | None = None) -> SigningKeys:
-        moment = now or utcnow()
-        return SigningKeys(
-            current=self.new_secret(),
-            previous=self.current if grace.total_seconds() > 0 else None,
-            previous_expires_at=moment + grace if grace.total_seconds() > 0 else None,
-        )
+__all__ = [
+    "ALL_PROJECTS",
+    "DeliverySpec",
+    "NotifyEndpoint",
+    "ProtocolSettings",
+    "SigningKeys",
+    "Status",
+    "Subscription",
+    "SubscriptionInput",
+    "from_input",
+    "from_iso_duration",
+    "new_id",
+    "to_invalid_input",
+    "utcnow",
+]
