@@ -92,6 +92,21 @@ class Dispatcher:
             await asyncio.sleep(0.05)
         return False
 
+    def spill_stuck(self, after: float) -> int:
+        """Park the waiting jobs of lanes that made no progress for ``after`` seconds.
+
+        A hung sink holds its workers until they time out; its waiting jobs would hold their
+        Kafka records (and, at ``max_pending_records``, everyone's consumption). In the
+        retry schedule they are settled and wait there instead.
+        """
+        now, spilled = time.monotonic(), 0
+        for lane in self.lanes.values():
+            if lane.stuck(now, after):
+                for job in lane.take_queued():
+                    self._spawn(self._spill(job))
+                    spilled += 1
+        return spilled
+
     async def cancel(self) -> None:
         """Abandon what is still in flight (after the grace): it is redelivered later."""
         tasks = [t for lane in self.lanes.values() for t in lane.tasks] + list(self._background)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ class Lane:
         self._queued = 0
         self._active = 0
         self._starting = 0  # workers started that have not taken a job yet
+        self.progress_at = time.monotonic()  # when a job last finished (or the lane began)
         self.tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -73,6 +75,8 @@ class Lane:
         """
         if self._queued >= self.capacity and not force:
             return False
+        if self.idle:  # the clock of "no progress" starts now, not at the last job long ago
+            self.progress_at = time.monotonic()
         self._queued += 1
         self._depth.value += 1
         if self.ordered:
@@ -84,6 +88,22 @@ class Lane:
             self._waiting.append(job)
         self._pump()
         return True
+
+    def stuck(self, now: float, after: float) -> bool:
+        """Every worker busy, jobs waiting, and nothing finished for ``after`` seconds."""
+        return (
+            self._queued > 0 and self._active >= self.concurrency and now - self.progress_at > after
+        )
+
+    def take_queued(self) -> list[Job]:
+        """Remove the waiting jobs (to park them in the retry schedule); unordered lanes only."""
+        if self.ordered:
+            return []
+        jobs = list(self._waiting)
+        self._waiting.clear()
+        self._queued -= len(jobs)
+        self._depth.value -= len(jobs)
+        return jobs
 
     def _next(self) -> Job | None:
         if not self.ordered:
@@ -129,6 +149,7 @@ class Lane:
                 except Exception:  # a bug must not kill the lane; the job is redelivered later
                     log.exception("delivery to subscription %s failed", job.subscription_id)
                 finally:
+                    self.progress_at = time.monotonic()
                     self._done(job)
         finally:
             self._active -= 1

@@ -120,7 +120,9 @@ class Router:
             to_loop(loop, self._on_records),
         )
         self.source.start()
-        for job in (self._poll_retries(), self.dispatcher.delivery_log.run(), self._measure()):
+        jobs = (self._poll_retries(), self.dispatcher.delivery_log.run(), self._measure(),
+                self._unstick())  # fmt: skip
+        for job in jobs:
             self._tasks.append(loop.create_task(job))
         log.info("broker started: %d subscription(s), topic %s", len(self.index), self.kafka.topic)
 
@@ -250,6 +252,15 @@ class Router:
                     self._loop.call_soon_threadsafe(self._fan_out, event, [entry])
                     count += 1
             log.info("replayed %d event(s) to subscription %s", count, sub_id)
+
+    async def _unstick(self) -> None:
+        while True:
+            await asyncio.sleep(min(0.25, self.settings.stuck_after / 2))
+            spilled = self.dispatcher.spill_stuck(self.settings.stuck_after)
+            if spilled:
+                log.info(
+                    "%d waiting deliveries of stuck subscribers moved to the schedule", spilled
+                )
 
     # --- metrics ------------------------------------------------------------------------------
 

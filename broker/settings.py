@@ -16,13 +16,18 @@ class BrokerSettings(Section, section="broker"):
     host: str = Field("127.0.0.1", description="Address of the health and metrics endpoint")
     port: int = Field(9102, description="Port of /healthz and /metrics")
     queue_size: int = Field(
-        1000,
+        10000,
         description="Deliveries one subscriber may have waiting in memory; more spill "
         "to the durable retry schedule so a slow subscriber never holds the partition",
     )
     concurrency: int = Field(32, description="Deliveries in flight to one subscriber at a time")
     max_pending_records: int = Field(
-        5000, description="Kafka records in progress before consumption pauses"
+        2000, description="Kafka records in progress before consumption pauses"
+    )
+    stuck_after: float = Field(
+        1.0,
+        description="Seconds without a finished delivery after which a subscriber's "
+        "waiting deliveries move to the retry schedule (a hung sink holds nobody up)",
     )
     auto_offset_reset: str = Field(
         "earliest", description="Where a new consumer group starts: earliest or latest"

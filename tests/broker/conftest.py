@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ import redis
 import redis.asyncio as aioredis
 from cloudevents.core.base import BaseCloudEvent
 from kafka import KafkaConsumer, KafkaProducer
+from kafka.structs import TopicPartition
 
 from blazar_events.records import from_record, to_record
 from blazar_events.settings import KafkaSettings
@@ -113,18 +115,23 @@ def publish(kafka_settings: KafkaSettings) -> Iterator[Callable[[BaseCloudEvent]
 
 
 def read_topic(
-    bootstrap: list[str], topic: str, count: int, timeout: float = 30
+    bootstrap: list[str], topic: str, count: int, timeout: float = 60
 ) -> list[BaseCloudEvent]:
-    consumer = KafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-        group_id=None, consumer_timeout_ms=int(timeout * 1000),
-    )  # fmt: skip
-    found = []
+    """``count`` events from the start of ``topic`` (which the broker may not have created yet)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, metadata_max_age_ms=500)
+    deadline = time.monotonic() + timeout
+    found: list[BaseCloudEvent] = []
     try:
-        for record in consumer:
-            found.append(from_record(record.key, record.value, record.headers))
-            if len(found) >= count:
-                break
+        while not consumer.partitions_for_topic(topic):
+            assert time.monotonic() < deadline, f"topic {topic} never appeared"
+            consumer.topics()  # refreshes the metadata
+            time.sleep(0.2)
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        while len(found) < count and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=500).values():
+                found.extend(from_record(r.key, r.value, r.headers) for r in records)
     finally:
         consumer.close()
     return found

@@ -61,3 +61,26 @@ def test_an_ordered_lane_delivers_one_lease_at_a_time_in_order() -> None:
     seen = asyncio.run(main())
     assert [n for lease, n in seen if lease == "a"] == [0, 1, 2, 3, 4]
     assert [n for lease, n in seen if lease == "b"] == [0, 1, 2, 3, 4]
+
+
+def test_a_lane_without_progress_is_stuck_and_gives_up_its_waiting_jobs() -> None:
+    async def main() -> tuple[bool, bool, int, int]:
+        hang = asyncio.Event()
+
+        async def run(_job: Job) -> None:
+            await hang.wait()
+
+        lane = Lane(capacity=100, concurrency=2, run=run, depth=Depth())
+        for n in range(5):
+            lane.offer(job("l", n))
+        await asyncio.sleep(0.05)
+        early = lane.stuck(lane.progress_at + 0.01, after=1.0)
+        late = lane.stuck(lane.progress_at + 2.0, after=1.0)
+        taken = len(lane.take_queued())
+        left = lane.queued
+        hang.set()
+        return early, late, taken, left
+
+    early, late, taken, left = asyncio.run(main())
+    assert (early, late) == (False, True)
+    assert (taken, left) == (3, 0)  # two are in flight, three were waiting
