@@ -54,4 +54,4 @@ def create(lease_id: str) -> Response:
 @bp.get("/<lease_id>/subscriptions")
 def index(lease_id: str) -> Response:
     only_params(*(p for p in LIST_PARAMS if p != "lease_id"))
-    return jsonify(list_page(lease_id=lease_id))
+    return list_page(lease_id=lease_id)

@@ -19,6 +19,7 @@ reconnects by itself on the next call.
 from __future__ import annotations
 
 import builtins
+import itertools
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -125,12 +126,50 @@ class SubscriptionStore(Streams):
         ``project_id`` None means every project (admins); ``type`` keeps the subscriptions
         that receive that type (listing it, or listing no type at all).
         """
+        return [
+            sub if isinstance(sub, Subscription) else Subscription.model_validate_json(sub)
+            for sub in self._select(project_id, lease_id, type, limit, marker)
+        ]
+
+    @guard
+    def list_json(
+        self,
+        project_id: str | None = None,
+        lease_id: str | None = None,
+        type: str | None = None,
+        limit: int = 50,
+        marker: str | None = None,
+    ) -> builtins.list[str]:
+        """:meth:`list` as the stored JSON documents, for an API that only passes them on.
+
+        When the index alone answers the query the documents are never parsed, which makes a
+        page of 50 several times cheaper to serve.
+        """
+        return [
+            sub.model_dump_json() if isinstance(sub, Subscription) else sub
+            for sub in self._select(project_id, lease_id, type, limit, marker)
+        ]
+
+    def _select(
+        self,
+        project_id: str | None,
+        lease_id: str | None,
+        type: str | None,
+        limit: int,
+        marker: str | None,
+    ) -> builtins.list[Subscription | str]:
         if lease_id:
             index = self._index("lease", lease_id)
         elif project_id:
             index = self._index("project", project_id)
         else:
             index = self._index("all")
+        # When the index alone answers the query: one page of ids, documents left unparsed.
+        if type is None and not (lease_id and project_id):
+            pages = self._range(index, marker, max(1, min(limit, _CHUNK)))
+            ids = builtins.list(itertools.islice(pages, limit))
+            raws = self.client.mget([self._sub_key(i) for i in ids]) if ids else []
+            return [text(raw) for raw in raws if raw is not None]  # type: ignore[union-attr]
 
         def wanted(sub: Subscription) -> bool:
             return (
@@ -139,14 +178,11 @@ class SubscriptionStore(Streams):
                 and (type is None or not sub.types or type in sub.types)
             )
 
-        # When the index alone answers the query, read exactly one page of ids.
-        exact = type is None and not (lease_id and project_id)
-        chunk = max(1, min(limit, _CHUNK)) if exact else _CHUNK
-        found: builtins.list[Subscription] = []
+        found: builtins.list[Subscription | str] = []
         batch: builtins.list[str] = []
-        for sub_id in self._range(index, marker, chunk):
+        for sub_id in self._range(index, marker):
             batch.append(sub_id)
-            if len(batch) >= max(limit - len(found), 1) or len(batch) >= _CHUNK:
+            if len(batch) >= _CHUNK:
                 found.extend(s for s in self._load(batch) if wanted(s))
                 batch = []
                 if len(found) >= limit:

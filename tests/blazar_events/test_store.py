@@ -248,3 +248,13 @@ def test_redis_down_is_service_unavailable_and_recovers(tmp_path: Path) -> None:
     finally:
         process.kill()
         process.wait(10)
+
+
+def test_list_json_is_list_as_stored_json(store: SubscriptionStore) -> None:
+    for i in range(4):
+        store.create(
+            make(name=f"s{i}", types=["lease.create"] if i % 2 else []), SigningKeys.generate()
+        )
+    for query in ({"project_id": "project-a"}, {"type": "org.openstack.blazar.lease.create"}):
+        docs = store.list_json(limit=3, **query)
+        assert [Subscription.model_validate_json(d) for d in docs] == store.list(limit=3, **query)
