@@ -121,19 +121,19 @@ def _without_secrets(message: dict[str, Any], text: str) -> dict[str, Any]:
     """``message`` (parsed from ``text``) without secrets, walking it whole only if needed.
 
     Blazar puts secrets at two levels: ``_context_*`` in the message, ``trust_id`` in the
-    payload. After dropping those, a key that still occurs in the text sits deeper (or in
-    a value, or the text escapes letters): only then is the whole tree walked. This keeps
-    the common case to two dict comprehensions and two substring counts.
+    payload. Every key dropped there occurs once in the text; if the text holds more
+    occurrences, a secret sits deeper (or in a value, or the text escapes letters), and
+    only then is the whole tree walked. The common case costs two dict comprehensions and
+    two substring counts, which matters at thousands of notifications a second.
     """
-    clean = {k: v for k, v in message.items() if not _is_secret(k)}
-    levels = [message]
-    payload = message.get("payload")
+    clean = {k: v for k, v in message.items() if k != "trust_id" and k[:9] != "_context_"}
+    dropped = len(message) - len(clean)
+    payload = clean.get("payload")
     if isinstance(payload, dict):
-        clean["payload"] = {k: v for k, v in payload.items() if not _is_secret(k)}
-        levels.append(payload)
-    trust = sum("trust_id" in level for level in levels)
-    context = sum(k.startswith("_context_") for level in levels for k in level)
-    if "\\u" in text or text.count('"trust_id"') != trust or text.count('"_context_') != context:
+        kept = {k: v for k, v in payload.items() if k != "trust_id" and k[:9] != "_context_"}
+        dropped += len(payload) - len(kept)
+        clean["payload"] = kept
+    if "\\u" in text or text.count('"trust_id"') + text.count('"_context_') != dropped:
         return cast(dict[str, Any], sanitize(clean))
     return clean
 

@@ -25,6 +25,7 @@ from bridge.settings import BridgeSettings
 
 LOG = logging.getLogger(__name__)
 HEARTBEAT = 30  # seconds; checked at least every second by the loop
+READ_AHEAD = 16 * 1024
 
 AMQP_ERRORS: tuple[type[BaseException], ...] = (
     OSError,  # includes ConnectionError and socket.timeout raised mid-frame
@@ -41,6 +42,19 @@ def to_kombu_url(transport_url: str) -> str:
     netloc = parts.netloc.split(",")[0]
     scheme = "amqp" if parts.scheme in {"rabbit", "amqp", "pyamqp", ""} else parts.scheme
     return urlunsplit((scheme, netloc, parts.path or "/", "", ""))
+
+
+def _read_ahead(connection: kombu.Connection) -> None:
+    """Let py-amqp read the socket in chunks instead of one recv() per frame part.
+
+    py-amqp's transport asks ``_quick_recv(n)`` for exactly the bytes it still needs (three
+    small reads per frame, nine per message) and keeps any surplus in its own read buffer,
+    so answering with up to READ_AHEAD bytes is within its contract and saves most syscalls.
+    """
+    transport = getattr(connection.connection, "transport", None)
+    sock = getattr(transport, "sock", None)
+    if transport is not None and sock is not None and hasattr(transport, "_quick_recv"):
+        transport._quick_recv = lambda n: sock.recv(max(n, READ_AHEAD))
 
 
 class NotificationQueue:
@@ -75,6 +89,7 @@ class NotificationQueue:
         self.close()
         connection = kombu.Connection(self.url, heartbeat=HEARTBEAT, connect_timeout=5)
         connection.connect()
+        _read_ahead(connection)
         self._connection = connection
         channel = self._declare_exchange(connection)
         self.queue(channel).declare()

@@ -28,7 +28,7 @@ REJECTED_BODY_LIMIT = 64 * 1024
 FLUSH_STEP = 1.0  # seconds between AMQP heartbeats while waiting for Kafka
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Delivery:
     """One AMQP message: its delivery tag (to acknowledge) and its raw body."""
 
@@ -38,7 +38,7 @@ class Delivery:
     routing_key: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outgoing:
     topic: str
     record: KafkaRecord
