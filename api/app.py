@@ -45,6 +45,7 @@ def create_app(
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["IDENTITY_URI"] = settings.keystone_auth_url
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = Services(settings, store, Policy(settings.policy_file), networks)
     errors.register(app)

@@ -44,7 +44,10 @@ def register(app: Flask) -> None:
             LOG.warning("%s: %s", exc.name, exc.message)
         response = to_response(exc.code, exc.name, exc.message)
         if exc.code == 401:
-            response.headers["WWW-Authenticate"] = 'Keystone uri="see the identity service"'
+            identity = app.config.get("IDENTITY_URI")
+            response.headers["WWW-Authenticate"] = (
+                f'Keystone uri="{identity}"' if identity else "Keystone"
+            )
         if exc.code == 503:
             response.headers["Retry-After"] = "5"
         return response

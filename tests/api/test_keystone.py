@@ -122,6 +122,7 @@ def test_no_or_bad_token_is_401_in_blazars_shape(client: FlaskClient) -> None:
         response = client.get("/v1/subscriptions", headers=headers)
         assert response.status_code == 401, headers
         assert response.json is not None and response.json["error_name"] == "NotAuthorized"
+        assert response.headers["WWW-Authenticate"].startswith("Keystone uri=")
 
 
 def test_member_creates_in_their_project_and_the_other_project_cannot_see_it(
