@@ -32,6 +32,17 @@ from blazar_events.subscription import SigningKeys, Status, Subscription, utcnow
 
 R = TypeVar("R")
 
+# KEYS: record, signing keys, change feed, then every index; ARGV: record JSON, keys JSON,
+# id, version, change feed length.
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2])
+for i = 4, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[3]) end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'op', 'created', 'id', ARGV[3],
+           'version', ARGV[4])
+return 1
+"""
 _MAX_WATCH_RETRIES = 5
 _CHUNK = 200
 
@@ -53,6 +64,7 @@ class SubscriptionStore(Streams):
             delivery_log_size=delivery_log_size,
             change_feed_size=change_feed_size,
         )
+        self._create_script = client.register_script(_CREATE)
 
     # --- keys ---------------------------------------------------------------------------------
 
@@ -223,21 +235,22 @@ class SubscriptionStore(Streams):
 
     @guard
     def create(self, sub: Subscription, keys: SigningKeys) -> Subscription:
-        key = self._sub_key(sub.id)
-
-        def body(pipe: Any) -> Subscription:
-            if pipe.exists(key):
-                raise Conflict(f"subscription {sub.id} already exists")
-            pipe.multi()
-            pipe.set(key, sub.model_dump_json())
-            pipe.set(self._keys_key(sub.id), keys.model_dump_json())
-            for index in self._indexes(sub):
-                pipe.zadd(index, {sub.id: 0})
-            self._record_change(pipe, "created", sub.id, sub.version)
-            pipe.execute()
-            return sub
-
-        return self._transaction([key], body)
+        """Store a new subscription; Conflict if the id exists. One round trip (a Lua script
+        is atomic like MULTI/EXEC, and can refuse an existing id without a WATCH first)."""
+        indexes = sorted(self._indexes(sub))
+        created = self._create_script(
+            keys=[self._sub_key(sub.id), self._keys_key(sub.id), self.changes_key, *indexes],
+            args=[
+                sub.model_dump_json(),
+                keys.model_dump_json(),
+                sub.id,
+                str(sub.version),
+                str(self.change_feed_size),
+            ],
+        )
+        if not created:
+            raise Conflict(f"subscription {sub.id} already exists")
+        return sub
 
     @guard
     def update(self, sub: Subscription, expected_version: int | None = None) -> Subscription:

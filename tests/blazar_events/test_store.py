@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import redis
 
-from blazar_events.errors import NotFound, PreconditionFailed, ServiceUnavailable
+from blazar_events.errors import Conflict, NotFound, PreconditionFailed, ServiceUnavailable
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription, from_input
 
@@ -258,3 +258,15 @@ def test_list_json_is_list_as_stored_json(store: SubscriptionStore) -> None:
     for query in ({"project_id": "project-a"}, {"type": "org.openstack.blazar.lease.create"}):
         docs = store.list_json(limit=3, **query)
         assert [Subscription.model_validate_json(d) for d in docs] == store.list(limit=3, **query)
+
+
+def test_creating_an_existing_id_is_a_conflict_and_changes_nothing(
+    store: SubscriptionStore,
+) -> None:
+    keys = SigningKeys.generate()
+    sub = store.create(make(name="first"), keys)
+    start = store.last_change_id()
+    with pytest.raises(Conflict, match="already exists"):
+        store.create(sub.model_copy(update={"name": "second"}), SigningKeys.generate())
+    assert store.get(sub.id).name == "first" and store.get_keys(sub.id) == keys
+    assert store.changes(start) == []
