@@ -1,6 +1,7 @@
 """The API behind keystonemiddleware with real Keystone tokens, as a cloud would run it.
 
-Two projects with a member each, a reader in the first, and the stack's cloud admin.
+Two projects with a member each, a reader in the first, and a cloud admin in a third, all
+created through Keystone's API with the stack's bootstrap admin.
 """
 
 from __future__ import annotations
@@ -82,12 +83,12 @@ def cloud(keystone: KeystoneAdmin) -> Iterator[Cloud]:
         return Identity(project_id, _token(url, f"{name}-{tag}", password, project_id))
 
     a, b = project("blazar-events-a"), project("blazar-events-b")
-    admin_project = admin.get("/auth/projects").json()["projects"][0]["id"]
+    operators = project("blazar-events-ops")
     yield Cloud(
         member_a=user("alice", a, "member"),
         reader_a=user("rita", a, "reader"),
         member_b=user("bob", b, "member"),
-        admin=Identity(admin_project, keystone.token()),
+        admin=user("carol", operators, "admin"),
     )
     for path in reversed(created):
         admin.delete(path)
