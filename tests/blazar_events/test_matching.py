@@ -1,7 +1,11 @@
 from typing import Any
 
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
 from blazar_events.matching import compile_subscription
 from blazar_events.subscription import Subscription, from_input
+from tests.blazar_events.filters.test_properties import expressions
 
 START = "org.openstack.blazar.lease.event.start_lease"
 END = "org.openstack.blazar.lease.event.end_lease"
@@ -64,3 +68,25 @@ def test_filters_apply_on_top() -> None:
 def test_disabled_subscription_matches_nothing() -> None:
     disabled = sub().model_copy(update={"status": "DISABLED"})
     assert not compile_subscription(disabled)(event())
+
+
+widening = st.sampled_from(
+    [{"sql": "TRUE"}, {"sql": "NOT EXISTS projectid"}, {"not": {"exact": {"projectid": "x"}}}]
+)
+
+
+@given(
+    st.lists(st.one_of(expressions, widening), max_size=3),
+    st.dictionaries(
+        st.sampled_from(["type", "subject", "leaseid", "leasestatus", "userid"]),
+        st.text(max_size=8),
+    ),
+    st.text(max_size=12),
+)
+def test_no_filter_ever_lets_another_projects_event_through(
+    filters: list[dict[str, Any]], attrs: dict[str, str], other_project: str
+) -> None:
+    assume(other_project != "project-a")
+    match = compile_subscription(sub(filters=filters))
+    assert not match({**attrs, "projectid": other_project})
+    assert not match(attrs)  # no projectid at all
