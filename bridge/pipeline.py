@@ -81,13 +81,20 @@ class Pipeline:
                     selection=self.selection,
                     sanitized=True,
                 )
+                if event is None:
+                    ignored += 1
+                    continue
+                record = records.to_record(event)
             except NotificationRejected as exc:
                 out.append(self.to_rejection(delivery, exc.reason, exc.message))
                 continue
-            if event is None:
-                ignored += 1
+            except Exception as exc:
+                # A bug of ours must not turn one message into a poison that stalls the
+                # queue: it goes to the rejected topic like any untranslatable body.
+                LOG.exception("translation failed unexpectedly")
+                out.append(self.to_rejection(delivery, "internal-error", repr(exc)))
                 continue
-            out.append(Outgoing(self.topic, records.to_record(event), delivery, rejected=False))
+            out.append(Outgoing(self.topic, record, delivery, rejected=False))
         self.metrics.ignored.inc(ignored)
         return out
 

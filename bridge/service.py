@@ -63,10 +63,17 @@ class Bridge:
                 self.health.set(amqp=True, kafka=self.sink.connected())
                 backoff = self.settings.retry_backoff
                 self._serve()
-            except AMQP_ERRORS as exc:
-                self.health.set(amqp=False, problem=f"RabbitMQ: {exc!r}")
-                LOG.warning(
-                    "RabbitMQ connection lost or refused; retrying in %.1fs: %r", backoff, exc
+            except Exception as exc:
+                # Connection trouble is expected; anything else is a bug, but a daemon that
+                # dies loses its place too: log it loudly and start over the same way.
+                expected = isinstance(exc, AMQP_ERRORS)
+                self.health.set(amqp=False, problem=f"consuming stopped: {exc!r}")
+                LOG.log(
+                    logging.WARNING if expected else logging.ERROR,
+                    "consuming stopped; reconnecting to RabbitMQ in %.1fs: %r",
+                    backoff,
+                    exc,
+                    exc_info=not expected,
                 )
                 self.queue.close()
                 self.stop_event.wait(backoff)

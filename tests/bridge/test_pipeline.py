@@ -7,9 +7,12 @@ purpose in ways a live broker cannot be made to fail on demand.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from kafka import errors as kafka_errors
 
+from blazar_events import records
 from blazar_events.records import KafkaRecord
 from blazar_events.settings import EventSettings, KafkaSettings
 from bridge.metrics import Health, Metrics
@@ -129,3 +132,30 @@ def test_the_defaults_follow_blazar_and_oslo() -> None:
     assert settings.exchange_durable is False  # oslo's amqp_durable_queues default
     assert settings.queue_durable is True
     assert settings.http_port == 9101
+
+
+def test_an_unexpected_failure_rejects_that_message_and_keeps_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sink = ScriptedSink()
+    under_test, metrics = pipeline(sink)
+    original = records.to_record
+    calls = iter(range(10))
+
+    def flaky(event: Any) -> KafkaRecord:
+        if next(calls) == 0:
+            raise RuntimeError("a bug")
+        return original(event)
+
+    monkeypatch.setattr(records, "to_record", flaky)
+    body = (FIXTURES / "v2-lease.create.json").read_bytes()
+    outgoing = under_test.to_outgoing([Delivery(tag=1, body=body), Delivery(tag=2, body=body)])
+
+    assert [item.topic for item in outgoing] == ["rejected", "events"]
+    assert outgoing[0].record.header("blazar_events_reason") == b"internal-error"
+    assert (
+        metrics.registry.get_sample_value(
+            "blazar_events_bridge_rejected_total", {"reason": "internal-error"}
+        )
+        == 1.0
+    )
