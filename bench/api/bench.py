@@ -32,6 +32,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import redis
@@ -157,6 +158,19 @@ def fill(store: SubscriptionStore, count: int) -> list[str]:
     return ids
 
 
+def settle(client: redis.Redis, timeout: float = 120.0) -> None:
+    """Wait until Redis has written the fill to disk (the stack runs it with AOF and RDB
+    snapshots), so the list phase measures listing, not the fill's fork and rewrite."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info: dict[str, Any] = client.info("persistence")  # type: ignore[assignment]
+        busy = ("rdb_bgsave_in_progress", "aof_rewrite_in_progress", "aof_rewrite_scheduled")
+        if not any(info.get(flag) for flag in busy):
+            break
+        time.sleep(0.5)
+    time.sleep(2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rate", type=float, default=100.0)
@@ -192,6 +206,7 @@ def main() -> None:
         started = time.perf_counter()
         ids = created + fill(SubscriptionStore(client, prefix), args.stored - len(created))
         fill_seconds = time.perf_counter() - started
+        settle(client)
         markers = [random.choice(ids) for _ in range(int(args.rate * args.seconds))]
 
         def page(n: int) -> tuple[str, str, bytes | None]:
