@@ -29,9 +29,11 @@ class _Server(BaseApplication):
 def main(argv: list[str]) -> int:
     defaults = ApiSettings.load()
     parser = argparse.ArgumentParser(prog="blazar-events api", description=__doc__)
-    parser.add_argument("--host", default=defaults.host)
-    parser.add_argument("--port", type=int, default=defaults.port)
-    parser.add_argument("--workers", type=int, default=defaults.workers)
+    parser.add_argument("--host", default=defaults.host, help="address to bind ([api] host)")
+    parser.add_argument("--port", type=int, default=defaults.port, help="port ([api] port)")
+    parser.add_argument(
+        "--workers", type=int, default=defaults.workers, help="gunicorn workers ([api] workers)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     _Server(
