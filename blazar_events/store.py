@@ -329,13 +329,23 @@ class SubscriptionStore(Streams):
     @guard
     def rotate_secret(self, sub_id: str, grace: timedelta = timedelta(hours=24)) -> SigningKeys:
         """A new current secret; the old one keeps signing for ``grace``."""
+        return self._change_keys(sub_id, lambda old: old.rotated(grace))
+
+    @guard
+    def set_keys(self, sub_id: str, keys: SigningKeys) -> SigningKeys:
+        """Replace the signing keys (e.g. from a Kubernetes Secret); feeds a ``secret`` change."""
+        return self._change_keys(sub_id, lambda _old: keys)
+
+    def _change_keys(
+        self, sub_id: str, change: Callable[[SigningKeys], SigningKeys]
+    ) -> SigningKeys:
         key, keys_key = self._sub_key(sub_id), self._keys_key(sub_id)
 
         def body(pipe: Any) -> SigningKeys:
             old_sub, raw = self._decode(pipe.get(key)), pipe.get(keys_key)
             if old_sub is None or raw is None:
                 raise NotFound(f"subscription {sub_id} not found")
-            keys = SigningKeys.model_validate_json(raw).rotated(grace)
+            keys = change(SigningKeys.model_validate_json(raw))
             pipe.multi()
             pipe.set(keys_key, keys.model_dump_json())
             self._record_change(pipe, "secret", sub_id, old_sub.version)

@@ -270,3 +270,14 @@ def test_creating_an_existing_id_is_a_conflict_and_changes_nothing(
         store.create(sub.model_copy(update={"name": "second"}), SigningKeys.generate())
     assert store.get(sub.id).name == "first" and store.get_keys(sub.id) == keys
     assert store.changes(start) == []
+
+
+def test_set_keys_replaces_them_and_tells_the_followers(store: SubscriptionStore) -> None:
+    sub = store.create(make(), SigningKeys.generate())
+    start = store.last_change_id()
+    chosen = SigningKeys(current=SigningKeys.new_secret())
+    assert store.set_keys(sub.id, chosen) == chosen
+    assert store.get_keys(sub.id) == chosen
+    assert [(op, i) for _, op, i in store.changes(start)] == [("secret", sub.id)]
+    with pytest.raises(NotFound):
+        store.set_keys(str(uuid.uuid4()), chosen)
