@@ -18,6 +18,7 @@ from kafka import errors as kafka_errors
 from blazar_events.errors import ServiceUnavailable
 from blazar_events.records import KafkaRecord
 from blazar_events.settings import KafkaSettings
+from bridge.partitioner import lease_partitioner
 from bridge.settings import BridgeSettings
 
 LOG = logging.getLogger(__name__)
@@ -108,6 +109,9 @@ class KafkaSink:
             "max_block_ms": 5000,
             "max_request_size": 1_048_576,
         }
+        partitioner = lease_partitioner()
+        if partitioner is not None:
+            self._options["partitioner"] = partitioner
         if "bootstrap_timeout_ms" in KafkaProducer.DEFAULT_CONFIG:  # kafka-python >= 3
             # Building the client waits this long for a broker (default 30 s); the loop
             # must not go deaf to AMQP heartbeats and probes that long.
