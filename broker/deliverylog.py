@@ -25,11 +25,16 @@ class DeliveryLog:
         self._pending: list[tuple[str, dict[str, Any]]] = []
         self._successes: dict[str, int] = defaultdict(int)
 
+    def wants(self, sub_id: str, outcome: str) -> bool:
+        """Whether an attempt with this outcome will be written (build the entry only then)."""
+        if outcome != "delivered":
+            return True
+        if self._successes[sub_id] >= self.per_second:
+            return False
+        self._successes[sub_id] += 1
+        return True
+
     def add(self, sub_id: str, entry: dict[str, Any]) -> None:
-        if entry["outcome"] == "delivered":
-            if self._successes[sub_id] >= self.per_second:
-                return
-            self._successes[sub_id] += 1
         self._pending.append((sub_id, entry))
 
     async def flush(self) -> None:

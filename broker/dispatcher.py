@@ -19,6 +19,7 @@ from cloudevents.core.bindings.http import to_structured_event
 
 from blazar_events.errors import BlazarEventsError, NotFound
 from blazar_events.store import SubscriptionStore
+from blazar_events.subscription import SigningKeys
 from broker.deadletters import DeadLetters
 from broker.deliverylog import DeliveryLog
 from broker.index import Entry, SubscriptionIndex, from_subscription_entry
@@ -57,6 +58,7 @@ class Dispatcher:
         self.lanes: dict[str, Lane] = {}
         self.stopping = False
         self._background: set[asyncio.Task[None]] = set()
+        self._keys_loading: dict[str, asyncio.Future[SigningKeys]] = {}
 
     # --- entry points -------------------------------------------------------------------
 
@@ -159,10 +161,16 @@ class Dispatcher:
 
     async def _secrets(self, entry: Entry) -> list[str] | None:
         if entry.keys is None:
-            try:
-                entry.keys = await self._durably_value(
+            # One load per subscription, however many workers ask at once.
+            loading = self._keys_loading.get(entry.id)
+            if loading is None:
+                loading = asyncio.ensure_future(self._durably_value(
                     lambda: asyncio.to_thread(self.store.get_keys, entry.id)
-                )
+                ))  # fmt: skip
+                self._keys_loading[entry.id] = loading
+                loading.add_done_callback(lambda _f: self._keys_loading.pop(entry.id, None))
+            try:
+                entry.keys = await asyncio.shield(loading)
             except NotFound:
                 return None
         return entry.keys.active()
@@ -171,9 +179,10 @@ class Dispatcher:
         name = to_name(attempt.outcome)
         self.metrics.deliveries.labels(name).inc()
         self.metrics.latency.observe(attempt.latency)
-        self.delivery_log.add(
-            entry.id, attempt.to_log(job.payload.event_id, job.payload.event.get_type())
-        )
+        if self.delivery_log.wants(entry.id, name):
+            self.delivery_log.add(
+                entry.id, attempt.to_log(job.payload.event_id, job.payload.event.get_type())
+            )
         if name != "delivered":
             log.info("subscription %s event %s attempt %d: %s",
                      entry.id, job.payload.event_id, job.number,

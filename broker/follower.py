@@ -36,7 +36,7 @@ class ChangeFollower(threading.Thread):
         self.on_changes = on_changes
         self.ready = threading.Event()
         self.healthy = True
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def snapshot(self) -> str:
         """Load every subscription; returns the change-feed position to follow from."""
@@ -49,7 +49,7 @@ class ChangeFollower(threading.Thread):
 
     def run(self) -> None:
         last: str | None = None
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 if last is None:
                     last = self.snapshot()
@@ -64,7 +64,7 @@ class ChangeFollower(threading.Thread):
                     log.warning("subscription store unavailable, will reload: %s", exc.message)
                 self.healthy = False
                 last = None
-                self._stop.wait(1.0)
+                self._halt.wait(1.0)
 
     def _load(self, op: str, sub_id: str) -> Change:
         if op == "deleted":
@@ -77,7 +77,7 @@ class ChangeFollower(threading.Thread):
         return (sub_id, sub, keys)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
 
 
 class RequestFollower(threading.Thread):
@@ -88,11 +88,11 @@ class RequestFollower(threading.Thread):
         self.store = store
         self.execute = execute
         self.cursor_key = f"{store.prefix}:broker:requests-cursor"
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         last: str | None = None
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 if last is None:
                     raw: Any = self.store.client.get(self.cursor_key)
@@ -105,15 +105,15 @@ class RequestFollower(threading.Thread):
             except (BlazarEventsError, OSError) as exc:
                 log.warning("replay requests unavailable: %s", exc)
                 last = None
-                self._stop.wait(1.0)
+                self._halt.wait(1.0)
             except Exception as exc:  # redis-py errors outside the store's guard
                 log.warning("replay requests unavailable: %s: %s", type(exc).__name__, exc)
                 last = None
-                self._stop.wait(1.0)
+                self._halt.wait(1.0)
 
     def _claim(self, request_id: str) -> bool:
         key = f"{self.store.prefix}:broker:request:{request_id}"
         return bool(self.store.client.set(key, str(time.time()), nx=True, ex=7 * 24 * 3600))
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()

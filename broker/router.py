@@ -256,6 +256,9 @@ class Router:
     async def _unstick(self) -> None:
         while True:
             await asyncio.sleep(min(0.25, self.settings.stuck_after / 2))
+            # Only worth its Redis writes when held records approach the pause threshold.
+            if self.tracker.in_progress < self.settings.max_pending_records // 2:
+                continue
             spilled = self.dispatcher.spill_stuck(self.settings.stuck_after)
             if spilled:
                 log.info(

@@ -25,7 +25,7 @@ class BrokerSettings(Section, section="broker"):
         2000, description="Kafka records in progress before consumption pauses"
     )
     stuck_after: float = Field(
-        1.0,
+        3.0,
         description="Seconds without a finished delivery after which a subscriber's "
         "waiting deliveries move to the retry schedule (a hung sink holds nobody up)",
     )

@@ -35,6 +35,7 @@ class Sender:
         self.settings = settings
         check = to_check(egress.parse_networks(settings.allowed_networks))
         self._check = check
+        self._sinks_checked: set[str] = set()  # URL rules and literal addresses never change
         connector = aiohttp.TCPConnector(
             limit=settings.max_connections,
             limit_per_host=0,
@@ -67,7 +68,10 @@ class Sender:
     ) -> Outcome:
         timeout = target.timeout or self.settings.default_timeout
         try:
-            check_sink(target.sink, self._check)
+            if target.sink not in self._sinks_checked:
+                check_sink(target.sink, self._check)
+                if len(self._sinks_checked) < 100_000:
+                    self._sinks_checked.add(target.sink)
             headers, body = to_request(target, payload, secrets, int(started))
             async with self._session.request(
                 target.method,
