@@ -17,7 +17,7 @@ from kafka.errors import TopicAlreadyExistsError
 
 from blazar_events.errors import StackError
 from blazar_events.stack.layout import HOST, KAFKA_BOOTSTRAP, KAFKA_CONTROLLER_PORT, KAFKA_PORT
-from blazar_events.stack.process import run_step
+from blazar_events.stack.process import port_open, run_step
 from blazar_events.stack.service import Service
 
 KAFKA_VERSION = "4.1.1"
@@ -167,6 +167,8 @@ class Kafka(Service):
         return [*self._java(), MAIN_CLASS, str(self.directory / "server.properties")], {}
 
     def probe(self) -> None:
+        if not port_open(KAFKA_PORT):  # fail fast: the client alone would wait 30 s per try
+            raise ConnectionError(f"nothing listens on {KAFKA_BOOTSTRAP} yet")
         admin = _admin()
         try:
             if not admin.describe_cluster().get("brokers"):
@@ -194,5 +196,6 @@ def _admin() -> KafkaAdminClient:
     return KafkaAdminClient(
         bootstrap_servers=KAFKA_BOOTSTRAP,
         request_timeout_ms=5000,
+        bootstrap_timeout_ms=5000,
         client_id="blazar-events-stack",
     )
