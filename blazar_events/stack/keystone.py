@@ -84,7 +84,7 @@ def admin_credentials() -> KeystoneAdmin:
 class Keystone(Service):
     name = "keystone"
     ports = (KEYSTONE_PORT,)
-    marker = "gunicorn"
+    marker = "keystone_wsgi:application"  # not just "gunicorn": the API runs one too
     start_timeout = 90.0
 
     def address(self) -> str:
