@@ -22,6 +22,7 @@ import oslo_messaging
 import pytest
 from cloudevents.core.base import BaseCloudEvent
 from kafka import KafkaConsumer
+from kafka.admin import KafkaAdminClient
 from oslo_config import cfg
 
 from blazar_events.records import from_record
@@ -116,6 +117,17 @@ class Route:
                 channel.queue_delete(self.pool)
             with contextlib.suppress(Exception):
                 channel.exchange_delete(self.exchange)
+        # The bridge's topics were auto-created; best effort, Kafka may be the one stopped.
+        with contextlib.suppress(Exception):
+            admin = KafkaAdminClient(bootstrap_servers=[self.kafka_bootstrap])
+            try:
+                existing = set(admin.list_topics())
+                admin.delete_topics(
+                    [t for t in (self.topic, self.rejected_topic) if t in existing],
+                    timeout_ms=10_000,
+                )
+            finally:
+                admin.close()
 
 
 class BlazarNotifier:
