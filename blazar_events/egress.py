@@ -9,7 +9,9 @@ change in between; connecting to the addresses it returns pins them). Every refu
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
@@ -24,6 +26,16 @@ METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
 )
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits and reach it through a
+# translator or tunnel: NAT64 (RFC 6052), SIIT (RFC 2765), IPv4-compatible (RFC 4291).
+_V4_SUFFIX_PREFIXES = tuple(
+    ipaddress.ip_network(n) for n in ("64:ff9b::/96", "::ffff:0:0:0/96", "::/96")
+)
+# Label separators that IDNA (UTS 46) maps to ".", as HTTP clients do before connecting.
+_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+_HOST_NAME = re.compile(r"^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$")
+_NUMERIC_V4 = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}$")
+
 # (rule, networks); the first rule whose networks contain the address names the refusal.
 _RULES: tuple[tuple[str, tuple[IPNetwork, ...]], ...] = tuple(
     (rule, tuple(ipaddress.ip_network(n) for n in nets))
@@ -36,7 +48,16 @@ _RULES: tuple[tuple[str, tuple[IPNetwork, ...]], ...] = tuple(
         ("multicast", ("224.0.0.0/4", "ff00::/8")),
         (
             "reserved",
-            ("240.0.0.0/4", "192.0.0.0/24", "198.18.0.0/15", "2001:db8::/32", "100::/64"),
+            (
+                "240.0.0.0/4",
+                "192.0.0.0/24",
+                "198.18.0.0/15",
+                "2001:db8::/32",
+                "100::/64",
+                "64:ff9b:1::/48",
+                "2001::/32",
+                "fec0::/10",
+            ),
         ),
     )
 )
@@ -65,9 +86,20 @@ def parse_networks(cidrs: Iterable[str]) -> tuple[IPNetwork, ...]:
 
 
 def check_url(url: str) -> Sink:
-    """Syntax rules: http/https, a host, no user:password@, a valid port."""
+    """Syntax rules: http/https, a host, no user:password@, a valid port.
+
+    The host is judged the way an HTTP client will connect to it: Unicode digits and dots
+    folded (``http://①②⑦。0。0。1/`` is 127.0.0.1 to aiohttp), a trailing dot dropped and
+    inet_aton's numeric forms (``2130706433``, ``0x7f.1``, ``127.1``) read as the address they
+    are, so that a literal is checked even where no resolver runs.
+    """
     if not isinstance(url, str) or not url or len(url) > 2048:
         raise SinkRefused("sink: a URL of at most 2048 characters is required (rule=url)")
+    if any(c.isspace() or unicodedata.category(c) == "Cc" or c == "\\" for c in url):
+        raise SinkRefused(
+            f"sink {url!r}: whitespace, control characters and backslashes are not allowed "
+            "(rule=url)"
+        )
     try:
         parts: SplitResult = urlsplit(url)
         port = parts.port
@@ -78,22 +110,55 @@ def check_url(url: str) -> Sink:
         raise SinkRefused(f"sink {url!r}: scheme must be http or https (rule=scheme)")
     if "@" in parts.netloc:
         raise SinkRefused("sink: credentials in the URL are not allowed (rule=userinfo)")
-    host = parts.hostname or ""
-    if not host or any(c.isspace() for c in url):
-        raise SinkRefused(f"sink {url!r}: a host is required (rule=host)")
-    try:
-        literal: IPAddress | None = ipaddress.ip_address(host)
-    except ValueError:
-        literal = None
+    if port == 0:
+        raise SinkRefused(f"sink {url!r}: port 0 is not a port one can connect to (rule=url)")
+    host, literal = to_host(parts.hostname or "", url)
     return Sink(url, scheme, host, port or (443 if scheme == "https" else 80), literal)
+
+
+def to_host(raw: str, url: str) -> tuple[str, IPAddress | None]:
+    """The host as a client connects to it (ASCII, no trailing dot) and its IP, if literal."""
+    if not raw:
+        raise SinkRefused(f"sink {url!r}: a host is required (rule=host)")
+    if ":" in raw:  # only an IPv6 literal has colons; urlsplit kept it from the brackets
+        try:
+            return raw, ipaddress.IPv6Address(raw)
+        except ValueError:
+            raise SinkRefused(
+                f"sink {url!r}: {raw!r} is not an IPv6 address (zone ids are not allowed) "
+                "(rule=host)"
+            ) from None
+    host = unicodedata.normalize("NFKC", raw).translate(_DOTS).casefold()
+    host = host[:-1] if host.endswith(".") else host
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise SinkRefused(
+                f"sink {url!r}: {raw!r} is not a valid host name (rule=host)"
+            ) from None
+    if _NUMERIC_V4.match(host):
+        try:
+            return host, ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            raise SinkRefused(f"sink {url!r}: {raw!r} is not an IPv4 address (rule=host)") from None
+    if not _HOST_NAME.match(host) or len(host) > 253:
+        raise SinkRefused(f"sink {url!r}: {raw!r} is not a valid host name (rule=host)")
+    return host, None
 
 
 def refusal(address: IPAddress, allowed: Sequence[IPNetwork] = ()) -> str | None:
     """The name of the rule that refuses ``address``, or None when delivery may go there."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if any(address.version == net.version and address in net for net in allowed):
+    embedded = to_embedded_v4(address) if isinstance(address, ipaddress.IPv6Address) else None
+    if any(
+        a.version == net.version and a in net for a in (address, embedded) if a for net in allowed
+    ):
         return None
+    if embedded is not None:
+        # The IPv4 address behind a mapped/translated/6to4 IPv6 one is where packets land.
+        rule = refusal(embedded)
+        if rule is not None:
+            return rule
     if address in METADATA_ADDRESSES:
         return "metadata"
     for rule, networks in _RULES:
@@ -101,6 +166,19 @@ def refusal(address: IPAddress, allowed: Sequence[IPNetwork] = ()) -> str | None
             return rule
     if address.is_multicast:
         return "multicast"
+    if not address.is_global and not (embedded and embedded.is_global):
+        return "reserved"  # whatever IANA lists as not globally reachable
+    return None
+
+
+def to_embedded_v4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one reaches through mapping, translation or 6to4, if any."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if int(address) > 1 and any(address in net for net in _V4_SUFFIX_PREFIXES):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None
 
 
@@ -127,6 +205,9 @@ def resolve_and_check(
         check_address(sink.literal, allowed)
         return [sink.literal]
     if not resolve:
+        if sink.host == "localhost" or sink.host.endswith(".localhost"):
+            # RFC 6761: such names are loopback whatever a resolver may later say.
+            check_address(ipaddress.IPv4Address("127.0.0.1"), allowed)
         return []
     try:
         infos = socket.getaddrinfo(sink.host, sink.port, type=socket.SOCK_STREAM)

@@ -95,3 +95,87 @@ def test_host_name_resolving_to_loopback_is_refused() -> None:
 def test_unresolvable_host_is_refused_with_the_resolve_rule() -> None:
     with pytest.raises(SinkRefused, match="rule=resolve"):
         resolve_and_check("http://does-not-exist.invalid/")
+
+
+# --- hostile forms (each was a way past the policy) -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "rule"),
+    [
+        ("64:ff9b::a9fe:a9fe", "metadata"),  # NAT64 of 169.254.169.254
+        ("64:ff9b::7f00:1", "loopback"),
+        ("64:ff9b:1::a9fe:a9fe", "reserved"),  # local-use NAT64, any embedding
+        ("2002:a9fe:a9fe::", "metadata"),  # 6to4 of 169.254.169.254
+        ("2002:0a00:0001::1", "private"),
+        ("::7f00:1", "loopback"),  # IPv4-compatible
+        ("::ffff:0:7f00:1", "loopback"),  # SIIT IPv4-translated
+        ("::ffff:0:a9fe:a9fe", "metadata"),
+        ("2001::a9fe:a9fe", "reserved"),  # Teredo
+        ("fec0::1", "reserved"),  # site-local
+        ("198.51.100.1", "reserved"),  # TEST-NET-2: not globally reachable
+    ],
+)
+def test_embedded_and_non_global_addresses_are_refused(address: str, rule: str) -> None:
+    assert refusal(ipaddress.ip_address(address)) == rule
+
+
+def test_embedded_ipv4_in_an_allowed_network_passes() -> None:
+    allowed = parse_networks(["10.0.0.0/8"])
+    assert refusal(ipaddress.ip_address("64:ff9b::a00:1"), allowed) is None
+    assert refusal(ipaddress.ip_address("64:ff9b::8.8.8.8")) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "address"),
+    [
+        ("http://2130706433/", "127.0.0.1"),
+        ("http://0177.0.0.1/", "127.0.0.1"),
+        ("http://0x7f.1/", "127.0.0.1"),
+        ("http://127.1/", "127.0.0.1"),
+        ("http://0/", "0.0.0.0"),
+        ("http://169.254.169.254./", "169.254.169.254"),
+        ("http://\u2460\u2461\u2466.0.0.1/", "127.0.0.1"),  # circled digits, as aiohttp folds them
+        ("http://\uff11\uff12\uff17.0.0.1/", "127.0.0.1"),  # full-width digits
+        ("http://127\u30020\u30020\u30021/", "127.0.0.1"),  # ideographic full stops
+        ("HTTP://[0:0:0:0:0:ffff:169.254.169.254]/", "::ffff:a9fe:a9fe"),
+    ],
+)
+def test_ip_literals_in_any_spelling_are_checked_without_dns(url: str, address: str) -> None:
+    assert check_url(url).literal == ipaddress.ip_address(address)
+    with pytest.raises(SinkRefused, match="rule="):
+        resolve_and_check(url, resolve=False)
+
+
+@pytest.mark.parametrize(
+    ("url", "rule"),
+    [
+        ("http://localhost./", "loopback"),
+        ("http://LOCALHOST/", "loopback"),
+        ("http://api.localhost/", "loopback"),
+        ("http://\u24db\u24de\u24d2\u24d0\u24db\u24d7\u24de\u24e2\u24e3/", "loopback"),
+        ("http://x.example:0/", "url"),
+        ("http://127.0.0.1\\.evil.example/", "url"),
+        ("http://%31%32%37.0.0.1/", "host"),
+        ("http://127.0.0.1#@evil.example/", "loopback"),
+        ("http://evil.example@127.0.0.1/", "userinfo"),
+        ("http://x.example\u0000/", "url"),
+    ],
+)
+def test_hostile_urls_are_refused_even_without_dns(url: str, rule: str) -> None:
+    with pytest.raises(SinkRefused, match=f"rule={rule}"):
+        resolve_and_check(url, resolve=False)
+
+
+def test_host_names_are_kept_for_the_resolver() -> None:
+    assert check_url("https://Hooks.Example.org./x").host == "hooks.example.org"
+    assert check_url("https://b\u00fccher.example/").host == "xn--bcher-kva.example"
+    assert check_url("https://my_service.example/").literal is None
+
+
+def test_localhost_names_without_dns_follow_the_operator_allowance() -> None:
+    with pytest.raises(SinkRefused, match="rule=loopback"):
+        resolve_and_check("http://localhost./", resolve=False)
+    assert (
+        resolve_and_check("http://localhost/", parse_networks(["127.0.0.0/8"]), resolve=False) == []
+    )
