@@ -71,6 +71,8 @@ class KafkaSource(threading.Thread):
                 enable_auto_commit=False,
                 auto_offset_reset=self.settings.auto_offset_reset,
                 max_poll_records=500,
+                # A topic created after the broker started is picked up within seconds.
+                metadata_max_age_ms=5000,
             )
             self._consumer.subscribe([self.topic], listener=_Rebalance(self))
             self._loop(self._consumer)

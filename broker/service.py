@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -59,6 +60,15 @@ async def run(port: int | None = None) -> int:
     return 0 if router.source.error is None else 1
 
 
+def to_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where installed: its I/O is about twice as fast as asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="blazar-events broker", description=__doc__)
     parser.add_argument("--port", type=int, help="health/metrics port (default: settings)")
@@ -66,7 +76,8 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)
     try:
-        return asyncio.run(run(args.port))
+        with asyncio.Runner(loop_factory=to_loop_factory()) as runner:
+            return runner.run(run(args.port))
     except BlazarEventsError as exc:
         log.error("%s", exc.message)
         return 1
