@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from blazar_events.errors import StackError
 from blazar_events.stack.layout import HOST, service_dir
-from blazar_events.stack.process import ManagedProcess, port_open, wait_ready
+from blazar_events.stack.process import ManagedProcess, exclusive, port_open, wait_ready
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,16 @@ class Service(ABC):
             return Status(self.name, "external", self.address(), None, "not started by this stack")
         return Status(self.name, "stopped", self.address())
 
+    @property
+    def lock_file(self) -> Path:
+        return self.directory / f"{self.name}.lock"
+
     def start(self) -> Status:
         """Start unless running; wait until the service answers; idempotent."""
+        with exclusive(self.lock_file):
+            return self._start()
+
+    def _start(self) -> Status:
         pid = self.process.pid()
         if pid is None:
             busy = [port for port in self.ports if port_open(port)]
@@ -101,7 +109,8 @@ class Service(ABC):
 
     def stop(self) -> bool:
         """Stop our process; False when this stack was not running it."""
-        return self.process.stop()
+        with exclusive(self.lock_file):
+            return self.process.stop()
 
     def _answers(self) -> bool:
         try:
