@@ -12,7 +12,9 @@ from blazar_events.errors import InvalidInput, PreconditionFailed, UnsupportedMe
 
 JSON_TYPES = ("application/json",)
 MERGE_PATCH_TYPES = ("application/merge-patch+json", "application/json")
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+# ASCII digits only (\d would take any script's), and few enough to be an int of ours.
+_ETAG = re.compile(r'^\s*(?:W/)?"?([0-9]{1,18})"?\s*\Z')
+_INTEGER = re.compile(r"^-?[0-9]{1,18}\Z")
 
 
 def json_body(accept: tuple[str, ...] = JSON_TYPES, *, optional: bool = False) -> Any:
@@ -42,10 +44,9 @@ def int_param(name: str, default: int, low: int, high: int) -> int:
     text = request.args.get(name)
     if text is None:
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidInput(f"{name}: {text!r} is not an integer") from None
+    if not _INTEGER.match(text):  # int() would take " 1_0" or Arabic-Indic digits
+        raise InvalidInput(f"{name}: {text[:40]!r} is not an integer")
+    value = int(text)
     if not low <= value <= high:
         raise InvalidInput(f"{name}: must be between {low} and {high}")
     return value
@@ -66,7 +67,7 @@ def expected_version(body_version: int | None = None) -> int | None:
     if header is not None and header.strip() != "*":
         match = _ETAG.match(header)
         if match is None:
-            raise PreconditionFailed(f'If-Match {header!r} is not an ETag of this API ("<n>")')
+            raise PreconditionFailed(f'If-Match {header[:40]!r} is not an ETag of this API ("<n>")')
         from_header = int(match.group(1))
     if from_header is not None and body_version is not None and from_header != body_version:
         raise PreconditionFailed("If-Match and the body's version disagree")

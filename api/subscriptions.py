@@ -155,7 +155,7 @@ def patch(sub_id: str) -> Response:
     if "notify_endpoint" in body:
         base.pop("sink", None)
     version = body.pop("version", None)
-    if version is not None and not isinstance(version, int):
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
         raise InvalidInput("version: must be an integer")
     return _replace(current, merge_patch(base, body), version)
 
@@ -174,18 +174,20 @@ def rotate_secret(sub_id: str) -> Response:
     refuse_if_kubernetes(current)
     body = json_body(optional=True)
     try:
-        options = SecretRotationInput.model_validate(body or {})
+        options = SecretRotationInput.model_validate({} if body is None else body)
     except ValidationError as exc:
         raise to_invalid_input(exc) from None
     hours = services().settings.secret_grace_hours
     grace = timedelta(hours=hours)
     if options.grace_period is not None:
         try:
-            grace = timedelta(seconds=from_iso_duration(options.grace_period))
+            seconds = from_iso_duration(options.grace_period)
         except ValueError as exc:
             raise InvalidInput(f"grace_period: {exc}") from None
-        if grace > timedelta(days=30):
+        # Compared as seconds: timedelta itself overflows on a long enough duration.
+        if seconds > timedelta(days=30).total_seconds():
             raise InvalidInput("grace_period: at most 30 days")
+        grace = timedelta(seconds=seconds)
     keys = services().store.rotate_secret(sub_id, grace)
     rotation = SecretRotation(
         id=sub_id, secret=keys.current, previous_expires_at=keys.previous_expires_at

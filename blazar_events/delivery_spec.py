@@ -13,14 +13,25 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from blazar_events import egress
 
+# ASCII digits (\d takes any script's, and float() reads them), at most 9 before the point so
+# every duration is a finite number of seconds that timedelta can hold.
+_NUMBER = r"[0-9]{1,9}(?:\.[0-9]{1,9})?"
 _ISO_DURATION = re.compile(
-    r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?"
-    r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
+    rf"^P(?:(?P<d>{_NUMBER})D)?"
+    rf"(?:T(?:(?P<h>{_NUMBER})H)?(?:(?P<m>{_NUMBER})M)?(?:(?P<s>{_NUMBER})S)?)?\Z"
 )
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}\Z")
 # Headers the delivery function owns: a subscriber-chosen value would break signing,
 # CloudEvents binary mode or HTTP framing.
-_RESERVED_HEADERS = ("content-type", "content-length", "host", "transfer-encoding", "connection")
+# Hop-by-hop and framing headers (TE, Upgrade, Expect, ...) and Content-Encoding, which
+# would make the sink decode a body that was never encoded, are the client's too.
+_RESERVED_HEADERS = (
+    "content-type", "content-length", "content-encoding", "host", "transfer-encoding",
+    "connection", "keep-alive", "te", "trailer", "upgrade", "expect", "proxy-connection",
+)  # fmt: skip
+# Visible ASCII, spaces and tabs: a NUL or other control character is refused by HTTP
+# clients at delivery time, so it is refused here instead.
+_HEADER_VALUE = re.compile(r"^[\t\x20-\x7e]{0,4096}\Z")
 _RESERVED_HEADER_PREFIXES = ("webhook-", "ce-")
 
 
@@ -55,8 +66,11 @@ class ProtocolSettings(BaseModel):
                 raise ValueError(f"{name!r} is not a valid HTTP header name")
             if lower in _RESERVED_HEADERS or lower.startswith(_RESERVED_HEADER_PREFIXES):
                 raise ValueError(f"header {name!r} is set by the delivery itself")
-            if "\r" in text or "\n" in text or len(text) > 4096:
-                raise ValueError(f"header {name!r}: value has a line break or is too long")
+            if not _HEADER_VALUE.match(text):
+                raise ValueError(
+                    f"header {name!r}: the value has a line break, another control or a "
+                    "non-ASCII character, or is longer than 4096 characters"
+                )
         return value
 
 
@@ -65,7 +79,9 @@ class DeliverySpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    retry: int = Field(default=5, ge=0, le=100, description="retries after the first attempt")
+    retry: int = Field(
+        default=5, ge=0, le=100, strict=True, description="retries after the first attempt"
+    )
     backoffPolicy: Literal["exponential", "linear"] = "exponential"
     backoffDelay: str = Field(default="PT0.5S", description="ISO 8601 duration")
     timeout: str = Field(default="PT10S", description="ISO 8601 duration of one attempt")

@@ -35,7 +35,7 @@ ALL_PROJECTS = "*"
 Status = Literal["ACTIVE", "DISABLED"]
 Owner = Literal["api", "k8s"]
 
-_IDENTIFIER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
 
 
 _id_lock = threading.Lock()
@@ -68,7 +68,7 @@ class NotifyEndpoint(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     ip_address: ipaddress.IPv4Address | ipaddress.IPv6Address
-    port: int = Field(ge=1, le=65535)
+    port: int = Field(ge=1, le=65535, strict=True)
 
     def to_sink(self) -> str:
         host = f"[{self.ip_address}]" if self.ip_address.version == 6 else str(self.ip_address)
@@ -98,7 +98,9 @@ class SubscriptionInput(BaseModel):
     status: Status | None = Field(
         default=None, description="ACTIVE or DISABLED; unchanged if absent"
     )
-    version: int | None = Field(default=None, description="expected version (like If-Match)")
+    version: int | None = Field(
+        default=None, strict=True, description="expected version (like If-Match)"
+    )
 
     @field_validator("types")
     @classmethod
@@ -160,7 +162,10 @@ def to_invalid_input(exc: ValidationError) -> BlazarEventsError:
     for error in exc.errors():
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, BlazarEventsError):
-            return cause
+            where = ".".join(str(part) for part in error["loc"])
+            if not where:
+                return cause
+            return type(cause)(f"{where}: {cause.message}", **cause.details)
     problems = []
     for error in exc.errors()[:5]:
         where = ".".join(str(part) for part in error["loc"]) or "body"

@@ -18,7 +18,7 @@ Compile = Callable[[Any], Predicate]
 """Turns a nested filter expression into a predicate (the factory, passed in by it)."""
 
 # CloudEvents attribute names: lower-case letters and digits (spec v1.0, "Attribute Naming").
-_ATTRIBUTE = re.compile(r"^[a-z0-9]{1,64}$")
+_ATTRIBUTE = re.compile(r"^[a-z0-9]{1,64}\Z")
 
 
 def show(expression: Any) -> str:
