@@ -33,8 +33,8 @@ _V4_SUFFIX_PREFIXES = tuple(
 )
 # Label separators that IDNA (UTS 46) maps to ".", as HTTP clients do before connecting.
 _DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
-_HOST_NAME = re.compile(r"^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$")
-_NUMERIC_V4 = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}$")
+_HOST_NAME = re.compile(r"^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\Z")
+_NUMERIC_V4 = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}\Z")
 
 # (rule, networks); the first rule whose networks contain the address names the refusal.
 _RULES: tuple[tuple[str, tuple[IPNetwork, ...]], ...] = tuple(
