@@ -108,6 +108,9 @@ def check_url(url: str) -> Sink:
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         raise SinkRefused(f"sink {url!r}: scheme must be http or https (rule=scheme)")
+    if not (parts.path + parts.query + parts.fragment).isascii():
+        # Only the host may be international (IDNA); the rest goes on the request line as is.
+        raise SinkRefused(f"sink {url!r}: percent-encode non-ASCII path characters (rule=url)")
     if "@" in parts.netloc:
         raise SinkRefused("sink: credentials in the URL are not allowed (rule=userinfo)")
     if port == 0:

@@ -179,3 +179,9 @@ def test_localhost_names_without_dns_follow_the_operator_allowance() -> None:
     assert (
         resolve_and_check("http://localhost/", parse_networks(["127.0.0.0/8"]), resolve=False) == []
     )
+
+
+def test_only_the_host_may_be_non_ascii() -> None:
+    with pytest.raises(SinkRefused, match="rule=url"):
+        check_url("https://hooks.example/\u20ac?q=\u00e9")
+    assert check_url("https://hooks.example/%E2%82%AC").host == "hooks.example"
