@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import fcntl
 import json
 import os
 import platform
@@ -37,11 +38,12 @@ from typing import Any
 import kombu
 from kafka import KafkaConsumer, KafkaProducer
 
+from blazar_events.stack import layout
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "blazar" / "v2-lease.event.start_lease.json"
-AMQP_URL = "amqp://guest:guest@127.0.0.1:5673//"
-TRANSPORT_URL = "rabbit://guest:guest@127.0.0.1:5673/"
-KAFKA = "127.0.0.1:9092"
+AMQP_URL, TRANSPORT_URL, KAFKA = layout.AMQP_URL, layout.TRANSPORT_URL, layout.KAFKA_BOOTSTRAP
+PHASE_LIMIT = 600.0  # seconds; a phase that takes longer has lost messages or a service
 PREFETCH, BATCH = 1000, 500  # the bridge's defaults, used by the baseline too
 
 
@@ -137,6 +139,8 @@ def baseline(route: Route, count: int, stop: threading.Event | None = None) -> f
         done = 0
         began = time.monotonic()
         while done < count and not (stop and stop.is_set()):
+            if time.monotonic() - began > PHASE_LIMIT:
+                raise SystemExit(f"baseline: only {done} of {count} arrived; is the stack up?")
             # Collect like the bridge: up to BATCH, or what came within 20 ms of the first.
             first = time.monotonic()
             while len(pending) < BATCH:
@@ -215,7 +219,9 @@ def bridge_throughput(route: Route, count: int) -> tuple[float, float, float]:
         while bridge.counter("received") <= 0:  # started: connected and consuming
             time.sleep(0.01)
         began, cpu = time.monotonic(), cpu_seconds(bridge.process.pid)
-        while bridge.counter("forwarded") < count:
+        while (forwarded := bridge.counter("forwarded")) < count:
+            if time.monotonic() - began > PHASE_LIMIT:
+                raise SystemExit(f"bridge: only {forwarded:.0f} of {count} forwarded")
             time.sleep(0.05)
         elapsed = time.monotonic() - began
         return elapsed, bridge.rss_mb(), cpu_seconds(bridge.process.pid) - cpu
@@ -302,7 +308,11 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200.0, help="latency phase, msgs/s")
     args = parser.parse_args()
 
-    results: dict[str, Any] = {}
+    # Fault tests stop RabbitMQ or Kafka while holding this lock exclusively (see
+    # tests/conftest.py); holding it shared keeps them from doing so mid-measurement.
+    lock = (layout.stack_dir() / "faults.lock").open("a")
+    fcntl.flock(lock, fcntl.LOCK_SH)
+    results: dict[str, Any] = {"load_average_before": os.getloadavg()}
     for kind in ("baseline", "bridge"):
         route = Route(kind)
         with kombu.Connection(AMQP_URL) as conn:
