@@ -8,11 +8,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import pytest
-from aiohttp.abc import AbstractResolver, ResolveResult
 from cloudevents.core.base import BaseCloudEvent
 
 from blazar_events.stack.sink import HANG, Sink
 from functions.client import Sender
+from functions.http1 import Resolve
 from functions.outcomes import Attempt, Delivered, Gone, PermanentFailure, Retry
 from functions.request import USER_AGENT, Payload, Target
 from functions.settings import FunctionSettings
@@ -25,7 +25,7 @@ LOOPBACK = ["127.0.0.0/8"]
 def run(
     make: Callable[[Sender], Awaitable[T]],
     allowed: Sequence[str] = LOOPBACK,
-    resolver: AbstractResolver | None = None,
+    resolver: Resolve | None = None,
 ) -> T:
     async def main() -> T:
         sender = Sender(FunctionSettings.load(allowed_networks=list(allowed)), resolver)
@@ -128,23 +128,14 @@ def test_loopback_is_refused_unless_the_operator_allows_it(
     assert attempt(by_name, event, [secret]).outcome == Delivered(200)
 
 
-class Rebinding(AbstractResolver):
-    """DNS that answers a public address first, then the cloud's metadata service."""
+class Rebinding:
+    """DNS that answers one list of addresses, then the next (e.g. the metadata service)."""
 
     def __init__(self, *answers: list[str]) -> None:
         self.answers = list(answers)
 
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        hosts = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        return [
-            {"hostname": host, "host": h, "port": port, "family": family, "proto": 0, "flags": 0}
-            for h in hosts
-        ]
-
-    async def close(self) -> None:
-        return None
+    async def __call__(self, host: str, port: int) -> list[str]:
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
 
 @pytest.mark.parametrize(
