@@ -27,7 +27,7 @@ def create(lease_id: str) -> Response:
     if isinstance(body, dict) and isinstance(body.get("subscriptions"), list):
         for n, entry in enumerate(body["subscriptions"]):
             if isinstance(entry, dict):
-                if entry.get("lease_id", lease_id) != lease_id:
+                if entry.get("lease_id") not in (None, lease_id):
                     raise InvalidInput(f"subscriptions.{n}.lease_id: differs from the path")
                 entry["lease_id"] = lease_id
     try:

@@ -70,7 +70,7 @@ OPERATIONS = [
     Operation("put", ONE, "replaceSubscription", "Replace a subscription",
               {200: schemas.SubscriptionView}, SubscriptionInput, parameters=[ID, IF_MATCH]),
     Operation("patch", ONE, "patchSubscription", "Change a subscription (JSON merge patch)",
-              {200: schemas.SubscriptionView}, SubscriptionInput,
+              {200: schemas.SubscriptionView}, schemas.SubscriptionPatch,
               request_types=("application/merge-patch+json", "application/json"),
               parameters=[ID, IF_MATCH]),
     Operation("delete", ONE, "deleteSubscription", "Delete a subscription", {204: None},

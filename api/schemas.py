@@ -31,6 +31,12 @@ class SubscriptionView(Subscription):
     )
 
 
+class SubscriptionPatch(SubscriptionInput):
+    """A JSON merge patch of a subscription: any subset of the fields; null removes one."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=None)
+
+
 class Link(BaseModel):
     rel: Literal["next"]
     href: str

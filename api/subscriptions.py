@@ -56,7 +56,7 @@ def list_page(lease_id: str | None = None) -> Response:
     """One page of the caller's subscriptions (or every project's, for an admin who asks)."""
     limit = int_param("limit", 50, 1, services().settings.list_limit_max)
     marker = request.args.get("marker") or None
-    event_type = request.args.get("type")
+    event_type = request.args.get("type") or None  # empty means absent, as for the others
     if event_type is not None:
         event_type = eventtypes.normalize_type(event_type)
     own = str(caller().project_id)

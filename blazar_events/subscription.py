@@ -78,7 +78,19 @@ class NotifyEndpoint(BaseModel):
 class SubscriptionInput(BaseModel):
     """The body of create, replace and (after merging) patch."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The document says what the validator below enforces: exactly one of the two sink forms.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["sink"], "properties": {"sink": {"type": "string"}}},
+                {
+                    "required": ["notify_endpoint"],
+                    "properties": {"notify_endpoint": {"type": "object"}},
+                },
+            ]
+        },
+    )
 
     name: str = Field(default="", max_length=255)
     description: str = Field(default="", max_length=1024)

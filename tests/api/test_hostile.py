@@ -165,3 +165,38 @@ def test_the_secret_is_in_no_read_route_and_in_no_log(
             assert not any(s in text for s in secrets), path
     assert caplog.records  # the routes above did log (oslo.policy at DEBUG)
     assert not any(s in caplog.text for s in secrets)
+
+
+# --- what schemathesis found: the served document and the server disagreed --------------------
+
+
+def test_an_empty_type_filter_is_no_filter(client: FlaskClient) -> None:
+    sub = create(client)
+    for path in ("/v1/subscriptions?type=", "/v1/leases/l1/subscriptions?type="):
+        response = client.get(path, headers=MEMBER_A)
+        assert response.status_code == 200, response.json
+    listed = client.get("/v1/subscriptions?type=", headers=MEMBER_A).json
+    assert listed is not None and [s["id"] for s in listed["subscriptions"]] == [sub["id"]]
+
+
+def test_the_lease_form_takes_entries_shaped_like_a_get(client: FlaskClient) -> None:
+    entry = {"sink": SINK, "lease_id": None, "name": "as fetched"}
+    response = client.post(
+        "/v1/leases/lease-1/subscriptions", json={"subscriptions": [entry]}, headers=MEMBER_A
+    )
+    assert response.status_code == 201, response.json
+    assert response.json is not None
+    assert response.json["subscriptions"][0]["lease_id"] == "lease-1"
+
+
+def test_the_document_says_a_sink_is_required_but_not_for_a_patch(client: FlaskClient) -> None:
+    document = client.get("/v1/openapi.json").json
+    assert document is not None
+    schemas = document["components"]["schemas"]
+    required = [branch["required"] for branch in schemas["SubscriptionInput"]["oneOf"]]
+    assert required == [["sink"], ["notify_endpoint"]]
+    patch = document["paths"]["/v1/subscriptions/{sub_id}"]["patch"]["requestBody"]
+    ref = patch["content"]["application/merge-patch+json"]["schema"]["$ref"]
+    assert "oneOf" not in schemas[ref.rsplit("/", 1)[1]]
+    response = client.post("/v1/subscriptions", json={"name": "no sink"}, headers=MEMBER_A)
+    refused(response, 400, "sink")
