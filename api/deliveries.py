@@ -25,7 +25,8 @@ bp = Blueprint("deliveries", __name__, url_prefix="/v1/subscriptions")
 def index(sub_id: str) -> Response:
     only_params("limit")
     visible(sub_id, "list_deliveries")
-    limit = int_param("limit", 50, 1, services().store.delivery_log_size)
+    # The log keeps the newest delivery_log_size attempts: asking for more gets them all.
+    limit = min(int_param("limit", 50, 1, 10**9), services().store.delivery_log_size)
     attempts = services().store.deliveries(sub_id, limit)
     return jsonify(DeliveryList(deliveries=attempts).model_dump(mode="json"))
 

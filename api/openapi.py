@@ -38,7 +38,11 @@ LIST_QUERY = [
     _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "page size (default 50)"),
     _query("marker", {"type": "string"}, "id of the last subscription of the previous page"),
     _query("lease_id", {"type": "string"}, "only subscriptions of this lease"),
-    _query("type", {"type": "string"}, "only subscriptions that receive this event type"),
+    _query(
+        "type",
+        {"type": "string", "pattern": r"^([A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)?$"},
+        "only subscriptions that receive this event type",
+    ),
     _query("project_id", {"type": "string"}, "another project ('*': all-projects ones); admin"),
     _query("all_projects", {"type": "boolean"}, "every project's subscriptions; admin"),
 ]

@@ -7,9 +7,9 @@ Pure data with the arithmetic the broker needs (``backoff_for``); re-exported by
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from blazar_events import egress
 
@@ -33,6 +33,16 @@ _RESERVED_HEADERS = (
 # clients at delivery time, so it is refused here instead.
 _HEADER_VALUE = re.compile(r"^[\t\x20-\x7e]{0,4096}\Z")
 _RESERVED_HEADER_PREFIXES = ("webhook-", "ce-")
+
+
+def _json_integer(value: Any) -> Any:
+    # JSON Schema's integer: 3 and 3.0, but not true or "3" (pydantic's lax mode takes both).
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
 
 
 def from_iso_duration(text: str) -> float:
@@ -79,9 +89,7 @@ class DeliverySpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    retry: int = Field(
-        default=5, ge=0, le=100, strict=True, description="retries after the first attempt"
-    )
+    retry: JsonInt = Field(default=5, ge=0, le=100, description="retries after the first attempt")
     backoffPolicy: Literal["exponential", "linear"] = "exponential"
     backoffDelay: str = Field(default="PT0.5S", description="ISO 8601 duration")
     timeout: str = Field(default="PT10S", description="ISO 8601 duration of one attempt")

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from blazar_events import egress, eventtypes
-from blazar_events.delivery_spec import DeliverySpec, ProtocolSettings, from_iso_duration
+from blazar_events.delivery_spec import DeliverySpec, JsonInt, ProtocolSettings, from_iso_duration
 from blazar_events.errors import BlazarEventsError, InvalidInput
 from blazar_events.filters import from_expression
 from blazar_events.signing_keys import SigningKeys, utcnow
@@ -68,7 +68,7 @@ class NotifyEndpoint(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     ip_address: ipaddress.IPv4Address | ipaddress.IPv6Address
-    port: int = Field(ge=1, le=65535, strict=True)
+    port: JsonInt = Field(ge=1, le=65535)
 
     def to_sink(self) -> str:
         host = f"[{self.ip_address}]" if self.ip_address.version == 6 else str(self.ip_address)
@@ -100,7 +100,11 @@ class SubscriptionInput(BaseModel):
     project_id: str | None = Field(
         default=None, description="whose leases; default the caller's; '*' (all) for admins only"
     )
-    sink: str | None = Field(default=None, description="endpoint URL (http or https)")
+    sink: str | None = Field(
+        default=None,
+        description="endpoint URL (http or https)",
+        examples=["https://hooks.example.org/blazar"],
+    )
     notify_endpoint: NotifyEndpoint | None = Field(
         default=None, description="alternative to sink: {ip_address, port} -> http://ip:port/"
     )
@@ -110,9 +114,7 @@ class SubscriptionInput(BaseModel):
     status: Status | None = Field(
         default=None, description="ACTIVE or DISABLED; unchanged if absent"
     )
-    version: int | None = Field(
-        default=None, strict=True, description="expected version (like If-Match)"
-    )
+    version: JsonInt | None = Field(default=None, description="expected version (like If-Match)")
 
     @field_validator("types")
     @classmethod
@@ -175,8 +177,8 @@ def to_invalid_input(exc: ValidationError) -> BlazarEventsError:
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, BlazarEventsError):
             where = ".".join(str(part) for part in error["loc"])
-            if not where:
-                return cause
+            if not where or cause.message.startswith(str(error["loc"][0])):
+                return cause  # no field, or the message already names it
             return type(cause)(f"{where}: {cause.message}", **cause.details)
     problems = []
     for error in exc.errors()[:5]:

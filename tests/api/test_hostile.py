@@ -200,3 +200,28 @@ def test_the_document_says_a_sink_is_required_but_not_for_a_patch(client: FlaskC
     assert "oneOf" not in schemas[ref.rsplit("/", 1)[1]]
     response = client.post("/v1/subscriptions", json={"name": "no sink"}, headers=MEMBER_A)
     refused(response, 400, "sink")
+
+
+def test_json_integers_are_integers_whatever_their_spelling(client: FlaskClient) -> None:
+    body = {
+        "notify_endpoint": {"ip_address": "10.0.0.1", "port": 8217.0},
+        "delivery": {"retry": 3.0},
+    }
+    response = client.post("/v1/subscriptions", json=body, headers=MEMBER_A)
+    assert response.status_code == 201, response.json
+    assert response.json is not None and response.json["sink"] == "http://10.0.0.1:8217/"
+
+
+def test_an_error_names_its_field_once(client: FlaskClient) -> None:
+    response = client.post(
+        "/v1/subscriptions", json={"sink": SINK, "types": ["not a type"]}, headers=MEMBER_A
+    )
+    refused(response, 400, "types: 'not a type'")
+    assert response.json is not None and "types: types" not in response.json["error_message"]
+
+
+def test_asking_for_more_deliveries_than_are_kept_returns_those_kept(client: FlaskClient) -> None:
+    sub = create(client)
+    response = client.get(f"/v1/subscriptions/{sub['id']}/deliveries?limit=5000", headers=MEMBER_A)
+    assert response.status_code == 200, response.json
+    assert response.json == {"deliveries": []}
