@@ -73,6 +73,8 @@ class KafkaSource(threading.Thread):
                 max_poll_records=500,
                 # A topic created after the broker started is picked up within seconds.
                 metadata_max_age_ms=5000,
+                # Return fetched records at once: latency matters more than batch size here.
+                fetch_max_wait_ms=50,
             )
             self._consumer.subscribe([self.topic], listener=_Rebalance(self))
             self._loop(self._consumer)

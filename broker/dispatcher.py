@@ -13,9 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TypeVar
-
-from cloudevents.core.bindings.http import to_structured_event
+from typing import Any, TypeVar
 
 from blazar_events.errors import BlazarEventsError, NotFound
 from blazar_events.store import SubscriptionStore
@@ -59,16 +57,17 @@ class Dispatcher:
         self.stopping = False
         self._background: set[asyncio.Task[None]] = set()
         self._keys_loading: dict[str, asyncio.Future[SigningKeys]] = {}
+        self._counters: dict[str, Any] = {}
 
     # --- entry points -------------------------------------------------------------------
 
     def submit(self, entry: Entry, job: Job) -> None:
         """Queue a job on its subscriber's lane; a full lane spills it to the retry schedule."""
-        lane = self._lane(entry)
+        lane = self.lane(entry)
         if not lane.offer(job, force=lane.ordered):
             self._spawn(self._spill(job))
 
-    def _lane(self, entry: Entry) -> Lane:
+    def lane(self, entry: Entry) -> Lane:
         lane = self.lanes.get(entry.id)
         ordered = entry.sub.delivery.ordered
         if lane is None or lane.ordered != ordered:
@@ -177,7 +176,10 @@ class Dispatcher:
 
     def _observe(self, entry: Entry, job: Job, attempt: Attempt) -> None:
         name = to_name(attempt.outcome)
-        self.metrics.deliveries.labels(name).inc()
+        counter = self._counters.get(name)
+        if counter is None:
+            counter = self._counters[name] = self.metrics.deliveries.labels(name)
+        counter.inc()
         self.metrics.latency.observe(attempt.latency)
         if self.delivery_log.wants(entry.id, name):
             self.delivery_log.add(
@@ -196,8 +198,7 @@ class Dispatcher:
             job.settled()
 
     async def _reschedule(self, job: Job, number: int, delay: float) -> None:
-        event = to_structured_event(job.payload.event).body
-        retry = RetryJob(job.subscription_id, number, event)
+        retry = RetryJob(job.subscription_id, number, job.payload.structured.body)
         await self.schedule.put(retry, time.time() + delay, job.retry_key)
 
     async def _spill(self, job: Job) -> None:

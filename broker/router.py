@@ -219,9 +219,13 @@ class Router:
                 )
                 event = http.from_structured_event(message)
                 job = Job(entry.id, Payload(event), to_lease(event), retry.number, retry_key=key)
-                lane = self.dispatcher._lane(entry)
-                if not lane.offer(job, force=lane.ordered):
-                    await self.schedule.put(retry, time.time() + self.settings.overflow_delay, key)
+                lane = self.dispatcher.lane(entry)
+                # A stuck subscriber's jobs wait in Redis, not in its queue, until it moves.
+                if lane.stuck(time.monotonic(), self.settings.stuck_after) or not lane.offer(
+                    job, force=lane.ordered
+                ):
+                    delay = max(self.settings.overflow_delay, self.settings.stuck_after)
+                    await self.schedule.put(retry, time.time() + delay, key)
             if len(claimed) < RETRY_CLAIM_BATCH:
                 await asyncio.sleep(self.settings.retry_poll_interval)
 
