@@ -278,7 +278,7 @@ def _negate(node: Node) -> Node:
 
 def _like(node: Node, pattern: str) -> Node:
     compiled = like_pattern(pattern)
-    return lambda a: compiled.fullmatch(str(cast_like(node(a), ""))) is not None
+    return lambda a: compiled.matches(str(cast_like(node(a), "")))
 
 
 def _in(node: Node, members: list[Node]) -> Node:
