@@ -100,13 +100,28 @@ class Dispatcher:
         Kafka records (and, at ``max_pending_records``, everyone's consumption). In the
         retry schedule they are settled and wait there instead.
         """
-        now, spilled = time.monotonic(), 0
+        now, jobs = time.monotonic(), []
         for lane in self.lanes.values():
             if lane.stuck(now, after):
-                for job in lane.take_queued():
-                    self._spawn(self._spill(job))
-                    spilled += 1
-        return spilled
+                jobs.extend(lane.take_queued())
+        if jobs:
+            self._spawn(self._spill_many(jobs))
+        return len(jobs)
+
+    async def _spill_many(self, jobs: list[Job]) -> None:
+        due = time.time() + max(self.settings.overflow_delay, self.settings.stuck_after)
+        batch = [
+            (RetryJob(job.subscription_id, job.number, job.payload.structured.body), due,
+             job.retry_key)
+            for job in jobs
+        ]  # fmt: skip
+        for start in range(0, len(batch), 500):
+            chunk = batch[start : start + 500]
+            await self._durably(partial(self.schedule.put_many, chunk))
+            await asyncio.sleep(0)  # let other subscribers' deliveries run between chunks
+        for job in jobs:
+            if job.settled is not None:
+                job.settled()
 
     async def cancel(self) -> None:
         """Abandon what is still in flight (after the grace): it is redelivered later."""

@@ -78,6 +78,15 @@ class RetrySchedule:
             pipe.zadd(self.schedule_key, {member: due})
             await pipe.execute()
 
+    async def put_many(self, jobs: list[tuple[RetryJob, float, str | None]]) -> None:
+        """Schedule many ``(job, due, key)`` in one round trip (spilling a stuck lane)."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            for job, due, key in jobs:
+                member = key or job.key
+                pipe.hset(self.jobs_key, member, job.to_json())
+                pipe.zadd(self.schedule_key, {member: due})
+            await pipe.execute()
+
     async def claim(
         self, now: float, claim_seconds: float, limit: int
     ) -> list[tuple[str, RetryJob]]:
