@@ -26,10 +26,32 @@ def json_body(accept: tuple[str, ...] = JSON_TYPES, *, optional: bool = False) -
         raise UnsupportedMediaType(
             f"Content-Type must be {' or '.join(accept)}, not {request.mimetype or 'missing'!r}"
         )
+    too_deep_error = InvalidInput(f"the body is nested deeper than {MAX_DEPTH} levels")
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise too_deep_error from None
+    if too_deep(body):  # it would exhaust the stack later on (merge patch, validation)
+        raise too_deep_error
+    return body
+
+
+MAX_DEPTH = 32
+
+
+def too_deep(value: Any) -> bool:
+    """Whether a parsed JSON value nests objects/arrays more than MAX_DEPTH levels."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def only_params(*allowed: str) -> None:

@@ -225,3 +225,31 @@ def test_asking_for_more_deliveries_than_are_kept_returns_those_kept(client: Fla
     response = client.get(f"/v1/subscriptions/{sub['id']}/deliveries?limit=5000", headers=MEMBER_A)
     assert response.status_code == 200, response.json
     assert response.json == {"deliveries": []}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 30000 + "]" * 30000,  # was a 500: json.loads ran out of stack
+        '{"sink": "http://10.0.0.1/", "filters": [' + '{"not": ' * 5000 + "{}" + "}" * 5000 + "]}",
+        '{"name": ' + '{"a": ' * 40 + "1" + "}" * 40 + "}",
+    ],
+)
+def test_deeply_nested_bodies_are_400(client: FlaskClient, body: str) -> None:
+    for method, path in (("post", "/v1/subscriptions"), ("post", "/v1/leases/l1/subscriptions")):
+        response = client.open(
+            path, method=method, data=body, content_type="application/json", headers=MEMBER_A
+        )
+        refused(response, 400, "nested")
+
+
+def test_a_deep_merge_patch_is_400_not_a_stack_overflow(client: FlaskClient) -> None:
+    sub = create(client)
+    patch = '{"protocolsettings": ' + '{"headers": ' * 900 + "{}" + "}" * 900 + "}"
+    response = client.patch(
+        f"/v1/subscriptions/{sub['id']}",
+        data=patch,
+        content_type="application/merge-patch+json",
+        headers=MEMBER_A,
+    )
+    refused(response, 400, "nested")
