@@ -159,3 +159,28 @@ def test_an_unexpected_failure_rejects_that_message_and_keeps_the_others(
         )
         == 1.0
     )
+
+
+def test_an_operator_configures_the_bridge_in_ini_and_the_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ini = tmp_path / "blazar-events.conf"
+    ini.write_text(
+        "[bridge]\n"
+        "transport_url = rabbit://blazar:secret@rabbit-1:5672,blazar:secret@rabbit-2:5672/\n"
+        "exchange_durable = true\n"
+        "pool = blazar-events-region-two\n"
+        "publisher_prefixes = blazar., reservation.\n"
+        "[kafka]\n"
+        "topic = region-two.blazar.events\n"
+    )
+    monkeypatch.setenv("BLAZAR_EVENTS_CONFIG_FILE", str(ini))
+    monkeypatch.setenv("BLAZAR_EVENTS_BRIDGE_POOL", "from-env")
+
+    settings = BridgeSettings.load()
+
+    assert settings.exchange_durable is True
+    assert settings.pool == "from-env"
+    assert settings.publisher_prefixes == ["blazar.", "reservation."]
+    assert "secret" not in repr(settings)  # the password stays out of logs and reprs
+    assert KafkaSettings.load().topic == "region-two.blazar.events"
