@@ -30,10 +30,8 @@ async def exchange(answers: list[Answer], requests: int = 1) -> tuple[list[Respo
             answer = pending.pop(0)
             writer.write(answer)
             await writer.drain()
-            if (
-                b"close" in answer.lower()
-                or (b"content-length" not in answer.lower()
-                and (b"chunked" not in answer.lower()))
+            if b"close" in answer.lower() or (
+                b"content-length" not in answer.lower() and (b"chunked" not in answer.lower())
             ):
                 writer.close()
                 return
