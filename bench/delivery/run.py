@@ -145,7 +145,7 @@ class Setup:
                "BLAZAR_EVENTS_KAFKA_TOPIC": self.topic,
                "BLAZAR_EVENTS_KAFKA_DLQ_TOPIC": self.topic + ".dlq",
                "BLAZAR_EVENTS_BROKER_GROUP_ID": self.prefix,
-               "BLAZAR_EVENTS_BROKER_PORT": "0",
+               "BLAZAR_EVENTS_BROKER_PORT": os.environ.get("BLAZAR_EVENTS_BROKER_PORT", "0"),
                "BLAZAR_EVENTS_BROKER_LOG_SUCCESSES_PER_SECOND": "5",
                "BLAZAR_EVENTS_FUNCTION_ALLOWED_NETWORKS": "127.0.0.0/8"}  # fmt: skip
         self.broker = subprocess.Popen(
