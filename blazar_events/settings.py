@@ -62,7 +62,8 @@ CsvList = Annotated[list[str], NoDecode, BeforeValidator(_split_csv)]
 def config_file() -> Path | None:
     path = os.environ.get(CONFIG_FILE_ENV)
     if path:
-        if not Path(path).is_file():
+        # exists(), not is_file(): /dev/null is the usual way to say "no file, defaults only".
+        if not Path(path).exists() or Path(path).is_dir():
             raise ConfigurationError(f"{CONFIG_FILE_ENV}={path}: no such file")
         return Path(path)
     default = Path(DEFAULT_CONFIG_FILE)

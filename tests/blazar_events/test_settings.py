@@ -140,3 +140,8 @@ def test_the_configuration_reference_is_current() -> None:
         "docs/configuration.md is stale: run "
         "`blazar-events config --markdown > docs/configuration.md`"
     )
+
+
+def test_dev_null_as_the_config_file_means_defaults_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BLAZAR_EVENTS_CONFIG_FILE", "/dev/null")
+    assert KafkaSettings.load().topic == "blazar.events"
