@@ -26,7 +26,7 @@ def index(sub_id: str) -> Response:
     only_params("limit")
     visible(sub_id, "list_deliveries")
     # The log keeps the newest delivery_log_size attempts: asking for more gets them all.
-    limit = min(int_param("limit", 50, 1, 10**9), services().store.delivery_log_size)
+    limit = min(int_param("limit", 50, 1, 10**18 - 1), services().store.delivery_log_size)
     attempts = services().store.deliveries(sub_id, limit)
     return jsonify(DeliveryList(deliveries=attempts).model_dump(mode="json"))
 

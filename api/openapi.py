@@ -25,8 +25,8 @@ IF_MATCH = {
     "name": "If-Match",
     "in": "header",
     "required": False,
-    "description": 'the ETag ("<version>") the change is based on; 412 if stale',
-    "schema": {"type": "string"},
+    "description": 'the ETag ("<version>") the change is based on; 412 if stale or not one',
+    "schema": {"type": "string", "pattern": r'^\s*(\*|(W/)?"?[0-9]{1,18}"?)\s*$'},
 }
 
 
