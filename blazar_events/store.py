@@ -125,6 +125,11 @@ class SubscriptionStore(Streams):
         return [sub for sub in map(self._decode, raws) if sub is not None]  # type: ignore[arg-type]
 
     @guard
+    def count(self, project_id: str) -> int:
+        """How many subscriptions ``project_id`` has (from its index: one O(1) call)."""
+        return int(self.client.zcard(self._index("project", project_id)))  # type: ignore[arg-type]
+
+    @guard
     def list(
         self,
         project_id: str | None = None,

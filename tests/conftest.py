@@ -13,8 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import shutil
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -210,3 +215,47 @@ def _services_guard(request: pytest.FixtureRequest) -> Iterator[None]:
 def make_name() -> Callable[[str], str]:
     """``make_name("pool")`` -> a unique name, for tests that need several."""
     return unique_name
+
+
+class PrivateRedis:
+    """A throwaway redis-server of the test's own, to take away and bring back at will.
+
+    For outage tests that must not disturb the shared stack's Redis (and so need no lock).
+    """
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed: run `blazar-events stack up`"
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        args += ["--dir", str(self.workdir)]
+        self.process = subprocess.Popen([binary, *args], stdout=subprocess.DEVNULL)
+        probe = redis.Redis(port=self.port)
+        for _ in range(100):
+            try:
+                probe.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        self.stop()
+        raise AssertionError("a private redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()

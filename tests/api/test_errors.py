@@ -1,10 +1,6 @@
 """Every error has Blazar's shape, including those Flask raises itself."""
 
-import shutil
 import socket
-import subprocess
-import time
-from pathlib import Path
 
 import redis
 from flask.testing import FlaskClient
@@ -12,6 +8,7 @@ from flask.testing import FlaskClient
 from api.app import create_app
 from blazar_events.store import SubscriptionStore
 from tests.api.conftest import MEMBER_A, SINK, settings
+from tests.conftest import PrivateRedis
 
 SHAPE = {"error_code", "error_name", "error_message"}
 
@@ -93,41 +90,14 @@ def test_redis_down_is_503_not_a_traceback() -> None:
     check(client.get("/v1/subscriptions", headers=MEMBER_A), 503, "ServiceUnavailable")
 
 
-def _start_redis(port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is not installed: run `blazar-events stack up`"
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-    )
-    probe = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            probe.ping()
-            return process
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("a private redis-server did not start")
-
-
-def test_the_api_recovers_by_itself_when_redis_returns(tmp_path: Path) -> None:
-    port = _closed_port()
-    process = _start_redis(port, tmp_path)
-    store = SubscriptionStore(redis.Redis(port=port, socket_timeout=2), "recovery")
+def test_the_api_recovers_by_itself_when_redis_returns(private_redis: PrivateRedis) -> None:
+    store = SubscriptionStore(redis.Redis(port=private_redis.port, socket_timeout=2), "recovery")
     client = create_app(settings(), store=store).test_client()
-    try:
-        assert (
-            client.post("/v1/subscriptions", json={"sink": SINK}, headers=MEMBER_A).status_code
-            == 201
-        )
-        process.terminate()
-        process.wait(10)
-        check(client.get("/v1/subscriptions", headers=MEMBER_A), 503, "ServiceUnavailable")
-        process = _start_redis(port, tmp_path)
-        assert client.get("/healthz").status_code == 200
-        again = client.post("/v1/subscriptions", json={"sink": SINK}, headers=MEMBER_A)
-        assert again.status_code == 201
-    finally:
-        process.kill()
-        process.wait(10)
+    first = client.post("/v1/subscriptions", json={"sink": SINK}, headers=MEMBER_A)
+    assert first.status_code == 201
+    private_redis.stop()
+    check(client.get("/v1/subscriptions", headers=MEMBER_A), 503, "ServiceUnavailable")
+    private_redis.start()
+    assert client.get("/healthz").status_code == 200
+    again = client.post("/v1/subscriptions", json={"sink": SINK}, headers=MEMBER_A)
+    assert again.status_code == 201

@@ -1,12 +1,7 @@
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +10,7 @@ import redis
 from blazar_events.errors import Conflict, NotFound, PreconditionFailed, ServiceUnavailable
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription, from_input
+from tests.conftest import PrivateRedis
 
 
 @pytest.fixture
@@ -206,48 +202,17 @@ def test_replay_and_test_requests_reach_the_stream(store: SubscriptionStore) -> 
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_redis(port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is not installed: run `blazar-events stack up`"
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            return process
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("a private redis-server did not start")
-
-
-def test_redis_down_is_service_unavailable_and_recovers(tmp_path: Path) -> None:
-    port = _free_port()
-    process = _start_redis(port, tmp_path)
-    store = SubscriptionStore(redis.Redis(port=port, socket_timeout=2), "outage")
-    try:
-        sub = store.create(make(), SigningKeys.generate())
-        process.terminate()
-        process.wait(10)
-        with pytest.raises(ServiceUnavailable, match="Redis"):
-            store.get(sub.id)
-        with pytest.raises(ServiceUnavailable):
-            store.list("project-a")
-        process = _start_redis(port, tmp_path)
-        with pytest.raises(NotFound):  # a fresh, empty Redis: reachable again
-            store.get(sub.id)
-    finally:
-        process.kill()
-        process.wait(10)
+def test_redis_down_is_service_unavailable_and_recovers(private_redis: PrivateRedis) -> None:
+    store = SubscriptionStore(redis.Redis(port=private_redis.port, socket_timeout=2), "outage")
+    sub = store.create(make(), SigningKeys.generate())
+    private_redis.stop()
+    with pytest.raises(ServiceUnavailable, match="Redis"):
+        store.get(sub.id)
+    with pytest.raises(ServiceUnavailable):
+        store.list("project-a")
+    private_redis.start()
+    with pytest.raises(NotFound):  # a fresh, empty Redis: reachable again
+        store.get(sub.id)
 
 
 def test_list_json_is_list_as_stored_json(store: SubscriptionStore) -> None:
