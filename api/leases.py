@@ -14,7 +14,7 @@ from api.access import authorize, caller, services
 from api.requests import json_body, only_params
 from api.schemas import LeaseSubscriptionsInput
 from api.subscriptions import LIST_PARAMS, RULE, list_page
-from api.views import check_sinks, settle_project, to_view
+from api.views import check_quota, check_sinks, settle_project, to_view
 from blazar_events.errors import InvalidInput
 from blazar_events.subscription import SigningKeys, Subscription, to_invalid_input
 
@@ -41,6 +41,8 @@ def create(lease_id: str) -> Response:
         warnings = spec.warnings() + check_sinks(spec)
         sub = Subscription.from_input(spec, project_id=project_id, user_id=caller().user_id)
         planned.append((sub, SigningKeys.generate(), warnings))
+    for project_id in {sub.project_id for sub, _, _ in planned}:
+        check_quota(project_id, sum(sub.project_id == project_id for sub, _, _ in planned))
     created = []
     for sub, keys, warnings in planned:
         services().store.create(sub, keys)

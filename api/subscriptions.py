@@ -21,7 +21,13 @@ from api.requests import (
     only_params,
 )
 from api.schemas import SecretRotation, SecretRotationInput
-from api.views import check_sinks, refuse_if_kubernetes, settle_project, to_response
+from api.views import (
+    check_quota,
+    check_sinks,
+    refuse_if_kubernetes,
+    settle_project,
+    to_response,
+)
 from blazar_events import eventtypes, triggers
 from blazar_events.errors import InvalidInput, NotAcceptable
 from blazar_events.subscription import (
@@ -44,6 +50,7 @@ def create() -> Response:
     project_id = settle_project(spec)
     authorize(RULE + "create", project_id)
     warnings = spec.warnings() + check_sinks(spec)
+    check_quota(project_id)
     sub = Subscription.from_input(spec, project_id=project_id, user_id=caller().user_id)
     keys = SigningKeys.generate()
     services().store.create(sub, keys)

@@ -47,6 +47,17 @@ def settle_project(spec: SubscriptionInput, current: str | None = None) -> str:
     return wanted
 
 
+def check_quota(project_id: str, adding: int = 1) -> None:
+    """Refuse a create past the project's quota: every subscription costs the shared broker
+    a match per event, so one project must not be able to add them without bound."""
+    quota = services().settings.max_subscriptions_per_project
+    if quota and services().store.count(project_id) + adding > quota:
+        raise Conflict(
+            f"project {project_id} may have at most {quota} subscriptions "
+            "(api max_subscriptions_per_project); delete some first"
+        )
+
+
 def check_sinks(spec: SubscriptionInput) -> list[str]:
     """Apply the SSRF policy to the sink and dead-letter sink; warnings for unresolvable hosts
     (the delivery checks again at connect time)."""

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from api.app import create_app
 from blazar_events.store import SubscriptionStore
-from tests.api.conftest import ADMIN, MEMBER_A, SINK, create, settings
+from tests.api.conftest import ADMIN, MEMBER_A, MEMBER_B, SINK, create, settings
 
 
 def refused(response: Any, code: int, *words: str) -> None:
@@ -253,3 +253,19 @@ def test_a_deep_merge_patch_is_400_not_a_stack_overflow(client: FlaskClient) -> 
         headers=MEMBER_A,
     )
     refused(response, 400, "nested")
+
+
+def test_a_project_cannot_add_subscriptions_without_bound(store: SubscriptionStore) -> None:
+    # Each subscription costs the shared broker a match per event.
+    client = create_app(settings(max_subscriptions_per_project=2), store=store).test_client()
+    first = create(client)
+    create(client)
+    refused(client.post("/v1/subscriptions", json={"sink": SINK}, headers=MEMBER_A), 409, "2")
+    create(client, headers=MEMBER_B)  # another project has its own count
+    assert client.delete(f"/v1/subscriptions/{first['id']}", headers=MEMBER_A).status_code == 204
+    two = {"subscriptions": [{"sink": SINK}, {"sink": SINK}]}
+    response = client.post("/v1/leases/l1/subscriptions", json=two, headers=MEMBER_A)
+    refused(response, 409, "at most 2")
+    listed = client.get("/v1/subscriptions", headers=MEMBER_A).json
+    assert listed is not None and len(listed["subscriptions"]) == 1
+    create(client)
