@@ -40,7 +40,7 @@ class ApiSettings(Section, section="api"):
     )
     list_limit_max: int = Field(1000, description="Largest `limit` a list request may ask")
     max_subscriptions_per_project: int = Field(
-        1000, description="Subscriptions one project may have (0: no limit); more is a 409"
+        10000, description="Subscriptions one project may have (0: no limit); more is a 409"
     )
     trigger_broker: str = Field("blazar-events", description="Broker named by rendered Triggers")
     trigger_namespace: str = Field("blazar-events", description="Namespace of rendered Triggers")
