@@ -8,7 +8,12 @@ from typing import Any
 
 from flask import request
 
-from blazar_events.errors import InvalidInput, PreconditionFailed, UnsupportedMediaType
+from blazar_events.errors import (
+    InvalidInput,
+    PayloadTooLarge,
+    PreconditionFailed,
+    UnsupportedMediaType,
+)
 
 JSON_TYPES = ("application/json",)
 MERGE_PATCH_TYPES = ("application/merge-patch+json", "application/json")
@@ -20,6 +25,10 @@ _INTEGER = re.compile(r"^-?[0-9]{1,18}\Z")
 def json_body(accept: tuple[str, ...] = JSON_TYPES, *, optional: bool = False) -> Any:
     """The JSON body; an empty body is None when ``optional``."""
     raw = request.get_data(cache=True)  # werkzeug raises 413 past MAX_CONTENT_LENGTH
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # A chunked body is cut at the limit rather than refused: refuse it here.
+        raise PayloadTooLarge(f"the body is larger than {limit} bytes")
     if not raw and optional:
         return None
     if request.mimetype not in accept:

@@ -3,6 +3,7 @@ a 500, and nothing it sends reaches an internal address or smuggles a header."""
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import Any
 
@@ -269,3 +270,17 @@ def test_a_project_cannot_add_subscriptions_without_bound(store: SubscriptionSto
     listed = client.get("/v1/subscriptions", headers=MEMBER_A).json
     assert listed is not None and len(listed["subscriptions"]) == 1
     create(client)
+
+
+def test_a_chunked_body_past_the_limit_is_413_not_cut_and_parsed(client: FlaskClient) -> None:
+    # Whitespace after a valid document: cut at the limit, the first 64 KiB parsed fine.
+    body = b'{"sink": "' + SINK.encode() + b'"}' + b" " * 70000
+
+    response = client.post(
+        "/v1/subscriptions",
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        headers={**MEMBER_A, "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},  # as gunicorn sets it
+    )
+    refused(response, 413)
