@@ -62,17 +62,31 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def _alive(pid: int, marker: str) -> bool:
+def _exists(pid: int) -> bool:
+    """Whether the process runs (a zombie does not count)."""
     _reap(pid)
     try:
         with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
-            if stat.read().rsplit(")", 1)[-1].split()[0] == "Z":
-                return False
-        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            # The marker guards against a recycled pid after a reboot or a crash.
-            return marker.encode() in cmdline.read()
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def _alive(pid: int, marker: str) -> bool:
+    """Whether ``pid`` runs and is ours: the marker guards against a recycled pid."""
+    for _ in range(5):
+        if not _exists(pid):
+            return False
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                if marker.encode() in cmdline.read():
+                    return True
+        except OSError:
+            return False
+        # Servers that rewrite their process title (redis-server does) show a partial
+        # command line for an instant: look again before calling the pid file stale.
+        time.sleep(0.02)
+    return False
 
 
 @dataclass(frozen=True)
@@ -128,11 +142,11 @@ class ManagedProcess:
             return False
         _signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _alive(pid, self.marker) and time.monotonic() < deadline:
+        while _exists(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
         # The group may outlive its leader (a worker mid-shutdown): end it either way.
         _signal_group(pid, signal.SIGKILL)
-        while _alive(pid, self.marker):
+        while _exists(pid):
             time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)
         return True
@@ -163,7 +177,7 @@ def wait_ready(
             return
         except Exception as exc:  # any failure of a probe means "not yet"
             last = exc
-        if process is not None and pid is not None and not _alive(pid, process.marker):
+        if process is not None and pid is not None and not _exists(pid):
             raise StackError(
                 f"{what} exited during start-up; last lines of {process.log_file}:\n"
                 f"{tail(process.log_file)}"
