@@ -19,7 +19,7 @@ TEST_TYPE = TYPE_PREFIX + "subscription.test"
 
 # A CloudEvent type is free text by the spec; ours are dotted reverse-DNS words. Anything
 # else (spaces, wildcards, empty segments) is a typo worth a 400, not a silent non-match.
-_TYPE_SYNTAX = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
+_TYPE_SYNTAX = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\Z")
 _MAX_TYPE_LENGTH = 255
 
 _DATE = {"type": "string", "description": "naive UTC, e.g. 2026-07-10T12:00:00.000000"}
