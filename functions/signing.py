@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 from collections.abc import Sequence
 from functools import lru_cache
@@ -37,7 +36,7 @@ def from_secret(secret: str) -> bytes:
 def to_signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """One ``v1,<base64>`` signature."""
     signed = b"%s.%d.%s" % (msg_id.encode(), timestamp, body)
-    digest = hmac.new(from_secret(secret), signed, hashlib.sha256).digest()
+    digest = hmac.digest(from_secret(secret), signed, "sha256")
     return "v1," + base64.b64encode(digest).decode("ascii")
 
 

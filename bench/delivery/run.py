@@ -129,6 +129,11 @@ class Setup:
             store.create(Subscription(project_id=PROJECT, sink=f"{sink.url}/hung", delivery=spec),
                          SigningKeys.generate())  # fmt: skip
         self.producer = KafkaProducer(bootstrap_servers=KAFKA, linger_ms=2, acks=1)
+        # A broker that joins its group before the new topic's metadata exists is assigned
+        # nothing (kafka-python then waited minutes): start it once the topic is visible.
+        deadline = time.monotonic() + 30
+        while not self.producer.partitions_for(self.topic) and time.monotonic() < deadline:
+            time.sleep(0.1)
         self.broker: subprocess.Popen[bytes] | None = None
         self.log = (Path(tempfile.gettempdir()) / f"{self.prefix}.log").open("wb")
 

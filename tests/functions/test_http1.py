@@ -72,3 +72,40 @@ def test_a_body_ending_at_close_and_a_garbled_answer() -> None:
     assert responses == [Response(503, None)]
     with pytest.raises(ConnectionError):
         asyncio.run(exchange([b"SMTP ready\r\n\r\n"]))
+
+
+def test_a_reused_connection_that_never_answers_times_out_and_is_dropped() -> None:
+    async def scenario() -> tuple[int, bool, int]:
+        connections = 0
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal connections
+            connections += 1
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+            await reader.read()  # the second request on this connection is never answered
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/x"
+        client = HttpClient(allow)
+        try:
+            await client.request("POST", url, {}, b"{}", timeout=5)
+            timed_out = False
+            try:
+                await client.request("POST", url, {}, b"{}", timeout=0.2)
+            except TimeoutError:
+                timed_out = True
+            # The hung connection is not reused: the next request opens a new one.
+            status = (await client.request("POST", url, {}, b"{}", timeout=5)).status
+        finally:
+            await client.close()
+            server.close()
+        return connections, timed_out, status
+
+    connections, timed_out, status = asyncio.run(scenario())
+    assert timed_out
+    assert status == 200
+    assert connections == 2
