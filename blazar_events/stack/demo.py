@@ -144,9 +144,10 @@ class Demo:
                 "X-Roles": "member"}  # fmt: skip
 
     def publish(self) -> None:
-        warnings.filterwarnings("ignore", category=DeprecationWarning)  # eventlet's, on import
-        import oslo_messaging
-        from oslo_config import cfg
+        with warnings.catch_warnings():  # oslo's eventlet deprecation notice, on import
+            warnings.simplefilter("ignore")
+            import oslo_messaging
+            from oslo_config import cfg
 
         say("4. blazar-manager style notifications (oslo.messaging, messagingv2):")
         # Blazar's control_exchange, as blazar.conf's [DEFAULT] would set it.
