@@ -43,6 +43,8 @@ def main(argv: list[str]) -> int:
             "accesslog": "-",
             "timeout": 30,
             "graceful_timeout": 10,
+            # gunicorn's own errors (malformed HTTP) as Blazar-shaped JSON, not HTML
+            "worker_class": "api.worker.JsonErrorWorker",
         }
     ).run()
     return 0
