@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import yaml
 from flask import Blueprint, Response, jsonify, request, url_for
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from api.access import authorize, caller, services, visible
 from api.requests import (
@@ -29,6 +29,7 @@ from api.views import (
     to_response,
 )
 from blazar_events import eventtypes, triggers
+from blazar_events.delivery_spec import JsonInt
 from blazar_events.errors import InvalidInput, NotAcceptable
 from blazar_events.subscription import (
     SigningKeys,
@@ -113,6 +114,7 @@ def _replace(current: Subscription, body: Any, version_hint: int | None) -> Resp
     return to_response(stored, warnings=warnings)
 
 
+_VERSION: TypeAdapter[int] = TypeAdapter(JsonInt)
 READ_ONLY = ("id", "user_id", "status_reason", "created_at", "updated_at", "owner")
 
 
@@ -162,8 +164,12 @@ def patch(sub_id: str) -> Response:
     if "notify_endpoint" in body:
         base.pop("sink", None)
     version = body.pop("version", None)
-    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-        raise InvalidInput("version: must be an integer")
+    if version is not None:
+        # The same JSON Schema integer as in a PUT body (2 and 2.0; not true, "2" or 2.5).
+        try:
+            version = _VERSION.validate_python(version)
+        except ValidationError:
+            raise InvalidInput("version: must be an integer") from None
     return _replace(current, merge_patch(base, body), version)
 
 

@@ -284,3 +284,18 @@ def test_a_chunked_body_past_the_limit_is_413_not_cut_and_parsed(client: FlaskCl
         environ_overrides={"wsgi.input_terminated": True},  # as gunicorn sets it
     )
     refused(response, 413)
+
+
+@pytest.mark.parametrize("method", ["PATCH", "PUT"])
+def test_version_2_0_is_version_2_like_every_json_integer(client: FlaskClient, method: str) -> None:
+    sub = create(client)
+    url = f"/v1/subscriptions/{sub['id']}"
+    assert client.patch(url, json={"name": "first"}, headers=MEMBER_A).status_code == 200
+    stale = client.open(url, method=method, json={"sink": SINK, "version": 1.0}, headers=MEMBER_A)
+    refused(stale, 412, "version")
+    body = {"sink": SINK, "name": "second", "version": 2.0}
+    response = client.open(url, method=method, json=body, headers=MEMBER_A)
+    assert response.status_code == 200 and response.json is not None
+    assert (response.json["name"], response.json["version"]) == ("second", 3)
+    fractional = client.open(url, method=method, json={"version": 3.5}, headers=MEMBER_A)
+    refused(fractional, 400, "version")
