@@ -128,7 +128,10 @@ class Setup:
             spec = DeliverySpec(timeout="PT10S", retry=1)
             store.create(Subscription(project_id=PROJECT, sink=f"{sink.url}/hung", delivery=spec),
                          SigningKeys.generate())  # fmt: skip
-        self.producer = KafkaProducer(bootstrap_servers=KAFKA, linger_ms=2, acks=1)
+        # The bridge's own producer linger (5 ms). At 2 ms every record went out in a produce
+        # request of its own: kafka-python then used ~45 % of a core at 500 records/s (5 ms:
+        # ~30 %), CPU the broker lost on this 2-core machine.
+        self.producer = KafkaProducer(bootstrap_servers=KAFKA, linger_ms=5, acks=1)
         # A broker that joins its group before the new topic's metadata exists is assigned
         # nothing (kafka-python then waited minutes): start it once the topic is visible.
         deadline = time.monotonic() + 30
