@@ -6,7 +6,7 @@ store's ``replays`` stream for it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, jsonify
 from pydantic import ValidationError
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from api.access import services, visible
 from api.requests import int_param, json_body, only_params
 from api.schemas import DeliveryList, ReplayAccepted, ReplayInput, SyntheticEventAccepted
+from api.throttle import admit
 from blazar_events.errors import InvalidInput
 from blazar_events.eventtypes import TEST_TYPE
 from blazar_events.subscription import to_invalid_input
@@ -31,6 +32,28 @@ def index(sub_id: str) -> Response:
     return jsonify(DeliveryList(deliveries=attempts).model_dump(mode="json"))
 
 
+# Clocks of clients and servers differ a little; more than this ahead is a mistake.
+CLOCK_SKEW = timedelta(minutes=1)
+
+
+def check_window(spec: ReplayInput, max_age_hours: float) -> None:
+    """400 naming the field for a window the broker could not honour: before what Kafka
+    still keeps, in the future, or ending before it starts."""
+    now = datetime.now(UTC)
+    # Capped at a century: timedelta(hours=...) overflows on an absurd setting.
+    oldest = now - timedelta(hours=min(max_age_hours, 24 * 365 * 100))
+    if spec.since < oldest:
+        raise InvalidInput(
+            f"since: more than {max_age_hours:g} hours ago, beyond what the event log keeps "
+            f"([api] replay_max_age_hours)"
+        )
+    for field, value in (("since", spec.since), ("until", spec.until)):
+        if value is not None and value > now + CLOCK_SKEW:
+            raise InvalidInput(f"{field}: is in the future")
+    if spec.until is not None and spec.until <= spec.since:
+        raise InvalidInput("until: must be after since")
+
+
 @bp.post("/<sub_id>/replay")
 def replay(sub_id: str) -> Response:
     visible(sub_id, "replay")
@@ -38,11 +61,8 @@ def replay(sub_id: str) -> Response:
         spec = ReplayInput.model_validate(json_body())
     except ValidationError as exc:
         raise to_invalid_input(exc) from None
-    now = datetime.now(UTC)
-    if spec.since > now:
-        raise InvalidInput("since: is in the future")
-    if spec.until is not None and spec.until <= spec.since:
-        raise InvalidInput("until: must be after since")
+    check_window(spec, services().settings.replay_max_age_hours)
+    admit(services().store, "replay", sub_id, services().settings.request_interval_seconds)
     since = spec.since.astimezone(UTC)
     until = spec.until.astimezone(UTC) if spec.until else None
     replay_id = services().store.request_replay(sub_id, since, until)
@@ -55,6 +75,7 @@ def replay(sub_id: str) -> Response:
 @bp.post("/<sub_id>/test")
 def test_event(sub_id: str) -> Response:
     visible(sub_id, "test")
+    admit(services().store, "test", sub_id, services().settings.request_interval_seconds)
     request_id = services().store.request_test(sub_id)
     accepted = SyntheticEventAccepted(request_id=request_id, subscription_id=sub_id, type=TEST_TYPE)
     response = jsonify(accepted.model_dump(mode="json"))

@@ -12,7 +12,7 @@ import logging
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from blazar_events.errors import BlazarEventsError
+from blazar_events.errors import BlazarEventsError, TooManyRequests
 
 LOG = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ _NAMES = {
     412: "PreconditionFailed",
     413: "PayloadTooLarge",
     415: "UnsupportedMediaType",
+    429: "TooManyRequests",
     503: "ServiceUnavailable",
 }
 
@@ -50,6 +51,8 @@ def register(app: Flask) -> None:
             )
         if exc.code == 503:
             response.headers["Retry-After"] = "5"
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.errorhandler(HTTPException)

@@ -42,6 +42,18 @@ class ApiSettings(Section, section="api"):
     max_subscriptions_per_project: int = Field(
         10000, description="Subscriptions one project may have (0: no limit); more is a 409"
     )
+    replay_max_age_hours: float = Field(
+        168.0,
+        gt=0,
+        description="How far back a replay's `since` may reach; older is a 400. Match it to "
+        "the retention of the Kafka topic (Kafka's default log.retention.hours is 168)",
+    )
+    request_interval_seconds: int = Field(
+        10,
+        ge=0,
+        description="Per subscription, at most one replay and one test request in this many "
+        "seconds; more is a 429 with Retry-After (0: no limit)",
+    )
     trigger_broker: str = Field("blazar-events", description="Broker named by rendered Triggers")
     trigger_namespace: str = Field("blazar-events", description="Namespace of rendered Triggers")
     function_url: str = Field(

@@ -95,6 +95,17 @@ class UnsupportedMediaType(BlazarEventsError):
     name = "UnsupportedMediaType"
 
 
+class TooManyRequests(BlazarEventsError):
+    """A rate limit was hit; ``retry_after`` (seconds) says when to try again."""
+
+    code = 429
+    name = "TooManyRequests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
 class ServiceUnavailable(BlazarEventsError):
     """A backing service (Redis, Kafka) cannot be reached; retrying later may succeed."""
 

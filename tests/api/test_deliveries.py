@@ -1,7 +1,12 @@
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
 from flask.testing import FlaskClient
 
+from api.app import create_app
 from blazar_events.store import SubscriptionStore
-from tests.api.conftest import MEMBER_A, create
+from tests.api.conftest import MEMBER_A, create, settings
 
 
 def test_delivery_log_newest_first(client: FlaskClient, store: SubscriptionStore) -> None:
@@ -14,13 +19,20 @@ def test_delivery_log_newest_first(client: FlaskClient, store: SubscriptionStore
     }
 
 
+def _ago(hours: float, offset_hours: int = 0) -> str:
+    """An RFC 3339 time ``hours`` before now (negative: ahead), written at a UTC offset."""
+    zone = timezone(timedelta(hours=offset_hours))
+    return (datetime.now(UTC) - timedelta(hours=hours)).astimezone(zone).isoformat()
+
+
 def test_replay_request_reaches_the_broker_stream(
     client: FlaskClient, store: SubscriptionStore
 ) -> None:
     sub = create(client)
+    since, until = _ago(2, offset_hours=2), _ago(1)
     response = client.post(
         f"/v1/subscriptions/{sub['id']}/replay",
-        json={"since": "2026-07-10T14:00:00+02:00", "until": "2026-07-10T13:00:00Z"},
+        json={"since": since, "until": until},
         headers=MEMBER_A,
     )
     assert response.status_code == 202 and response.json is not None
@@ -28,25 +40,75 @@ def test_replay_request_reaches_the_broker_stream(
     assert request == {
         "kind": "replay",
         "subscription_id": sub["id"],
-        "since": "2026-07-10T12:00:00+00:00",
-        "until": "2026-07-10T13:00:00+00:00",
+        "since": datetime.fromisoformat(since).astimezone(UTC).isoformat(),
+        "until": datetime.fromisoformat(until).astimezone(UTC).isoformat(),
         "request_id": response.json["replay_id"],
     }
 
 
-def test_replay_refuses_bad_windows(client: FlaskClient, store: SubscriptionStore) -> None:
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "since"),
+        ({"since": "yesterday"}, "since"),
+        ({"since": "2026-07-10T12:00:00"}, "since"),  # no offset: ambiguous
+        ({"since": "2999-01-01T00:00:00Z"}, "since"),
+        ({"since": _ago(-0.1)}, "since: is in the future"),  # six minutes ahead
+        ({"since": _ago(169)}, "since: more than 168 hours ago"),  # Kafka no longer has it
+        ({"since": "0001-01-01T00:00:00+01:00"}, "since: more than"),
+        ({"since": _ago(2), "until": _ago(-1)}, "until: is in the future"),
+        ({"since": _ago(2), "until": _ago(3)}, "until: must be after since"),
+        ({"since": _ago(2), "extra": 1}, "extra"),
+    ],
+)
+def test_replay_refuses_bad_windows_naming_the_field(
+    client: FlaskClient, store: SubscriptionStore, body: dict[str, Any], field: str
+) -> None:
     sub = create(client)
-    url = f"/v1/subscriptions/{sub['id']}/replay"
-    for body in (
-        {},
-        {"since": "yesterday"},
-        {"since": "2026-07-10T12:00:00"},  # no offset: ambiguous
-        {"since": "2999-01-01T00:00:00Z"},
-        {"since": "2026-07-10T12:00:00Z", "until": "2026-07-10T11:00:00Z"},
-        {"since": "2026-07-10T12:00:00Z", "extra": 1},
-    ):
-        assert client.post(url, json=body, headers=MEMBER_A).status_code == 400, body
+    response = client.post(f"/v1/subscriptions/{sub['id']}/replay", json=body, headers=MEMBER_A)
+    assert response.status_code == 400 and response.json is not None
+    assert field in response.json["error_message"], response.json
     assert store.requests() == []
+
+
+def test_replay_within_the_clock_skew_and_the_configured_age(store: SubscriptionStore) -> None:
+    client = create_app(settings(replay_max_age_hours=1000), store=store).test_client()
+    sub = create(client)
+    body = {"since": _ago(999), "until": _ago(-0.01)}  # 36 s ahead: a client's clock drift
+    response = client.post(f"/v1/subscriptions/{sub['id']}/replay", json=body, headers=MEMBER_A)
+    assert response.status_code == 202, response.json
+
+
+@pytest.mark.parametrize("route", ["replay", "test"])
+def test_replay_and_test_are_rate_limited_per_subscription(
+    client: FlaskClient, store: SubscriptionStore, route: str
+) -> None:
+    first, second = create(client), create(client)
+    body = {"since": _ago(1)} if route == "replay" else None
+    url = f"/v1/subscriptions/{first['id']}/{route}"
+    assert client.post(url, json=body, headers=MEMBER_A).status_code == 202
+    again = client.post(url, json=body, headers=MEMBER_A)
+    assert again.status_code == 429 and again.json is not None
+    assert again.json["error_name"] == "TooManyRequests" and route in again.json["error_message"]
+    assert set(again.json) == {"error_code", "error_name", "error_message"}
+    assert 1 <= int(again.headers["Retry-After"]) <= 10  # the default interval
+    # Another subscription, and the other route of the same one, have their own allowance.
+    other = f"/v1/subscriptions/{second['id']}/{route}"
+    assert client.post(other, json=body, headers=MEMBER_A).status_code == 202
+    other_route = "test" if route == "replay" else "replay"
+    other_body = {"since": _ago(1)} if other_route == "replay" else None
+    other_url = f"/v1/subscriptions/{first['id']}/{other_route}"
+    assert client.post(other_url, json=other_body, headers=MEMBER_A).status_code == 202
+    assert len(store.requests()) == 3  # the refused one never reached the broker
+
+
+def test_rate_limit_can_be_switched_off(store: SubscriptionStore) -> None:
+    client = create_app(settings(request_interval_seconds=0), store=store).test_client()
+    sub = create(client)
+    for _ in range(3):
+        response = client.post(f"/v1/subscriptions/{sub['id']}/test", headers=MEMBER_A)
+        assert response.status_code == 202
+    assert len(store.requests()) == 3
 
 
 def test_test_event_request(client: FlaskClient, store: SubscriptionStore) -> None:
