@@ -79,6 +79,7 @@ class KafkaSource(threading.Thread):
                 fetch_min_bytes=65536,
                 fetch_max_wait_ms=5,
             )
+            self._wait_for_topic(self._consumer)
             self._consumer.subscribe([self.topic], listener=_Rebalance(self))
             self._loop(self._consumer)
         except Exception as exc:  # reported by /healthz; the service exits non-zero
@@ -86,6 +87,17 @@ class KafkaSource(threading.Thread):
             log.exception("Kafka consumer stopped")
         finally:
             self._closed.set()
+
+    def _wait_for_topic(self, consumer: KafkaConsumer) -> None:
+        # Joining the group before the topic's metadata exists got this member no partition
+        # for minutes (kafka-python 3.0), so nothing was consumed: join once it is visible.
+        waited = 0.0
+        while not self._closing.is_set() and not consumer.partitions_for_topic(self.topic):
+            if waited % 30 == 0:
+                log.warning("waiting for Kafka topic %s to exist", self.topic)
+            self.alive_at = time.monotonic()
+            time.sleep(0.5)
+            waited += 0.5
 
     def _loop(self, consumer: KafkaConsumer) -> None:
         last_commit = time.monotonic()
