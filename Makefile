@@ -9,7 +9,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PYTEST_ARGS ?= -n 2 --dist loadgroup
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test stack down status lint tools venv clean-stack helm
 
@@ -17,7 +17,8 @@ run: venv stack
 	$(BIN)/blazar-events run
 
 test: venv stack lint helm
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_ARGS) -m 'not pipeline'
+	$(BIN)/pytest -m pipeline
 
 lint: venv
 	$(BIN)/ruff check .

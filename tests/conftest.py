@@ -261,12 +261,13 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     server.stop()
 
 
-# Tests that run whole pipelines (bridge, broker, Kafka) in subprocesses share one xdist
-# worker: two such pipelines at once on a 2-core machine starve each other into timeouts.
+# Tests that run whole pipelines (bridge, broker, Kafka) in subprocesses are marked
+# `pipeline`; `make test` runs them after the rest, one at a time: two pipelines at once on a
+# 2-core machine starve each other into timeouts.
 PIPELINE_TESTS = ("tests/e2e/", "tests/bridge/test_faults.py", "tests/broker/test_router.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(part in item.nodeid for part in PIPELINE_TESTS):
-            item.add_marker(pytest.mark.xdist_group("pipeline"))
+            item.add_marker(pytest.mark.pipeline)
