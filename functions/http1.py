@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from blazar_events import egress
+
 Resolve = Callable[[str, int], Awaitable[list[str]]]
 Check = Callable[[str], None]
 
@@ -235,15 +237,20 @@ class HttpClient:
             raise
 
     def _target(self, method: str, url: str) -> tuple[tuple[str, str, int], str]:
-        """The pool key and request line + Host header of ``url`` (parsed once per sink)."""
+        """The pool key and request line + Host header of ``url`` (parsed once per sink).
+
+        The host is the one the egress rules judged (IDNA-encoded, dots folded, no trailing
+        dot): what is resolved, checked and sent as ``Host`` is one and the same name.
+        """
         cached = self._targets.get((method, url))
         if cached is None:
+            sink = egress.check_url(url)
             parts = urlsplit(url)
-            scheme, host = parts.scheme, parts.hostname or ""
-            port = parts.port or (443 if scheme == "https" else 80)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            prefix = f"{method} {target} HTTP/1.1\r\nHost: {parts.netloc.rpartition('@')[2]}"
-            cached = ((scheme, host, port), prefix)
+            name = f"[{sink.host}]" if ":" in sink.host else sink.host
+            host = name if parts.port is None else f"{name}:{sink.port}"
+            prefix = f"{method} {target} HTTP/1.1\r\nHost: {host}"
+            cached = ((sink.scheme, sink.host, sink.port), prefix)
             if len(self._targets) >= 10_000:
                 self._targets.clear()
             self._targets[(method, url)] = cached

@@ -184,3 +184,19 @@ def test_dns_rebinding_to_the_metadata_service_is_refused_at_connect_time(
 def test_refused_literal_sinks_fail_for_good(event: BaseCloudEvent, secret: str, url: str) -> None:
     outcome = attempt(Target("s", url), event, [secret], allowed=[]).outcome
     assert isinstance(outcome, PermanentFailure)
+
+
+def test_an_international_host_is_resolved_and_sent_as_its_idna_name(
+    sink: Sink, event: BaseCloudEvent, secret: str
+) -> None:
+    asked: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["127.0.0.1"]
+
+    url = f"http://Bücher.Example.:{sink.port}/idn"
+    assert attempt(Target("s", url), event, [secret], resolver=resolver).outcome == Delivered(200)
+    [received] = sink.requests("idn")
+    assert received.headers["Host"] == f"xn--bcher-kva.example:{sink.port}"
+    assert asked == ["xn--bcher-kva.example"]
