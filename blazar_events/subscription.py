@@ -111,6 +111,11 @@ class SubscriptionInput(BaseModel):
     protocol: Literal["HTTP"] = "HTTP"
     protocolsettings: ProtocolSettings = Field(default_factory=ProtocolSettings)
     delivery: DeliverySpec = Field(default_factory=DeliverySpec)
+    dedicated_function: bool = Field(
+        default=False,
+        description="Knative mode: deliver through a function instance of its own (own pods, "
+        "own autoscaling); the standalone broker already gives each subscriber its own lane",
+    )
     status: Status | None = Field(
         default=None, description="ACTIVE or DISABLED; unchanged if absent"
     )
@@ -192,7 +197,7 @@ def to_invalid_input(exc: ValidationError) -> BlazarEventsError:
 
 _CLIENT_FIELDS = (
     "name", "description", "types", "filters", "lease_id", "sink",
-    "protocol", "protocolsettings", "delivery",
+    "protocol", "protocolsettings", "delivery", "dedicated_function",
 )  # fmt: skip
 
 
@@ -213,6 +218,7 @@ class Subscription(BaseModel):
     protocol: Literal["HTTP"] = "HTTP"
     protocolsettings: ProtocolSettings = Field(default_factory=ProtocolSettings)
     delivery: DeliverySpec = Field(default_factory=DeliverySpec)
+    dedicated_function: bool = False
     status: Status = "ACTIVE"
     status_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -258,7 +264,7 @@ class Subscription(BaseModel):
             mode="json",
             include={
                 "name", "description", "types", "filters", "lease_id", "project_id", "sink",
-                "protocol", "protocolsettings", "delivery", "status",
+                "protocol", "protocolsettings", "delivery", "dedicated_function", "status",
             },
         )  # fmt: skip
 

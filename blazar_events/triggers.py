@@ -21,6 +21,16 @@ DEFAULT_NAMESPACE = "blazar-events"
 DEFAULT_FUNCTION_URL = "http://blazar-events-function.blazar-events.svc.cluster.local"
 
 
+def function_name(subscription_id: str) -> str:
+    """The dedicated function's Knative Service name: a DNS-1123 label, stable."""
+    return f"blazar-fn-{subscription_id.lower()}"[:63].rstrip("-")
+
+
+def service_url(name: str, namespace: str) -> str:
+    """The cluster-local address of the Knative Service ``name``."""
+    return f"http://{name}.{namespace}.svc.cluster.local"
+
+
 def trigger_name(subscription_id: str) -> str:
     """A DNS-1123 name (<= 63 chars) that is stable for the subscription."""
     return f"blazar-sub-{subscription_id.lower()}"[:63].rstrip("-")
@@ -73,7 +83,13 @@ def to_trigger(
     namespace: str = DEFAULT_NAMESPACE,
     function_url: str = DEFAULT_FUNCTION_URL,
 ) -> dict[str, Any]:
-    """The Trigger object for ``sub`` as a plain dict (ready for YAML, JSON or the k8s API)."""
+    """The Trigger object for ``sub`` as a plain dict (ready for YAML, JSON or the k8s API).
+
+    ``function_url`` is the shared function; a subscription with ``dedicated_function``
+    points at its own (:func:`function_name`, created by the operator) instead.
+    """
+    if sub.dedicated_function:
+        function_url = service_url(function_name(sub.id), namespace)
     metadata: dict[str, Any] = {
         "name": trigger_name(sub.id),
         "namespace": namespace,

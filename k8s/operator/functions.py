@@ -11,19 +11,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from blazar_events.triggers import LABEL_ID
+from blazar_events.triggers import LABEL_ID, function_name
 
 API_VERSION = "serving.knative.dev/v1"
 LABEL_DEDICATED = "events.blazar.openstack.org/dedicated-function"
-
-
-def function_name(subscription_id: str) -> str:
-    """A DNS-1123 label (<= 63 chars), stable for the subscription."""
-    return f"blazar-fn-{subscription_id.lower()}"[:63].rstrip("-")
-
-
-def function_url(name: str, namespace: str) -> str:
-    return f"http://{name}.{namespace}.svc.cluster.local"
 
 
 def to_dedicated_function(

@@ -22,9 +22,9 @@ from blazar_events import egress
 from blazar_events.errors import InvalidInput, NotFound, PolicyNotAuthorized
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription, SubscriptionInput
-from blazar_events.triggers import LABEL_ID, to_trigger, trigger_name
+from blazar_events.triggers import LABEL_ID, function_name, to_trigger, trigger_name
 from k8s.operator.cluster import Cluster
-from k8s.operator.functions import function_name, function_url, to_dedicated_function
+from k8s.operator.functions import to_dedicated_function
 from k8s.operator.spec import from_resource
 from k8s.operator.status import FALSE, TRUE, UNKNOWN, Condition, Outcome
 from k8s.operator.tenancy import PROJECT_ANNOTATION, to_project
@@ -45,12 +45,13 @@ class Reconciler:
         self.allowed = egress.parse_networks(settings.allowed_networks)
         self.admin_namespaces = set(settings.admin_namespaces or [settings.namespace])
 
-    def trigger(self, sub: Subscription, function_url: str | None = None) -> dict[str, Any]:
+    def trigger(self, sub: Subscription) -> dict[str, Any]:
+        """The Trigger of ``sub``: to its own function if it has ``dedicated_function``."""
         return to_trigger(
             sub,
             broker=self.settings.broker,
             namespace=self.settings.namespace,
-            function_url=function_url or self.settings.function_url,
+            function_url=self.settings.function_url,
         )
 
     # --- one EventSubscription ----------------------------------------------------------------
@@ -109,7 +110,7 @@ class Reconciler:
             stored = self.store.set_status(stored.id, "ACTIVE")
         outcome.conditions.append(Condition("Stored", TRUE, "Stored", "in the subscription store"))
         if self.settings.knative:
-            self._route(stored, outcome, dedicated=bool(spec.get("dedicatedFunction")))
+            self._route(stored, outcome)
         return outcome
 
     def _signing_keys(
@@ -158,7 +159,7 @@ class Reconciler:
             return existing
         return self.store.update(replaced)
 
-    def _route(self, sub: Subscription, outcome: Outcome, dedicated: bool) -> None:
+    def _route(self, sub: Subscription, outcome: Outcome) -> None:
         namespace, name = self.settings.namespace, trigger_name(sub.id)
         outcome.trigger_name = name
         if sub.status != "ACTIVE":
@@ -166,33 +167,33 @@ class Reconciler:
             reason = sub.status_reason or "disabled"
             outcome.conditions.append(Condition("TriggerReady", FALSE, "Disabled", reason))
             return
-        url = self.settings.function_url
-        if dedicated:
-            dedicated_url = self._dedicated_function(sub, outcome)
-            if dedicated_url is None:
+        function = self._function(sub)
+        if function is not None:
+            if function.reason == "FunctionMissing":
+                outcome.failed("FunctionNotReady", function.message)
                 return
-            url = dedicated_url
-        else:
-            self.cluster.delete_function(namespace, function_name(sub.id))
-        self.cluster.apply_trigger(self.trigger(sub, url))
+            outcome.conditions.append(function)
+        self.cluster.apply_trigger(self.trigger(sub))
         outcome.conditions.append(
             _readiness("TriggerReady", "Trigger", self.cluster.trigger_ready(namespace, name))
         )
 
-    def _dedicated_function(self, sub: Subscription, outcome: Outcome) -> str | None:
-        namespace = self.settings.namespace
+    def _function(self, sub: Subscription) -> Condition | None:
+        """Give ``sub`` its own function if it asks for one, else remove any; its condition.
+
+        The copy is made from the shared function's Knative Service as the chart rendered it;
+        without that Service there is nothing to copy (reason ``FunctionMissing``).
+        """
+        namespace, name = self.settings.namespace, function_name(sub.id)
+        if not sub.dedicated_function:
+            self.cluster.delete_function(namespace, name)
+            return None
         shared = self.cluster.get_function(namespace, self.settings.function_service)
         if shared is None:
             message = f"the shared function {self.settings.function_service} to copy is missing"
-            outcome.failed("FunctionNotReady", message)
-            return None
-        service = to_dedicated_function(shared, sub.id, namespace)
-        self.cluster.apply_function(service)
-        name = service["metadata"]["name"]
-        outcome.conditions.append(
-            _readiness("FunctionReady", "Function", self.cluster.function_ready(namespace, name))
-        )
-        return function_url(name, namespace)
+            return Condition("FunctionReady", FALSE, "FunctionMissing", message)
+        self.cluster.apply_function(to_dedicated_function(shared, sub.id, namespace))
+        return _readiness("FunctionReady", "Function", self.cluster.function_ready(namespace, name))
 
     def remove(self, body: dict[str, Any]) -> None:
         """The resource is being deleted: its record and its Trigger go."""
@@ -209,47 +210,50 @@ class Reconciler:
     # --- the whole store ----------------------------------------------------------------------
 
     def route(self, sub_id: str) -> None:
-        """Bring one subscription's Trigger in line with its record (after a change-feed entry)."""
+        """Bring one subscription's Trigger (and function) in line with its record.
+
+        Called for each change-feed entry, so a subscription created through the API gets its
+        Trigger, and its own function when it asks for one, within moments.
+        """
         if not self.settings.knative:
             return
-        namespace, name = self.settings.namespace, trigger_name(sub_id)
         try:
-            sub = self.store.get(sub_id)
+            sub: Subscription | None = self.store.get(sub_id)
         except NotFound:
             sub = None
+        self._apply(sub_id, sub)
+
+    def _apply(self, sub_id: str, sub: Subscription | None) -> None:
+        namespace = self.settings.namespace
         if sub is None or sub.status != "ACTIVE":
-            self.cluster.delete_trigger(namespace, name)
-            if sub is None:
-                self.cluster.delete_function(namespace, function_name(sub_id))
+            self.cluster.delete_trigger(namespace, trigger_name(sub_id))
+            self.cluster.delete_function(namespace, function_name(sub_id))
             return
-        dedicated = function_name(sub.id)
-        has_own = self.cluster.get_function(namespace, dedicated) is not None
-        self.cluster.apply_trigger(
-            self.trigger(sub, function_url(dedicated, namespace) if has_own else None)
-        )
+        function = self._function(sub)
+        if function is not None and function.reason == "FunctionMissing":
+            log.warning("subscription %s: %s", sub.id, function.message)
+            return
+        self.cluster.apply_trigger(self.trigger(sub))
 
     def sync(self) -> tuple[list[str], list[str]]:
-        """Make the Triggers match the store; returns (applied, deleted) Trigger names.
+        """Make the Triggers and dedicated functions match the store.
 
-        A subscription that has a dedicated function keeps pointing at it: only the
-        EventSubscription knows whether it wants one, and reconcile creates or removes it.
+        Returns the names of the Triggers applied and of those deleted.
         """
         if not self.settings.knative:
             return [], []
         namespace = self.settings.namespace
         wanted = {trigger_name(s.id): s for s in self.store.all() if s.status == "ACTIVE"}
-        functions = set(self.cluster.list_functions(namespace, LABEL_ID))
         for sub in wanted.values():
-            dedicated = function_name(sub.id)
-            url = function_url(dedicated, namespace) if dedicated in functions else None
-            self.cluster.apply_trigger(self.trigger(sub, url))
+            self._apply(sub.id, sub)
         present = self.cluster.list_triggers(namespace, LABEL_ID)
         stale = sorted(set(present) - set(wanted))
         for name in stale:
             log.info("deleting Trigger %s: its subscription is gone or disabled", name)
             self.cluster.delete_trigger(namespace, name)
-        for name in functions - {function_name(s.id) for s in wanted.values()}:
-            log.info("deleting dedicated function %s: its subscription is gone", name)
+        own = {function_name(s.id) for s in wanted.values() if s.dedicated_function}
+        for name in set(self.cluster.list_functions(namespace, LABEL_ID)) - own:
+            log.info("deleting dedicated function %s: its subscription no longer has one", name)
             self.cluster.delete_function(namespace, name)
         return sorted(wanted), stale
 

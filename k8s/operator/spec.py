@@ -32,6 +32,7 @@ def to_body(
         "project_id": project_id,
         "protocol": spec.get("protocol", "HTTP"),
         "protocolsettings": dict(spec.get("protocolSettings", {})),
+        "dedicated_function": spec.get("dedicatedFunction", False),
     }
     if spec.get("leaseId") is not None:
         body["lease_id"] = spec["leaseId"]

@@ -36,3 +36,28 @@ def test_trigger_as_yaml_when_asked(client: FlaskClient) -> None:
             trigger["metadata"]["labels"]["events.blazar.openstack.org/subscription-id"]
             == (sub["id"])
         )
+
+
+def test_a_dedicated_function_is_asked_for_through_the_api(client: FlaskClient) -> None:
+    sub = create(client, dedicated_function=True)
+    assert sub["dedicated_function"] is True
+    trigger = client.get(f"/v1/subscriptions/{sub['id']}/trigger", headers=MEMBER_A).json
+    assert trigger is not None
+    jsonschema.validate(trigger, SCHEMA)
+    assert trigger["spec"]["subscriber"]["uri"] == (
+        f"http://blazar-fn-{sub['id']}.blazar-events.svc.cluster.local/subscriptions/{sub['id']}"
+    )
+    patched = client.patch(
+        f"/v1/subscriptions/{sub['id']}", json={"dedicated_function": False}, headers=MEMBER_A
+    )
+    assert patched.status_code == 200 and patched.json["dedicated_function"] is False  # type: ignore[index]
+
+
+def test_dedicated_function_must_be_a_boolean(client: FlaskClient) -> None:
+    response = client.post(
+        "/v1/subscriptions",
+        json={"sink": "https://hooks.example.org/", "dedicated_function": "please"},
+        headers=MEMBER_A,
+    )
+    assert response.status_code == 400
+    assert "dedicated_function" in response.json["error_message"]  # type: ignore[index]

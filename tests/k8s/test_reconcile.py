@@ -341,3 +341,23 @@ def test_turning_the_dedicated_function_off_or_deleting_removes_it(
     reconciler.sync()
     assert (NS, f"blazar-fn-{sub_id}") not in cluster.functions
     assert (NS, "blazar-events-function") in cluster.functions  # the shared one stays
+
+
+def test_an_api_subscription_that_asks_for_its_own_function_gets_one(
+    reconciler: Reconciler, store: SubscriptionStore, cluster: MemoryCluster
+) -> None:
+    cluster.apply_function(_chart_function())
+    body = SubscriptionInput.model_validate(
+        {"sink": "https://api-made.example.org/", "dedicated_function": True}
+    )
+    sub = store.create(Subscription.from_input(body, project_id="p-other"), SigningKeys.generate())
+    reconciler.route(sub.id)  # what the change feed triggers
+    assert (NS, f"blazar-fn-{sub.id}") in cluster.functions
+    uri = cluster.triggers[(NS, trigger_name(sub.id))]["spec"]["subscriber"]["uri"]
+    assert uri.startswith(f"http://blazar-fn-{sub.id}.{NS}.svc.cluster.local/")
+
+    store.update(sub.model_copy(update={"dedicated_function": False}))
+    reconciler.sync()
+    assert (NS, f"blazar-fn-{sub.id}") not in cluster.functions
+    uri = cluster.triggers[(NS, trigger_name(sub.id))]["spec"]["subscriber"]["uri"]
+    assert uri.startswith(reconciler.settings.function_url)
