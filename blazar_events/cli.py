@@ -1,14 +1,19 @@
 """The one command line: ``blazar-events <component> [args]``.
 
-Components are imported lazily by name so that starting one never imports the others.
+Components are imported lazily by name so that starting one never imports the others. Run
+with no arguments, it starts the command named by ``BLAZAR_EVENTS_COMMAND`` if that is set:
+platforms that start an image without arguments (Knative Functions' ``func deploy``) pick
+the component that way.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Callable
 
+COMMAND_ENV = "BLAZAR_EVENTS_COMMAND"
 # command -> (module, function, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "stack": ("blazar_events.stack.cli", "main", "local services on loopback: up|down|status"),
@@ -37,6 +42,8 @@ def usage() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if not args and os.environ.get(COMMAND_ENV):
+        args = [os.environ[COMMAND_ENV]]
     if not args or args[0] in {"-h", "--help", "help"}:
         sys.stdout.write(usage())
         return 0
@@ -49,9 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"blazar-events: unknown command {args[0]!r}\n\n{usage()}")
         return 2
     module_name, function_name, _ = COMMANDS[args[0]]
-    entry: Callable[[list[str]], int] = getattr(
-        importlib.import_module(module_name), function_name
-    )
+    entry: Callable[[list[str]], int] = getattr(importlib.import_module(module_name), function_name)
     return int(entry(args[1:]) or 0)
 
 
