@@ -4,6 +4,12 @@ kafka-python blocks, so it polls in this thread and hands each batch to the even
 Offsets are committed here, and only up to what :class:`OffsetTracker` says is settled;
 ``enable_auto_commit`` is off. When too many records are in progress the assignment is
 paused (back-pressure), and resumed once they settle.
+
+A consumer that stays out of a stable group for ``rejoin_after`` seconds is closed and built
+again. kafka-python 3.0 was seen to stall there: after a rebalance the elected leader's
+SyncGroup never completed, the member consumed nothing and Kafka answered every commit with
+RebalanceInProgress, for minutes (bench/delivery/RESULTS.md). A fresh member recovers; what
+was in progress is redelivered from the last commit (at-least-once).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kafka import AsyncConsumerRebalanceListener, KafkaConsumer
-from kafka.structs import OffsetAndMetadata, TopicPartition
+from kafka.structs import MemberState, OffsetAndMetadata, TopicPartition
 
 from blazar_events.settings import KafkaSettings
 from broker.offsets import OffsetTracker
@@ -39,6 +45,32 @@ class _Rebalance(AsyncConsumerRebalanceListener):
         log.info("assigned partitions %s", sorted(tp.partition for tp in assigned))
 
 
+class GroupWatch:
+    """Says when a consumer has been out of a stable group for too long; pure."""
+
+    def __init__(self, rejoin_after: float) -> None:
+        self.rejoin_after = rejoin_after
+        self._unstable_since: float | None = None
+
+    def stalled(self, stable: bool, now: float) -> bool:
+        if stable:
+            self._unstable_since = None
+            return False
+        if self._unstable_since is None:
+            self._unstable_since = now
+        return now - self._unstable_since > self.rejoin_after
+
+
+def in_stable_group(consumer: KafkaConsumer) -> bool:
+    """Whether kafka-python's coordinator says this member is joined and synced.
+
+    kafka-python has no public call for this; a version without the attribute counts as
+    stable (the watchdog then never fires, as before it existed).
+    """
+    state = getattr(getattr(consumer, "_coordinator", None), "state", None)
+    return state is None or state == MemberState.STABLE
+
+
 class KafkaSource(threading.Thread):
     def __init__(
         self,
@@ -55,6 +87,7 @@ class KafkaSource(threading.Thread):
         self.deliver = deliver
         self.topic = topic or kafka.topic
         self.lag = 0
+        self.rebuilt = 0  # consumers rebuilt after a stalled rebalance
         self.error: str | None = None
         self.alive_at = time.monotonic()
         self._polling = threading.Event()
@@ -65,28 +98,46 @@ class KafkaSource(threading.Thread):
 
     def run(self) -> None:
         try:
-            self._consumer = KafkaConsumer(
-                **self.kafka.client_options(),
-                group_id=self.settings.group_id,
-                enable_auto_commit=False,
-                auto_offset_reset=self.settings.auto_offset_reset,
-                max_poll_records=500,
-                # A topic created after the broker started is picked up within seconds.
-                metadata_max_age_ms=5000,
-                # Kafka answers a fetch once 64 KiB are there or after 5 ms: under load a few
-                # records per fetch instead of one (fetch_min_bytes=1 made Kafka serve a fetch
-                # per record, ~30 % of a core at 500 records/s); at most 5 ms added latency.
-                fetch_min_bytes=65536,
-                fetch_max_wait_ms=5,
-            )
-            self._wait_for_topic(self._consumer)
-            self._consumer.subscribe([self.topic], listener=_Rebalance(self))
-            self._loop(self._consumer)
+            while not self._closing.is_set():
+                self._consumer = self._new_consumer()
+                self._wait_for_topic(self._consumer)
+                self._consumer.subscribe([self.topic], listener=_Rebalance(self))
+                if not self._loop(self._consumer):
+                    break
+                log.warning(
+                    "the consumer was out of a stable group for %.0f s: rebuilding it",
+                    self.settings.rejoin_after,
+                )
+                self.rebuilt += 1
+                self._consumer.close(autocommit=False)
         except Exception as exc:  # reported by /healthz; the service exits non-zero
             self.error = f"{type(exc).__name__}: {exc}"
             log.exception("Kafka consumer stopped")
         finally:
             self._closed.set()
+
+    def _new_consumer(self) -> KafkaConsumer:
+        session_ms = int(self.settings.session_timeout * 1000)
+        return KafkaConsumer(
+            **self.kafka.client_options(),
+            group_id=self.settings.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset=self.settings.auto_offset_reset,
+            max_poll_records=500,
+            # A topic created after the broker started is picked up within seconds.
+            metadata_max_age_ms=5000,
+            # Kafka answers a fetch once 64 KiB are there or after 5 ms: under load a few
+            # records per fetch instead of one (fetch_min_bytes=1 made Kafka serve a fetch
+            # per record, ~30 % of a core at 500 records/s); at most 5 ms added latency.
+            fetch_min_bytes=65536,
+            fetch_max_wait_ms=5,
+            # A killed process's partitions move after the session timeout. The loop polls
+            # every 100 ms whatever the deliveries do, so a rebalance need not wait the
+            # default 5 minutes for a member: one minute bounds a stuck one.
+            session_timeout_ms=session_ms,
+            heartbeat_interval_ms=max(1000, session_ms // 3),
+            max_poll_interval_ms=60_000,
+        )
 
     def _wait_for_topic(self, consumer: KafkaConsumer) -> None:
         # Joining the group before the topic's metadata exists got this member no partition
@@ -99,11 +150,15 @@ class KafkaSource(threading.Thread):
             time.sleep(0.5)
             waited += 0.5
 
-    def _loop(self, consumer: KafkaConsumer) -> None:
+    def _loop(self, consumer: KafkaConsumer) -> bool:
+        """Poll until closing (False) or until the group stalls (True: rebuild)."""
         last_commit = time.monotonic()
         paused = False
+        watch = GroupWatch(self.settings.rejoin_after)
         while not self._closing.is_set():
             self.alive_at = time.monotonic()
+            if watch.stalled(in_stable_group(consumer), self.alive_at):
+                return True
             busy = self.tracker.in_progress >= self.settings.max_pending_records
             if (busy or not self._polling.is_set()) and not paused:
                 consumer.pause(*consumer.assignment())
@@ -121,6 +176,7 @@ class KafkaSource(threading.Thread):
                 last_commit = time.monotonic()
         self.commit()
         consumer.close(autocommit=False)
+        return False
 
     def commit(self, wait: bool = True) -> None:
         consumer = self._consumer

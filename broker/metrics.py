@@ -48,6 +48,11 @@ class BrokerMetrics:
             "Records behind the end of the assigned partitions",
             registry=self.registry,
         )
+        self.consumer_rebuilds = Gauge(
+            "blazar_events_broker_consumer_rebuilds",
+            "Kafka consumers rebuilt after a rebalance that never completed",
+            registry=self.registry,
+        )
         self.in_progress = Gauge(
             "blazar_events_broker_records_in_progress",
             "Records read whose deliveries are not all settled",

@@ -156,6 +156,7 @@ class Router:
             "redis": "ok" if self.changes.healthy else "unavailable",
             "subscriptions": len(self.index),
             "records_in_progress": self.tracker.in_progress,
+            "consumer_rebuilds": self.source.rebuilt,
         }
         return source_ok and self.changes.healthy, details
 
@@ -277,6 +278,7 @@ class Router:
             self.metrics.queue_depth.set(self.dispatcher.depth.value)
             self.metrics.in_progress.set(self.tracker.in_progress)
             self.metrics.lag.set(self.source.lag)
+            self.metrics.consumer_rebuilds.set(self.source.rebuilt)
             self.metrics.subscriptions.set(len(self.index))
             with contextlib.suppress(Exception):  # Redis down: the gauge keeps its value
                 self.metrics.retry_backlog.set(await self.schedule.backlog())

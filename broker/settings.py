@@ -33,6 +33,16 @@ class BrokerSettings(Section, section="broker"):
         "earliest", description="Where a new consumer group starts: earliest or latest"
     )
     commit_interval: float = Field(1.0, description="Seconds between offset commits")
+    session_timeout: float = Field(
+        10.0,
+        description="Seconds without a heartbeat before Kafka gives a broker process's "
+        "partitions to the others (a killed process)",
+    )
+    rejoin_after: float = Field(
+        30.0,
+        description="Seconds a consumer may stay out of a stable group (a rebalance that "
+        "never completes) before it is rebuilt and joins afresh",
+    )
     retry_poll_interval: float = Field(
         0.1, description="Seconds between looks at the retry schedule"
     )
