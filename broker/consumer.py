@@ -126,11 +126,11 @@ class KafkaSource(threading.Thread):
             max_poll_records=500,
             # A topic created after the broker started is picked up within seconds.
             metadata_max_age_ms=5000,
-            # Kafka answers a fetch once 64 KiB are there or after 5 ms: under load a few
-            # records per fetch instead of one (fetch_min_bytes=1 made Kafka serve a fetch
-            # per record, ~30 % of a core at 500 records/s); at most 5 ms added latency.
+            # Kafka answers a fetch once 64 KiB are there or after `fetch_wait`: under load a
+            # few records per fetch instead of one (fetch_min_bytes=1 made Kafka serve a fetch
+            # per record, ~30 % of a core at 500 records/s); at most that much added latency.
             fetch_min_bytes=65536,
-            fetch_max_wait_ms=5,
+            fetch_max_wait_ms=max(1, int(self.settings.fetch_wait * 1000)),
             # A killed process's partitions move after the session timeout. The loop polls
             # every 100 ms whatever the deliveries do, so a rebalance need not wait the
             # default 5 minutes for a member: one minute bounds a stuck one.

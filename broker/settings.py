@@ -33,6 +33,11 @@ class BrokerSettings(Section, section="broker"):
         "earliest", description="Where a new consumer group starts: earliest or latest"
     )
     commit_interval: float = Field(1.0, description="Seconds between offset commits")
+    fetch_wait: float = Field(
+        0.005,
+        description="Seconds Kafka may hold a fetch for more records: the added latency at "
+        "low rates, traded against fetch round trips (CPU) at high ones",
+    )
     session_timeout: float = Field(
         10.0,
         description="Seconds without a heartbeat before Kafka gives a broker process's "
