@@ -1,14 +1,19 @@
 """Delivery benchmark: deliveries/s and end-to-end latency of the standalone broker, beside a
-same-run baseline (one Python process POSTing straight to the same sink with aiohttp).
+same-run baseline (one Python process POSTing straight to the same sink with the same client).
 
     .venv/bin/python bench/delivery/run.py            # needs `blazar-events stack up`
 
-Scenarios (each prints one row; see RESULTS.md for a run):
+Scenarios (each prints one or more rows; see RESULTS.md for runs):
   baseline    the broker's HTTP client alone: one process, keep-alive, 64 concurrent POSTs
-  throughput  a backlog of E events on Kafka x S subscriptions, broker started after it
-  latency     E events/s produced for D seconds x S subscriptions (Kafka produce -> sink)
-  hung        the same plus one subscriber that never answers (timeout 10 s)
+  throughput  a backlog of E events on Kafka x S subscriptions, one broker process started after it
+  latency     R events/s produced for D seconds x S subscriptions (Kafka produce -> sink), for
+              each rate in --rates, with one broker process and with --brokers processes
+  hung        healthy subscribers' p99 without and with one subscriber that never answers
+              (timeout 10 s), in alternating rounds; the median paired change
   matching    SubscriptionIndex.match with 100,000 subscriptions, 10 of them matching
+
+Topics have 6 partitions, as `blazar-events stack up` creates blazar.events; the broker
+processes share one consumer group, as two systemd units or two pods would.
 """
 
 from __future__ import annotations
@@ -26,13 +31,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import confluent_kafka
 import httpx
 import redis
 from cloudevents.core.v1.event import CloudEvent
-from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from blazar_events.records import to_record
+from blazar_events.records import KafkaRecord, to_record
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import DeliverySpec, SigningKeys, Subscription
 from broker.index import SubscriptionIndex, from_subscription_entry
@@ -44,6 +49,7 @@ ROOT = HERE.parents[1]
 REDIS = "redis://127.0.0.1:6380/0"
 KAFKA = "127.0.0.1:9092"
 PROJECT = "benchproject0000000000000000000001"
+PARTITIONS = 6  # as `blazar-events stack up` creates blazar.events
 
 
 def quantiles(values: list[float]) -> tuple[float, float, float]:
@@ -110,14 +116,63 @@ async def baseline(url: str, requests: int = 20000, concurrency: int = 64) -> fl
     return (requests // concurrency * concurrency) / elapsed
 
 
+class LoadProducer:
+    """Stands in for the bridge: produces records to Kafka without taking the broker's CPU.
+
+    The load generator shares the 2 cores with what it measures, so it must be light.
+    kafka-python's producer (the bridge's) took 45 % of a core at 500 records/s with a 5 ms
+    linger (one produce request per record and partition; bench/delivery/RESULTS.md), which
+    the broker then lacked; librdkafka does the same produce in ~15 %. The bridge's own cost
+    is bench/bridge's subject, not this one's. Same linger (5 ms) and murmur2 partitioning by
+    lease id as the bridge.
+    """
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self._producer = confluent_kafka.Producer({
+            "bootstrap.servers": KAFKA, "linger.ms": 5, "acks": 1,
+            "partitioner": "murmur2_random",
+        })  # fmt: skip
+        # A broker that joins its group before the new topic's metadata exists is assigned
+        # nothing (kafka-python then waited minutes): start it once the topic is visible.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            topics = self._producer.list_topics(topic, timeout=5).topics
+            found = topics.get(topic)
+            if (
+                found is not None
+                and found.error is None
+                and found.partitions
+                and all(partition.leader >= 0 for partition in found.partitions.values())
+            ):
+                return
+            time.sleep(0.1)
+        raise SystemExit(f"topic {topic} has no metadata after 30 s")
+
+    def produce(self, record: KafkaRecord, partition: int | None = None) -> None:
+        self._producer.produce(
+            self.topic, key=record.key, value=record.value, headers=list(record.headers),
+            partition=-1 if partition is None else partition,  # -1: by key, as the bridge
+        )  # fmt: skip
+        self._producer.poll(0)
+
+    def flush(self) -> None:
+        self._producer.flush(30)
+
+    def close(self) -> None:
+        self.flush()
+
+
 class Setup:
     """A private topic, Redis prefix and consumer group, and S subscriptions to the sink."""
 
-    def __init__(self, sink: Sink, subscriptions: int, hung: bool = False) -> None:
+    def __init__(
+        self, sink: Sink, subscriptions: int, hung: bool = False, partitions: int = PARTITIONS
+    ) -> None:
         tag = uuid.uuid4().hex[:8]
         self.topic, self.prefix = f"bench.delivery.{tag}", f"bench-delivery-{tag}"
         admin = KafkaAdminClient(bootstrap_servers=KAFKA)
-        admin.create_topics([NewTopic(self.topic, 1, 1)])
+        admin.create_topics([NewTopic(self.topic, partitions, 1)])
         admin.close()
         self.client = redis.Redis.from_url(REDIS)
         store = SubscriptionStore(self.client, self.prefix)
@@ -128,24 +183,15 @@ class Setup:
             spec = DeliverySpec(timeout="PT10S", retry=1)
             store.create(Subscription(project_id=PROJECT, sink=f"{sink.url}/hung", delivery=spec),
                          SigningKeys.generate())  # fmt: skip
-        # The bridge's own producer linger (5 ms). At 2 ms every record went out in a produce
-        # request of its own: kafka-python then used ~45 % of a core at 500 records/s (5 ms:
-        # ~30 %), CPU the broker lost on this 2-core machine.
-        self.producer = KafkaProducer(bootstrap_servers=KAFKA, linger_ms=5, acks=1)
-        # A broker that joins its group before the new topic's metadata exists is assigned
-        # nothing (kafka-python then waited minutes): start it once the topic is visible.
-        deadline = time.monotonic() + 30
-        while not self.producer.partitions_for(self.topic) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        self.broker: subprocess.Popen[bytes] | None = None
+        self.producer = LoadProducer(self.topic)
+        self.brokers: list[subprocess.Popen[bytes]] = []
         self.log = (Path(tempfile.gettempdir()) / f"{self.prefix}.log").open("wb")
 
-    def produce(self, event: CloudEvent) -> None:
-        record = to_record(event)
-        self.producer.send(self.topic, key=record.key, value=record.value,
-                           headers=list(record.headers))  # fmt: skip
+    def produce(self, event: CloudEvent, partition: int | None = None) -> None:
+        self.producer.produce(to_record(event), partition)
 
-    def start_broker(self) -> None:
+    def start_brokers(self, count: int = 1) -> None:
+        """``count`` broker processes in one consumer group, as a host with that many cores runs."""
         config = Path(tempfile.mkdtemp()) / "empty.conf"
         config.write_text("")  # settings come from the environment only
         env = {**os.environ, "BLAZAR_EVENTS_CONFIG_FILE": str(config),
@@ -156,32 +202,35 @@ class Setup:
                "BLAZAR_EVENTS_BROKER_PORT": os.environ.get("BLAZAR_EVENTS_BROKER_PORT", "0"),
                "BLAZAR_EVENTS_BROKER_LOG_SUCCESSES_PER_SECOND": "5",
                "BLAZAR_EVENTS_FUNCTION_ALLOWED_NETWORKS": "127.0.0.0/8"}  # fmt: skip
-        self.broker = subprocess.Popen(
-            [sys.executable, "-m", "blazar_events.cli", "broker"], env=env,
-            stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        command = [sys.executable, "-m", "blazar_events.cli", "broker"]
+        self.brokers = [
+            subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+            for _ in range(count)
+        ]
 
     def stop(self) -> None:
-        if self.broker is not None:
-            self.broker.terminate()
+        for broker in self.brokers:
+            broker.terminate()
+        for broker in self.brokers:
             try:
-                self.broker.wait(60)
+                broker.wait(60)
             except subprocess.TimeoutExpired:
-                print(f"the broker did not stop; its log: {self.log.name}", file=sys.stderr)
-                self.broker.kill()
+                print(f"a broker did not stop; its log: {self.log.name}", file=sys.stderr)
+                broker.kill()
         self.producer.close()
         for key in self.client.scan_iter(f"{self.prefix}:*"):
             self.client.delete(key)
 
 
 def wait_count(sink: Sink, count: int, timeout: float = 300) -> dict[str, Any]:
+    """Until ``count`` answered deliveries (the hung subscriber's never count) arrived."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         stats = sink.stats()
-        if stats["count"] >= count:
+        if stats["healthy"] >= count:
             return stats
         time.sleep(0.5)
-    raise SystemExit(f"only {sink.stats()['count']} of {count} deliveries arrived")
+    raise SystemExit(f"only {sink.stats()['healthy']} of {count} deliveries arrived")
 
 
 def throughput(sink: Sink, events: int, subscriptions: int) -> float:
@@ -191,21 +240,39 @@ def throughput(sink: Sink, events: int, subscriptions: int) -> float:
             setup.produce(to_event(n))
         setup.producer.flush()
         sink.reset()
-        setup.start_broker()
+        setup.start_brokers()
         stats = wait_count(sink, events * subscriptions)
         return float(stats["count"] / (stats["last"] - stats["first"]))
     finally:
         setup.stop()
 
 
+def wait_group(group: str, members: int, timeout: float = 60) -> None:
+    """Until the consumer group is Stable with ``members`` members (no rebalance pending)."""
+    admin = KafkaAdminClient(bootstrap_servers=KAFKA)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            description = admin.describe_groups([group]).get(group, {})
+            state, joined = description.get("group_state"), description.get("members", [])
+            if state == "Stable" and len(joined) == members:
+                return
+            time.sleep(0.2)
+    finally:
+        admin.close()
+    raise SystemExit(f"consumer group {group} did not settle with {members} members")
+
+
 def latency(
-    sink: Sink, rate: int, seconds: int, subscriptions: int, hung: bool = False
+    sink: Sink, rate: int, seconds: int, subscriptions: int, brokers: int, hung: bool = False
 ) -> tuple[float, float, float, int]:
     setup = Setup(sink, subscriptions, hung)
     try:
-        setup.start_broker()
-        setup.produce(to_event(0))  # warm up: the broker is up once this arrives
-        wait_count(sink, subscriptions, timeout=60)
+        setup.start_brokers(brokers)
+        wait_group(setup.prefix, brokers)
+        for partition in range(PARTITIONS):  # warm up every member: each partition once
+            setup.produce(to_event(partition), partition)
+        wait_count(sink, PARTITIONS * subscriptions, timeout=60)
         time.sleep(1.0)
         sink.reset()
         started = time.perf_counter()
@@ -244,48 +311,72 @@ def matching(stored: int = 100_000, matching_count: int = 10, events: int = 20_0
     return statistics.median(timings) / 1000
 
 
+def hung_effect(
+    sink: Sink, rate: int, seconds: int, subscriptions: int, brokers: int, rounds: int
+) -> tuple[list[tuple[float, float]], float]:
+    """Healthy subscribers' p99 without and with a hung one, in alternating rounds.
+
+    The machine's drift between two runs is larger than the effect sought, so the runs
+    alternate (without, with, without, with, ...) and the median of the paired changes is
+    the figure.
+    """
+    pairs = []
+    for _ in range(rounds):
+        without = latency(sink, rate, seconds, subscriptions, brokers)[2]
+        with_hung = latency(sink, rate, seconds, subscriptions, brokers, hung=True)[2]
+        pairs.append((without, with_hung))
+    change = statistics.median(100 * (hung - alone) / alone for alone, hung in pairs)
+    return pairs, change
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=3000, help="backlog for throughput")
     parser.add_argument("--subscriptions", type=int, default=10)
-    parser.add_argument("--rate", type=int, default=500, help="events/s for latency")
+    parser.add_argument("--rates", default="200,300,500",
+                        help="events/s for the latency rows, comma-separated")  # fmt: skip
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--brokers", type=int, default=2,
+                        help="broker processes for the latency rows (one per core)")  # fmt: skip
+    parser.add_argument("--hung-rate", type=int, default=200, help="events/s for the hung rows")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating hung/no-hung pairs")
     parser.add_argument("--only", help="comma-separated: throughput,latency,hung,matching")
     args = parser.parse_args()
     rows: list[tuple[str, str]] = []
+    only = set(args.only.split(",")) if args.only else {"throughput", "latency", "hung", "matching"}
+    subs = args.subscriptions
     sink = Sink()
-    only = set(args.only.split(",")) if args.only else None
     try:
         with asyncio.Runner(loop_factory=to_loop_factory()) as runner:  # as the broker does
             base = runner.run(baseline(sink.url))
         rows.append(("baseline: one process POSTing, same client", f"{base:,.0f} requests/s"))
-        rate = (
-            throughput(sink, args.events, args.subscriptions)
-            if not only or "throughput" in only
-            else float("nan")
-        )
-        rows.append((f"broker throughput ({args.events} events x {args.subscriptions} subs)",
-                     f"{rate:,.0f} deliveries/s = {rate / base:.2f} of baseline"))  # fmt: skip
-        p50, p95, p99, n = (
-            latency(sink, args.rate, args.seconds, args.subscriptions)
-            if not only or "latency" in only
-            else (float("nan"),) * 3 + (0,)
-        )
-        label = f"latency at {args.rate} events/s x {args.subscriptions} subs ({n} deliveries)"
-        rows.append((label,
-                     f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms"))  # fmt: skip
-        h50, h95, h99, n = (
-            latency(sink, args.rate, args.seconds, args.subscriptions, hung=True)
-            if not only or "hung" in only
-            else (float("nan"),) * 3 + (0,)
-        )
-        rows.append((f"same + 1 hung subscriber ({n} healthy deliveries)",
-                     f"p50 {h50:.1f} ms, p95 {h95:.1f} ms, p99 {h99:.1f} ms "
-                     f"(p99 {100 * (h99 - p99) / p99:+.0f} %)"))  # fmt: skip
+        if "throughput" in only:
+            rate = throughput(sink, args.events, subs)
+            rows.append((f"throughput, 1 broker process ({args.events} events x {subs} subs)",
+                         f"{rate:,.0f} deliveries/s = {rate / base:.2f} of baseline"))  # fmt: skip
+        if "latency" in only:
+            for events_per_second in (int(r) for r in args.rates.split(",")):
+                for brokers in sorted({1, args.brokers}):
+                    p50, p95, p99, n = latency(sink, events_per_second, args.seconds, subs, brokers)
+                    rows.append((
+                        f"latency, {events_per_second} events/s x {subs} subs, "
+                        f"{brokers} broker process(es) ({n} deliveries)",
+                        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms",
+                    ))  # fmt: skip
+        if "hung" in only:
+            pairs, change = hung_effect(
+                sink, args.hung_rate, args.seconds, subs, args.brokers, args.rounds
+            )
+            listed = ", ".join(f"{alone:.1f} -> {hung:.1f}" for alone, hung in pairs)
+            rows.append((
+                f"+ 1 hung subscriber, {args.hung_rate} events/s, {args.brokers} process(es): "
+                "healthy p99 without -> with, ms",
+                f"{listed}; median change {change:+.0f} %",
+            ))  # fmt: skip
     finally:
         sink.stop()
-    match = matching()
-    rows.append(("matching, 100,000 stored, 10 match (median)", f"{match:.1f} us"))
+    if "matching" in only:
+        rows.append(("matching, 100,000 stored, 10 match (median)", f"{matching():.1f} us"))
     width = max(len(name) for name, _ in rows)
     print(f"| {'scenario':<{width}} | result |\n|{'-' * (width + 2)}|--------|")
     for name, value in rows:

@@ -23,6 +23,7 @@ class Stats:
 
     def reset(self) -> None:
         self.count = 0
+        self.healthy = 0  # requests answered (all but /hung)
         self.first = 0.0
         self.last = 0.0
         self.latencies: list[float] = []
@@ -30,7 +31,7 @@ class Stats:
 
     def to_json(self) -> bytes:
         body: dict[str, Any] = {
-            "count": self.count, "first": self.first, "last": self.last,
+            "count": self.count, "healthy": self.healthy, "first": self.first, "last": self.last,
             "latencies": self.latencies, "by_path": self.by_path,
         }  # fmt: skip
         return json.dumps(body).encode()
@@ -83,6 +84,7 @@ class Server(asyncio.Protocol):
         STATS.by_path[path] = STATS.by_path.get(path, 0) + 1
         if path == "/hung":
             return  # never answer: the broker's timeout has to deal with it
+        STATS.healthy += 1
         if sent is not None:
             STATS.latencies.append(now - sent)
         self.transport.write(OK)
