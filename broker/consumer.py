@@ -100,8 +100,8 @@ class KafkaSource(threading.Thread):
         try:
             while not self._closing.is_set():
                 self._consumer = self._new_consumer()
-                self._wait_for_topic(self._consumer)
                 self._consumer.subscribe([self.topic], listener=_Rebalance(self))
+                self._wait_for_topic(self._consumer)
                 if not self._loop(self._consumer):
                     break
                 log.warning(
@@ -140,10 +140,18 @@ class KafkaSource(threading.Thread):
         )
 
     def _wait_for_topic(self, consumer: KafkaConsumer) -> None:
-        # Joining the group before the topic's metadata exists got this member no partition
-        # for minutes (kafka-python 3.0), so nothing was consumed: join once it is visible.
+        """Until the subscribed topic's metadata is in, before the first poll joins the group.
+
+        A member that joined before the topic existed got no partition for minutes
+        (kafka-python 3.0). One that joined before its own metadata update had arrived was
+        assigned from a stale snapshot and rebalanced again a moment later, and a rebalance
+        is where kafka-python can stall (see above): ``topics()`` fetches fresh metadata,
+        which also refreshes the coordinator's snapshot.
+        """
         waited = 0.0
-        while not self._closing.is_set() and not consumer.partitions_for_topic(self.topic):
+        while not self._closing.is_set():
+            if self.topic in consumer.topics() and consumer.partitions_for_topic(self.topic):
+                return
             if waited % 30 == 0:
                 log.warning("waiting for Kafka topic %s to exist", self.topic)
             self.alive_at = time.monotonic()
