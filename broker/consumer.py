@@ -168,10 +168,14 @@ class KafkaSource(threading.Thread):
             if watch.stalled(in_stable_group(consumer), self.alive_at):
                 return True
             busy = self.tracker.in_progress >= self.settings.max_pending_records
-            if (busy or not self._polling.is_set()) and not paused:
-                consumer.pause(*consumer.assignment())
+            if busy or not self._polling.is_set():
+                # Every iteration: a rebalance may have assigned partitions since the pause
+                # (a broker stopping took over a leaving member's partitions, and read them).
+                unpaused = consumer.assignment() - consumer.paused()
+                if unpaused:
+                    consumer.pause(*unpaused)
                 paused = True
-            elif paused and not busy and self._polling.is_set():
+            elif paused:
                 consumer.resume(*consumer.paused())
                 paused = False
             batch = consumer.poll(timeout_ms=100)

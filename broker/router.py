@@ -176,6 +176,8 @@ class Router:
     # --- records ----------------------------------------------------------------------------
 
     def _on_records(self, records: list[Any]) -> None:
+        if self._stopping:
+            return  # not started, so not committed: the member that takes over reads them
         for record in records:
             self.metrics.records.inc()
             try:

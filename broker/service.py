@@ -2,7 +2,9 @@
 
 Consumes ``[kafka] topic`` in consumer group ``[broker] group_id`` and delivers to every
 matching subscription; SIGTERM or SIGINT stop it gracefully (in-flight deliveries finish,
-settled offsets are committed, the rest is redelivered after a restart).
+settled offsets are committed, the rest is redelivered after a restart). A shutdown that
+outlives the grace by 30 s dumps every thread's stack to stderr and exits: nothing is lost
+(unsettled records were never committed), and a hung stop would hold the partitions.
 """
 
 from __future__ import annotations
@@ -10,8 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import faulthandler
 import logging
+import os
 import signal
+import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +33,20 @@ from broker.settings import BrokerSettings
 from functions.settings import FunctionSettings
 
 log = logging.getLogger("broker")
+
+
+STOP_OVERRUN = 30.0  # seconds a stop may take beyond the deliveries' grace
+
+
+def _exit_if_stuck(after: float) -> None:
+    def give_up() -> None:
+        log.error("shutdown still running after %.0f s: thread stacks follow; exiting", after)
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        os._exit(1)
+
+    timer = threading.Timer(after, give_up)
+    timer.daemon = True
+    timer.start()
 
 
 async def run(port: int | None = None) -> int:
@@ -54,6 +74,7 @@ async def run(port: int | None = None) -> int:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=1.0)
     log.info("stopping")
+    _exit_if_stuck(settings.shutdown_grace + STOP_OVERRUN)
     await router.stop()
     await runner.cleanup()
     await async_client.aclose()
