@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,10 +12,11 @@ from pathlib import Path
 import pytest
 from pydantic import Field
 
-from blazar_events.cli import main
+from blazar_events.cli import COMMANDS, main
 from blazar_events.errors import ConfigurationError
 from blazar_events.settings import (
     CONFIG_FILE_ENV,
+    ENV_PREFIX,
     KafkaSettings,
     RedisSettings,
     Section,
@@ -145,3 +147,18 @@ def test_the_configuration_reference_is_current() -> None:
 def test_dev_null_as_the_config_file_means_defaults_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BLAZAR_EVENTS_CONFIG_FILE", "/dev/null")
     assert KafkaSettings.load().topic == "blazar.events"
+
+
+def test_the_standalone_units_name_real_commands_and_settings() -> None:
+    """docs/standalone.md's systemd units: every command and variable they set exists."""
+    text = (Path(__file__).parents[2] / "docs" / "standalone.md").read_text()
+    commands = re.findall(r"^ExecStart=/opt/blazar-events/bin/blazar-events (\w+)", text, re.M)
+    assert sorted(commands) == ["api", "bridge", "broker"]
+    assert set(commands) <= set(COMMANDS)
+    known = {
+        f"{ENV_PREFIX}{section.upper()}_{field.upper()}"
+        for section, cls in all_sections().items()
+        for field in cls.model_fields
+    } | {CONFIG_FILE_ENV}
+    names = set(re.findall(r"^Environment=(\w+)=", text, re.M))
+    assert names and names - known == set()
