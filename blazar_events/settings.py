@@ -132,8 +132,8 @@ class Section(BaseSettings):
             return cls(**overrides)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{ENV_PREFIX}{cls.section.upper()}_{str(err['loc'][0]).upper()}"
-                f" ([{cls.section}] {err['loc'][0]}): {err['msg']}"
+                env_name(cls.section, str(err["loc"][0]))
+                + f" ([{cls.section}] {err['loc'][0]}): {err['msg']}"
                 for err in exc.errors()
             )
             raise ConfigurationError(f"invalid settings: {problems}") from None
@@ -208,6 +208,20 @@ def all_sections() -> dict[str, type[Section]]:
     return dict(sorted(Section.registry.items()))
 
 
+def env_name(section: str, field: str) -> str:
+    """The environment variable of one option, e.g. ``BLAZAR_EVENTS_BROKER_PORT``."""
+    return f"{ENV_PREFIX}{section.upper()}_{field.upper()}"
+
+
+def all_env_names() -> set[str]:
+    """The environment variable of every option of every section."""
+    return {
+        env_name(section, field)
+        for section, cls in all_sections().items()
+        for field in cls.model_fields
+    }
+
+
 def _describe(info: FieldInfo) -> str:
     return info.description or ""
 
@@ -238,7 +252,7 @@ def sample_ini() -> str:
     for name, cls in all_sections().items():
         lines += ["", f"[{name}]"]
         for field, info in cls.model_fields.items():
-            env = f"{ENV_PREFIX}{name.upper()}_{field.upper()}"
+            env = env_name(name, field)
             lines.append(f"# {_describe(info)} (env: {env})")
             lines.append(f"#{field} = {_default_text(info)}")
     return "\n".join(lines) + "\n"

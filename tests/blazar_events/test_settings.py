@@ -16,10 +16,10 @@ from blazar_events.cli import COMMANDS, main
 from blazar_events.errors import ConfigurationError
 from blazar_events.settings import (
     CONFIG_FILE_ENV,
-    ENV_PREFIX,
     KafkaSettings,
     RedisSettings,
     Section,
+    all_env_names,
     all_sections,
 )
 
@@ -155,10 +155,6 @@ def test_the_standalone_units_name_real_commands_and_settings() -> None:
     commands = re.findall(r"^ExecStart=/opt/blazar-events/bin/blazar-events (\w+)", text, re.M)
     assert sorted(commands) == ["api", "bridge", "broker"]
     assert set(commands) <= set(COMMANDS)
-    known = {
-        f"{ENV_PREFIX}{section.upper()}_{field.upper()}"
-        for section, cls in all_sections().items()
-        for field in cls.model_fields
-    } | {CONFIG_FILE_ENV}
+    known = all_env_names() | {CONFIG_FILE_ENV}
     names = set(re.findall(r"^Environment=(\w+)=", text, re.M))
     assert names and names - known == set()
