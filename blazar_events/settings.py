@@ -43,6 +43,7 @@ DEFAULT_CONFIG_FILE = "/etc/blazar-events/blazar-events.conf"
 COMPONENT_SETTINGS = (
     "bridge.settings",
     "api.settings",
+    "delivery.settings",
     "functions.settings",
     "broker.settings",
     "k8s.settings",

@@ -15,9 +15,9 @@ from kafka import KafkaProducer
 
 from blazar_events.records import to_record
 from blazar_events.settings import KafkaSettings
-from functions.client import Sender
-from functions.outcomes import Outcome, to_name
-from functions.request import Payload, Target
+from delivery.client import Sender
+from delivery.outcomes import Outcome, to_name
+from delivery.request import Payload, Target
 
 log = logging.getLogger(__name__)
 

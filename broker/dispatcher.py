@@ -25,8 +25,8 @@ from broker.lanes import Depth, Job, Lane
 from broker.metrics import BrokerMetrics
 from broker.retries import RetryJob, RetrySchedule
 from broker.settings import BrokerSettings
-from functions.client import Sender
-from functions.outcomes import Attempt, Delivered, Gone, Outcome, Retry, to_name
+from delivery.client import Sender
+from delivery.outcomes import Attempt, Delivered, Gone, Outcome, Retry, to_name
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -19,7 +19,7 @@ from cloudevents.core.base import BaseCloudEvent
 
 from blazar_events.matching import Matcher, compile_subscription
 from blazar_events.subscription import ALL_PROJECTS, SigningKeys, Subscription
-from functions.request import Target, from_subscription
+from delivery.request import Target, from_subscription
 
 ANY = "*"
 

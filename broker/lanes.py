@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from functions.request import Payload
+from delivery.request import Payload
 
 log = logging.getLogger(__name__)
 

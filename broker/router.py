@@ -36,9 +36,9 @@ from broker.metrics import BrokerMetrics
 from broker.offsets import OffsetTracker
 from broker.retries import RetrySchedule
 from broker.settings import BrokerSettings
-from functions.client import Sender
-from functions.request import Payload
-from functions.settings import FunctionSettings
+from delivery.client import Sender
+from delivery.request import Payload
+from delivery.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +64,14 @@ class Router:
     def __init__(
         self,
         settings: BrokerSettings,
-        functions: FunctionSettings,
+        delivery: DeliverySettings,
         kafka: KafkaSettings,
         store: SubscriptionStore,
         redis_async: aioredis.Redis,
         producer: Producer | None = None,
     ) -> None:
         self.settings = settings
-        self.functions = functions
+        self.delivery = delivery
         self.kafka = kafka
         self.store = store
         self.redis_async = redis_async
@@ -88,7 +88,7 @@ class Router:
 
     async def start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
-        self.sender = Sender(self.functions)
+        self.sender = Sender(self.delivery)
         if self.producer is None:
             self.producer = await asyncio.to_thread(KafkaDeadLetterProducer, self.kafka)
         self.dispatcher = Dispatcher(

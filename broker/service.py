@@ -30,7 +30,7 @@ from blazar_events.store import SubscriptionStore
 from broker.health import serve, to_app
 from broker.router import Router
 from broker.settings import BrokerSettings
-from functions.settings import FunctionSettings
+from delivery.settings import DeliverySettings
 
 log = logging.getLogger("broker")
 
@@ -56,7 +56,7 @@ async def run(port: int | None = None) -> int:
     sync_client: Any = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
     async_client: Any = aioredis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
     store = SubscriptionStore(sync_client, redis_settings.key_prefix)
-    router = Router(settings, FunctionSettings.load(), KafkaSettings.load(), store, async_client)
+    router = Router(settings, DeliverySettings.load(), KafkaSettings.load(), store, async_client)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,5 +1,6 @@
-"""Delivery functions: one CloudEvent and one subscription in, one signed HTTP attempt out.
+"""The function service: the Knative adapter over the delivery library.
 
-The same code runs in-process in the standalone broker and as a Knative Service
+A Trigger POSTs a CloudEvent to ``/subscriptions/{id}``; the service makes one attempt with
+``delivery/`` and answers with the status Knative maps to its retry schedule
 (``blazar-events function``); see docs/delivery.md.
 """

@@ -25,9 +25,10 @@ from cloudevents.core.bindings import http
 from blazar_events.errors import BlazarEventsError, NotFound
 from blazar_events.settings import RedisSettings
 from blazar_events.store import SubscriptionStore
-from functions.client import Sender
-from functions.outcomes import Delivered, Gone, Outcome, Retry, to_name
-from functions.request import Payload, from_subscription
+from delivery.client import Sender
+from delivery.outcomes import Delivered, Gone, Outcome, Retry, to_name
+from delivery.request import Payload, from_subscription
+from delivery.settings import DeliverySettings
 from functions.settings import FunctionSettings
 from functions.subscribers import Subscribers
 
@@ -54,7 +55,7 @@ def to_response(outcome: Outcome) -> web.Response:
 
 
 class FunctionService:
-    def __init__(self, settings: FunctionSettings, store: SubscriptionStore) -> None:
+    def __init__(self, settings: DeliverySettings, store: SubscriptionStore) -> None:
         self.settings = settings
         self.subscribers = Subscribers(store)
         self.sender: Sender | None = None
@@ -127,11 +128,12 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = FunctionSettings.load()
-    service = FunctionService(settings, to_store(RedisSettings.load()))
+    delivery = DeliverySettings.load()
+    service = FunctionService(delivery, to_store(RedisSettings.load()))
     host, port = args.host or settings.host, args.port or settings.port
     log.info("delivery function on http://%s:%d/subscriptions/{subscription_id}", host, port)
     web.run_app(
         service.app(), host=host, port=port, access_log=None, print=None,
-        handle_signals=True, shutdown_timeout=settings.default_timeout,
+        handle_signals=True, shutdown_timeout=delivery.default_timeout,
     )  # fmt: skip
     return 0

@@ -10,7 +10,7 @@ import logging
 
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import Subscription
-from functions.outcomes import Attempt, Gone
+from delivery.outcomes import Attempt, Gone
 
 log = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import DeliverySpec, SigningKeys, Subscription
 from broker.index import SubscriptionIndex, from_subscription_entry
 from broker.service import to_loop_factory
-from functions.http1 import HttpClient
+from delivery.http1 import HttpClient
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -201,7 +201,7 @@ class Setup:
                "BLAZAR_EVENTS_BROKER_GROUP_ID": self.prefix,
                "BLAZAR_EVENTS_BROKER_PORT": os.environ.get("BLAZAR_EVENTS_BROKER_PORT", "0"),
                "BLAZAR_EVENTS_BROKER_LOG_SUCCESSES_PER_SECOND": "5",
-               "BLAZAR_EVENTS_FUNCTION_ALLOWED_NETWORKS": "127.0.0.0/8"}  # fmt: skip
+               "BLAZAR_EVENTS_DELIVERY_ALLOWED_NETWORKS": "127.0.0.0/8"}  # fmt: skip
         command = [sys.executable, "-m", "blazar_events.cli", "broker"]
         self.brokers = [
             subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)

@@ -66,7 +66,7 @@ class Demo:
             "BLAZAR_EVENTS_API_WORKERS": "1",
             "BLAZAR_EVENTS_API_AUTH_STRATEGY": "noauth",
             "BLAZAR_EVENTS_API_ALLOWED_NETWORKS": "127.0.0.0/8",
-            "BLAZAR_EVENTS_FUNCTION_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "BLAZAR_EVENTS_DELIVERY_ALLOWED_NETWORKS": "127.0.0.0/8",
         }
         if once:  # a private namespace: tests run beside other tests
             self.env.update({

@@ -21,7 +21,7 @@ from blazar_events.stack.sink import Sink
 from blazar_events.store import SubscriptionStore
 from broker.router import Router
 from broker.settings import BrokerSettings
-from functions.settings import FunctionSettings
+from delivery.settings import DeliverySettings
 from tests.conftest import unique_name
 
 
@@ -87,9 +87,9 @@ def start_broker(
         settings = BrokerSettings.load(
             group_id=group, **{"shutdown_grace": 2.0, "commit_interval": 0.2, **overrides}
         )
-        functions = FunctionSettings.load(allowed_networks=["127.0.0.0/8"])
+        delivery = DeliverySettings.load(allowed_networks=["127.0.0.0/8"])
         router = Router(
-            settings, functions, kafka_settings, store, aioredis.Redis.from_url(redis_url)
+            settings, delivery, kafka_settings, store, aioredis.Redis.from_url(redis_url)
         )
         broker = RunningBroker(router).start()
         running.append(broker)

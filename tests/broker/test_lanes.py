@@ -7,7 +7,7 @@ import asyncio
 from cloudevents.core.v1.event import CloudEvent
 
 from broker.lanes import Depth, Job, Lane
-from functions.request import Payload
+from delivery.request import Payload
 
 PAYLOAD = Payload(CloudEvent({"id": "e", "source": "/s", "type": "t", "specversion": "1.0"}))
 

@@ -16,7 +16,7 @@ from blazar_events.stack.sink import HANG, Sink
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import DeliverySpec
 from tests.broker.conftest import RunningBroker, read_topic
-from tests.functions.conftest import from_fixture, to_subscription
+from tests.delivery.conftest import from_fixture, to_subscription
 
 START = "v2-lease.event.start_lease.json"
 END = "v2-lease.event.end_lease.json"

@@ -10,8 +10,8 @@ from blazar_events.stack.sink import HANG, Sink
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import DeliverySpec
 from tests.conftest import StackControl
+from tests.delivery.conftest import to_subscription
 from tests.e2e.conftest import BlazarNotifier, Pipeline, fixture_message, wait_until
-from tests.functions.conftest import to_subscription
 
 START = fixture_message("v2-lease.event.start_lease.json")
 T = TypeVar("T")

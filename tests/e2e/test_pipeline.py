@@ -10,8 +10,8 @@ from typing import Any
 from blazar_events.stack.sink import Sink
 from blazar_events.store import SubscriptionStore
 from tests.bridge.conftest import blazar_fixtures
+from tests.delivery.conftest import to_subscription
 from tests.e2e.conftest import BlazarNotifier, Pipeline, fixture_message
-from tests.functions.conftest import to_subscription
 
 START_TYPE = "org.openstack.blazar.lease.event.start_lease"
 

@@ -14,15 +14,15 @@ from cloudevents.core.bindings import http
 from blazar_events.stack.sink import Sink
 from blazar_events.store import SubscriptionStore
 from blazar_events.triggers import to_trigger
+from delivery.settings import DeliverySettings
 from functions.service import FunctionService
-from functions.settings import FunctionSettings
-from tests.functions.conftest import to_subscription
+from tests.delivery.conftest import to_subscription
 
 T = TypeVar("T")
 
 
 def call(store: SubscriptionStore, use: Callable[[TestClient], Awaitable[T]]) -> T:
-    settings = FunctionSettings.load(allowed_networks=["127.0.0.0/8"])
+    settings = DeliverySettings.load(allowed_networks=["127.0.0.0/8"])
 
     async def main() -> T:
         async with TestClient(TestServer(FunctionService(settings, store).app())) as client:

@@ -11,12 +11,12 @@ import pytest
 from cloudevents.core.base import BaseCloudEvent
 
 from blazar_events.stack.sink import HANG, Sink
-from functions.client import Sender
-from functions.http1 import Resolve
-from functions.outcomes import Attempt, Delivered, Gone, PermanentFailure, Retry
-from functions.request import USER_AGENT, Payload, Target
-from functions.settings import FunctionSettings
-from tests.functions.conftest import data_of
+from delivery.client import Sender
+from delivery.http1 import Resolve
+from delivery.outcomes import Attempt, Delivered, Gone, PermanentFailure, Retry
+from delivery.request import USER_AGENT, Payload, Target
+from delivery.settings import DeliverySettings
+from tests.delivery.conftest import data_of
 
 T = TypeVar("T")
 LOOPBACK = ["127.0.0.0/8"]
@@ -28,7 +28,7 @@ def run(
     resolver: Resolve | None = None,
 ) -> T:
     async def main() -> T:
-        sender = Sender(FunctionSettings.load(allowed_networks=list(allowed)), resolver)
+        sender = Sender(DeliverySettings.load(allowed_networks=list(allowed)), resolver)
         try:
             return await make(sender)
         finally:
@@ -163,7 +163,7 @@ def test_dns_rebinding_to_the_metadata_service_is_refused_at_connect_time(
 
     async def twice(sender: Sender) -> list[Attempt]:
         first = await sender.attempt(Target("s", url), Payload(event), [secret])
-        sender_settings = FunctionSettings.load(allowed_networks=LOOPBACK, dns_cache_seconds=0)
+        sender_settings = DeliverySettings.load(allowed_networks=LOOPBACK, dns_cache_seconds=0)
         fresh = Sender(sender_settings, resolver)
         try:
             second = await fresh.attempt(Target("s", url), Payload(event), [secret])

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from functions.http1 import HttpClient, Response
+from delivery.http1 import HttpClient, Response
 
 Answer = bytes
 

@@ -17,7 +17,7 @@ from cloudevents.core.formats.json import JSONFormat
 
 from blazar_events import PRODUCT, __version__
 from blazar_events.subscription import Subscription
-from functions import signing
+from delivery import signing
 
 USER_AGENT: Final = f"{PRODUCT}/{__version__}"
 _FORMAT: Final = JSONFormat()

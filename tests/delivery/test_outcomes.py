@@ -6,8 +6,8 @@ import email.utils
 
 import pytest
 
-from functions import outcomes
-from functions.outcomes import Delivered, Gone, PermanentFailure, Retry
+from delivery import outcomes
+from delivery.outcomes import Delivered, Gone, PermanentFailure, Retry
 
 
 @pytest.mark.parametrize("status", [200, 201, 202, 204, 299])

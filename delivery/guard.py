@@ -1,7 +1,7 @@
 """The SSRF guard at connect time: the egress policy's address check, and the URL rules.
 
 Checking the sink URL when the subscription is created is not enough: its DNS name may later
-resolve to 169.254.169.254 (DNS rebinding). :class:`functions.http1.HttpClient` resolves the
+resolve to 169.254.169.254 (DNS rebinding). :class:`delivery.http1.HttpClient` resolves the
 name for each new connection, refuses unless *every* address passes :func:`to_check`, and
 connects to a checked address, keeping the name for ``Host`` and TLS SNI.
 """

@@ -1,7 +1,7 @@
 """One delivery attempt over HTTP: the only module here that does network I/O.
 
 The standalone broker drives thousands of attempts a second from one event loop, so the
-attempt uses the lean pooled client of :mod:`functions.http1` (see bench/delivery/RESULTS.md
+attempt uses the lean pooled client of :mod:`delivery.http1` (see bench/delivery/RESULTS.md
 for what a general-purpose client cost) with the SSRF guard inside it: every address a sink
 resolves to is checked, and the connection goes to a checked one.
 """
@@ -14,18 +14,18 @@ from collections.abc import Sequence
 
 from blazar_events import egress
 from blazar_events.errors import BlazarEventsError, SinkRefused
-from functions import outcomes
-from functions.guard import check_sink, to_check
-from functions.http1 import HttpClient, ProtocolError, Resolve
-from functions.outcomes import Attempt, Outcome
-from functions.request import Payload, Target, to_request
-from functions.settings import FunctionSettings
+from delivery import outcomes
+from delivery.guard import check_sink, to_check
+from delivery.http1 import HttpClient, ProtocolError, Resolve
+from delivery.outcomes import Attempt, Outcome
+from delivery.request import Payload, Target, to_request
+from delivery.settings import DeliverySettings
 
 
 class Sender:
     """Makes attempts; create it inside the event loop that will use it, close it when done."""
 
-    def __init__(self, settings: FunctionSettings, resolve: Resolve | None = None) -> None:
+    def __init__(self, settings: DeliverySettings, resolve: Resolve | None = None) -> None:
         """``resolve`` replaces DNS (tests); the egress policy always checks its answers."""
         self.settings = settings
         self._check = to_check(egress.parse_networks(settings.allowed_networks))

@@ -8,8 +8,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from blazar_events.errors import ConfigurationError
-from functions import signing
-from tests.functions.conftest import to_secret
+from delivery import signing
+from tests.delivery.conftest import to_secret
 
 BODY = b'{"lease_id": "6a1b", "status": "ACTIVE"}'
 

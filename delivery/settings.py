@@ -1,0 +1,34 @@
+"""Settings of delivery attempts (section ``[delivery]``, env ``BLAZAR_EVENTS_DELIVERY_*``).
+
+The same options hold wherever an attempt is made: in the standalone broker and in the
+function service of the Knative mode.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from blazar_events.settings import CsvList, Section
+
+
+class DeliverySettings(Section, section="delivery"):
+    default_timeout: float = Field(
+        10.0, description="Seconds one attempt may take when the subscription sets no timeout"
+    )
+    retry_after_cap: float = Field(
+        300.0, description="Longest Retry-After (seconds) honoured; a longer one is cut to this"
+    )
+    max_connections: int = Field(
+        1000, description="Open connections to all sinks together (the pool is shared)"
+    )
+    dns_cache_seconds: int = Field(
+        10, description="How long checked DNS answers are reused before resolving again"
+    )
+    max_response_bytes: int = Field(
+        65536, description="Bytes of a sink's response body read (the rest is dropped)"
+    )
+    allowed_networks: CsvList = Field(
+        default_factory=list,
+        description="CIDRs deliveries may reach although the SSRF policy refuses them "
+        "(loopback, private, link-local), e.g. a tenant network 10.0.0.0/8",
+    )
