@@ -10,8 +10,11 @@ Two choices keep one meaning everywhere (the same text goes into a Knative Trigg
 * CESQL gives AND, OR and XOR one precedence, unlike SQL, and a NOT or minus before a
   comparison is read differently by different engines. Such expressions are refused with a
   message asking for parentheses, rather than evaluated one way here and another in Knative.
-* Evaluation is fail-fast: a missing attribute, a failed cast or a division by zero makes the
-  whole filter not match (as Knative's CESQL filter does) instead of matching on a zero value.
+* Evaluation is fail-fast (the spec's section 4.1 allows it; Knative's CESQL filter turns any
+  evaluation error into "no match"): a missing attribute, a failed cast or a division by zero
+  makes the whole filter not match instead of matching on the spec's zero value.
+
+What an expression may cost is bounded when it is compiled: see ``cesql_budget``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """The cost budget of filters: what a tenant writes is refused at create time or evaluated
 cheaply, and evaluation never raises anything but :class:`FilterError`."""
 
+import sys
+from typing import Any
+
 import pytest
 
 from blazar_events.errors import FilterError, InvalidFilter
@@ -90,3 +93,48 @@ def test_evaluation_raises_only_filter_error() -> None:
         match(None)  # type: ignore[arg-type]
     with pytest.raises(FilterError):
         from_expression({"exact": {"type": "x"}})(42)  # type: ignore[arg-type]
+
+
+SHAPES = {
+    "parentheses": lambda k: "(" * k + "TRUE" + ")" * k,
+    "NOT": lambda k: "NOT " * k + "TRUE",
+    "minus": lambda k: "- " * k + "1",
+    "NOT (": lambda k: "NOT (" * k + "TRUE" + ")" * k,
+    "calls": lambda k: "LENGTH(" * k + "type" + ")" * k + " > 0",
+    "CONCAT": lambda k: "LENGTH(" + "CONCAT(" * k + "type" + ")" * k + ") > 0",
+    "IN": lambda k: "1 IN (" * k + "1" + ")" * k,
+    "mixed": lambda k: "(" * k + "1 + 2 * 3 = 7 AND type LIKE '%' AND (-(1)) < 0" + ")" * k,
+}
+STACK_LEFT = 400  # frames: the broker and the API call filters well within 1,000 - 400
+
+
+def deepest_accepted(make: Any) -> str:
+    depth = 1
+    while True:
+        try:
+            from_expression({"sql": make(depth + 1)})
+        except InvalidFilter as exc:
+            assert "nested deeper" in exc.message
+            return str(make(depth))
+        depth += 1
+
+
+def with_stack_left(frames: int, work: Any) -> Any:
+    """``work()`` called with only ``frames`` frames left before the recursion limit."""
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+
+    def descend(n: int) -> Any:
+        return work() if n <= 0 else descend(n - 1)
+
+    return descend(sys.getrecursionlimit() - depth - frames)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_deepest_accepted_filters_compile_and_run_in_little_stack(shape: str) -> None:
+    text = deepest_accepted(SHAPES[shape])
+    result = with_stack_left(
+        STACK_LEFT, lambda: from_expression({"sql": text})({"type": "lease.x"})
+    )
+    assert result in (True, False)
