@@ -28,8 +28,12 @@ strings = (
     | digits
     | st.sampled_from(["true", "FALSE", "", " 12 ", "-0", "+7"])
 )
-patterns = st.text(alphabet="a%_\\b", max_size=300) | st.integers(0, 200).map(
-    lambda n: "%a" * n + "%b"
+patterns = st.one_of(
+    st.text(alphabet="a%_\\b", max_size=300),
+    st.integers(0, 200).map(lambda n: "%a" * n + "%b"),
+    # Within the limit, and quadratic or worse for a backtracking matcher on long values.
+    st.integers(0, 250).map(lambda n: "%" + "a" * n + "b%"),
+    st.integers(0, 125).map(lambda n: "%" + "_a" * n + "b%"),
 )
 
 leaf = st.one_of(
