@@ -33,6 +33,8 @@ class Segment:
                 self.wild |= 1 << i
             else:
                 self.masks[char] = self.masks.get(char, 0) | 1 << i
+        # A character matches its own positions and every ``_``.
+        self.masks = {char: mask | self.wild for char, mask in self.masks.items()}
 
     def at(self, text: str, position: int) -> bool:
         """Whether the segment matches ``text`` at ``position`` (which leaves room for it)."""
@@ -45,11 +47,11 @@ class Segment:
         if self.literal is not None:
             return text.find(self.literal, start, end)
         # Shift-And: bit i of ``state`` says the last i+1 characters read match chars[:i+1].
-        state, last, masks, wild = 0, 1 << (self.size - 1), self.masks, self.wild
-        for position in range(start, end):
-            state = ((state << 1) | 1) & (masks.get(text[position], 0) | wild)
+        state, last, mask, wild = 0, 1 << (self.size - 1), self.masks.get, self.wild
+        for offset, char in enumerate(text[start:end]):
+            state = ((state << 1) | 1) & mask(char, wild)
             if state & last:
-                return position - self.size + 1
+                return start + offset - self.size + 1
         return -1
 
 
