@@ -45,7 +45,7 @@ def compile_subscription(sub: Subscription) -> Matcher:
     except InvalidFilter as exc:
         # Stored before a limit it breaks was set: it fails on each event it would have
         # judged, and the failure is reported on it.
-        user_filters = _failing(FilterError(f"the filters no longer compile: {exc.message}"))
+        user_filters = _failing(f"the filters no longer compile: {exc.message}")
 
     def match(attributes: Mapping[str, str]) -> bool:
         if project is not None and attributes.get("projectid") != project:
@@ -59,9 +59,9 @@ def compile_subscription(sub: Subscription) -> Matcher:
     return total(match)
 
 
-def _failing(error: FilterError) -> Matcher:
+def _failing(message: str) -> Matcher:
     def match(attributes: Mapping[str, str]) -> bool:
-        raise error
+        raise FilterError(message)  # a new one each time: a raised instance keeps its traceback
 
     return match
 
