@@ -53,16 +53,18 @@ def test_deep_nesting_is_refused_naming_the_depth(expression: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "expression",
-    [
-        "+".join(["1"] * 2000) + " > 1",
-        "*".join(["1"] * 2000) + " = 1",
-        " OR ".join(["FALSE"] * 400) + " OR TRUE",
-    ],
+    ("operator", "term", "verdict"),
+    [("+", "1", "> 1"), ("*", "1", "= 1"), (" OR ", "FALSE", ""), (" AND ", "TRUE", "")],
 )
-def test_long_chains_evaluate_without_deep_recursion(expression: str) -> None:
-    # 1+1+...+1 compiled into 2,000 nested closures: RecursionError on every event.
-    assert outcome(expression) in (True, False) or "nodes" in str(outcome(expression))
+def test_long_chains_run_in_little_stack_or_are_refused(
+    operator: str, term: str, verdict: str
+) -> None:
+    # 1+1+...+1 compiled into one nested closure per term: RecursionError on every event.
+    accepted = operator.join([term] * 400) + (f" {verdict}" if verdict else "")
+    match = from_expression({"sql": accepted})
+    assert with_stack_left(STACK_LEFT, lambda: match({})) is (operator != " OR ")
+    refusal = str(outcome(operator.join([term] * 1000)))
+    assert "more than 512 nodes" in refusal or "longer than 4096 characters" in refusal
 
 
 def test_a_string_function_cannot_build_a_huge_string() -> None:
