@@ -140,3 +140,13 @@ def test_the_deepest_accepted_filters_compile_and_run_in_little_stack(shape: str
         STACK_LEFT, lambda: from_expression({"sql": text})({"type": "lease.x"})
     )
     assert result in (True, False)
+
+
+def test_filter_objects_are_bounded_in_number_and_value_size() -> None:
+    with pytest.raises(InvalidFilter, match="longer than 1024 characters"):
+        from_expression({"prefix": {"type": "x" * 1025}})
+    with pytest.raises(InvalidFilter, match="more than 256 filter objects"):
+        from_expression({"any": [{"exact": {"type": str(n)}} for n in range(300)]})
+    assert from_expression({"any": [{"exact": {"type": str(n)}} for n in range(255)]})(
+        {"type": "7"}
+    )
