@@ -137,3 +137,14 @@ class StackError(BlazarEventsError):
     """A local development service (``blazar-events stack``) cannot be installed or started."""
 
     name = "StackError"
+
+
+class FilterError(BlazarEventsError):
+    """Evaluating a subscription's compiled filter failed in a way CESQL does not define.
+
+    The one exception a compiled filter may raise (a CESQL evaluation error — a missing
+    attribute, a failed cast — is not one: the filter simply does not match). The caller
+    records it on that subscription and goes on with the others.
+    """
+
+    name = "FilterError"

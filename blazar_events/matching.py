@@ -8,13 +8,22 @@ Knative filters. Every condition is ANDed:
   a member writes can widen this;
 * ``types`` (empty = every type), ``lease_id`` (the ``leaseid`` extension), then ``filters``;
 * a DISABLED subscription matches nothing.
+
+A filter is tenant code. A compiled matcher returns a bool or raises
+:class:`~blazar_events.errors.FilterError`, and :func:`evaluate` turns even that into a
+:class:`Verdict`, so that a caller matching one event against many subscriptions records a
+failure on the one subscription it belongs to and goes on with the others.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
+from blazar_events.errors import FilterError, InvalidFilter
 from blazar_events.filters import from_list
+from blazar_events.filters.base import show
+from blazar_events.filters.factory import total
 from blazar_events.subscription import ALL_PROJECTS, Subscription
 
 Matcher = Callable[[Mapping[str, str]], bool]
@@ -31,7 +40,12 @@ def compile_subscription(sub: Subscription) -> Matcher:
     project = None if sub.project_id == ALL_PROJECTS else sub.project_id
     types = frozenset(sub.types)
     lease = sub.lease_id
-    user_filters = from_list(sub.filters)
+    try:
+        user_filters = from_list(sub.filters)
+    except InvalidFilter as exc:
+        # Stored before a limit it breaks was set: it fails on each event it would have
+        # judged, and the failure is reported on it.
+        user_filters = _failing(f"the filters no longer compile: {exc.message}")
 
     def match(attributes: Mapping[str, str]) -> bool:
         if project is not None and attributes.get("projectid") != project:
@@ -42,4 +56,32 @@ def compile_subscription(sub: Subscription) -> Matcher:
             return False
         return user_filters(attributes)
 
+    return total(match)
+
+
+def _failing(message: str) -> Matcher:
+    def match(attributes: Mapping[str, str]) -> bool:
+        raise FilterError(message)  # a new one each time: a raised instance keeps its traceback
+
     return match
+
+
+class Verdict(NamedTuple):
+    """Whether an event matched a subscription; ``error`` says why its filter could not say."""
+
+    matched: bool
+    error: FilterError | None = None
+
+
+def evaluate(match: Matcher, attributes: Mapping[str, str]) -> Verdict:
+    """One event against one compiled subscription; never raises (short of BaseException).
+
+    ``error`` is set when the subscription's filter failed: the event does not match, and the
+    caller counts, logs and shows ``error.message`` on that subscription (``status_reason``).
+    """
+    try:
+        return Verdict(match(attributes) is True)
+    except FilterError as exc:
+        return Verdict(False, exc)
+    except Exception as exc:  # a matcher that is not ours, or a bug: still this one's only
+        return Verdict(False, FilterError(f"the filter could not be evaluated: {show(repr(exc))}"))

@@ -27,7 +27,7 @@ from pydantic import (
 
 from blazar_events import egress, eventtypes
 from blazar_events.delivery_spec import DeliverySpec, JsonInt, ProtocolSettings, from_iso_duration
-from blazar_events.errors import BlazarEventsError, InvalidInput
+from blazar_events.errors import BlazarEventsError, InvalidFilter, InvalidInput
 from blazar_events.filters import from_expression
 from blazar_events.signing_keys import SigningKeys, utcnow
 
@@ -134,8 +134,11 @@ class SubscriptionInput(BaseModel):
     @field_validator("filters")
     @classmethod
     def _filters(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        for expression in value:
-            from_expression(expression)
+        for index, expression in enumerate(value):
+            try:
+                from_expression(expression)
+            except InvalidFilter as exc:  # name the item: filters[2]: ...
+                raise InvalidFilter(f"filters[{index}]: {exc.message}") from None
         return value
 
     @field_validator("lease_id", "project_id")

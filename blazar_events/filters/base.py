@@ -19,6 +19,8 @@ Compile = Callable[[Any], Predicate]
 
 # CloudEvents attribute names: lower-case letters and digits (spec v1.0, "Attribute Naming").
 _ATTRIBUTE = re.compile(r"^[a-z0-9]{1,64}\Z")
+# The longest value exact/prefix/suffix compares with: no attribute Blazar sends comes near.
+MAX_VALUE = 1024
 
 
 def show(expression: Any) -> str:
@@ -45,6 +47,11 @@ def single_attribute(dialect: str, value: Any) -> tuple[str, str]:
     if not isinstance(text, str):
         raise InvalidFilter(
             f"filter {show({dialect: value})}: the value of {name!r} must be a string"
+        )
+    if len(text) > MAX_VALUE:
+        raise InvalidFilter(
+            f"filter {show({dialect: value})}: the value of {name!r} is longer than "
+            f"{MAX_VALUE} characters"
         )
     return name, text
 

@@ -10,29 +10,29 @@ Two choices keep one meaning everywhere (the same text goes into a Knative Trigg
 * CESQL gives AND, OR and XOR one precedence, unlike SQL, and a NOT or minus before a
   comparison is read differently by different engines. Such expressions are refused with a
   message asking for parentheses, rather than evaluated one way here and another in Knative.
-* Evaluation is fail-fast: a missing attribute, a failed cast or a division by zero makes the
-  whole filter not match (as Knative's CESQL filter does) instead of matching on a zero value.
+* Evaluation is fail-fast (the spec's section 4.1 allows it; Knative's CESQL filter turns any
+  evaluation error into "no match"): a missing attribute, a failed cast or a division by zero
+  makes the whole filter not match instead of matching on the spec's zero value.
+
+What an expression may cost is bounded when it is compiled: see ``cesql_budget``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
 
 from blazar_events.errors import InvalidFilter
+from blazar_events.filters.cesql_budget import Node, Value
 
-Value = int | bool | str
-Node = Callable[[Mapping[str, str]], Value]
+__all__ = ["Node", "Value"]
 
-MAX_LENGTH = 4096
-MAX_DEPTH = 64
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 KEYWORDS = {"AND", "OR", "XOR", "NOT", "LIKE", "EXISTS", "IN", "TRUE", "FALSE"}
 COMPARISONS = {"=", "!=", "<>", "<", "<=", ">", ">="}
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:\\.|''|[^'\\])*'|\"(?:\\.|\"\"|[^\"\\])*\")"
-    r"|(?P<number>\d+(?![A-Za-z_]))|(?P<word>[A-Za-z_][A-Za-z0-9_]*|[0-9][A-Za-z0-9]*)"
+    r"|(?P<number>[0-9]+(?![A-Za-z_]))|(?P<word>[A-Za-z_][A-Za-z0-9_]*|[0-9][A-Za-z0-9]*)"
     r"|(?P<op><>|!=|<=|>=|[-+*/%=<>(),]))"
 )
 
@@ -89,9 +89,26 @@ def to_int(value: Value, explicit: bool = False) -> int:
         raise EvaluationError("cannot cast a Boolean to an Integer")
     if isinstance(value, int):
         return value
-    if re.fullmatch(r"[+-]?\d+", value.strip()) and INT_MIN <= int(value) <= INT_MAX:
-        return int(value)
-    raise EvaluationError(f"cannot cast {value!r} to an Integer")
+    number = parse_int(value.strip())
+    if number is None:
+        raise EvaluationError(f"cannot cast {value[:40]!r} to an Integer")
+    return number
+
+
+def parse_int(text: str) -> int | None:
+    """The 32-bit integer ``text`` spells in ASCII digits, or None.
+
+    Lengths are checked before ``int()``: a tenant's string of thousands of digits would
+    make it raise (past 4,300 digits) or take quadratic time.
+    """
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    if not digits or not digits.isascii() or not digits.isdigit():
+        return None
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > 10:
+        return None
+    number = -int(digits) if text[:1] == "-" else int(digits)
+    return number if INT_MIN <= number <= INT_MAX else None
 
 
 def to_bool(value: Value, explicit: bool = False) -> bool:
@@ -103,7 +120,7 @@ def to_bool(value: Value, explicit: bool = False) -> bool:
         raise EvaluationError("cannot cast an Integer to a Boolean")
     if value.lower() in ("true", "false"):
         return value.lower() == "true"
-    raise EvaluationError(f"cannot cast {value!r} to a Boolean")
+    raise EvaluationError(f"cannot cast {value[:40]!r} to a Boolean")
 
 
 def to_str(value: Value) -> str:
@@ -132,54 +149,3 @@ def divide(a: int, b: int, remainder: bool) -> int:
         raise EvaluationError("division by zero")
     quotient = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)  # truncated division
     return checked(a - b * quotient if remainder else quotient)
-
-
-# Wildcards as two-character tokens, so that they never equal one character of the text.
-ANY_RUN, ANY_ONE = "%%", "__"
-
-
-class LikePattern:
-    """A LIKE pattern, matched in at most len(text) * len(pattern) steps.
-
-    Not a regular expression: ``'%_%_%_...x'`` as ``.*..*..*....x`` backtracks exponentially
-    in Python's engine, and a tenant's filter runs on every event the broker routes.
-    """
-
-    __slots__ = ("tokens",)
-
-    def __init__(self, pattern: str) -> None:
-        tokens: list[str] = []
-        i = 0
-        while i < len(pattern):
-            char = pattern[i]
-            if char == "\\" and i + 1 < len(pattern) and pattern[i + 1] in "%_\\":
-                tokens.append(pattern[i + 1])
-                i += 2
-                continue
-            token = ANY_RUN if char == "%" else ANY_ONE if char == "_" else char
-            if not (token == ANY_RUN and tokens and tokens[-1] == ANY_RUN):
-                tokens.append(token)
-            i += 1
-        self.tokens = tuple(tokens)
-
-    def matches(self, text: str) -> bool:
-        # Wildcard matching that only ever returns to the latest '%' (earlier ones can
-        # absorb nothing a later one could not).
-        tokens, i, j, star, mark = self.tokens, 0, 0, -1, 0
-        while i < len(text):
-            if j < len(tokens) and tokens[j] in (ANY_ONE, text[i]):
-                i, j = i + 1, j + 1
-            elif j < len(tokens) and tokens[j] == ANY_RUN:
-                star, mark, j = j, i, j + 1
-            elif star >= 0:
-                mark += 1
-                i, j = mark, star + 1
-            else:
-                return False
-        while j < len(tokens) and tokens[j] == ANY_RUN:
-            j += 1
-        return j == len(tokens)
-
-
-def like_pattern(pattern: str) -> LikePattern:
-    return LikePattern(pattern)

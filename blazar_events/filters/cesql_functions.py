@@ -5,6 +5,33 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from blazar_events.filters.cesql import INT_MIN, EvaluationError, Value, to_bool, to_int, to_str
+from blazar_events.filters.cesql_budget import MAX_RUNTIME_RESULT
+
+
+def _bounded(size: int) -> None:
+    # The filter's own literals are bounded when it is compiled; event attributes are not.
+    if size > MAX_RUNTIME_RESULT:
+        raise EvaluationError(f"a function result would exceed {MAX_RUNTIME_RESULT} characters")
+
+
+def _concat(*xs: Value) -> str:
+    parts = [to_str(x) for x in xs]
+    _bounded(sum(map(len, parts)))
+    return "".join(parts)
+
+
+def _concat_ws(separator: Value, *xs: Value) -> str:
+    sep, parts = to_str(separator), [to_str(x) for x in xs]
+    _bounded(sum(map(len, parts)) + len(sep) * max(len(parts) - 1, 0))
+    return sep.join(parts)
+
+
+def _case(x: Value, upper: bool) -> str:
+    text = to_str(x)
+    _bounded(len(text))
+    result = text.upper() if upper else text.lower()
+    _bounded(len(result))  # a case mapping may triple a character
+    return result
 
 
 def _substring(x: Value, pos: Value, length: Value | None = None) -> str:
@@ -49,10 +76,10 @@ def _is(cast: Callable[[Value], Value], x: Value) -> bool:
 # name -> (minimum arity, maximum arity or None for variadic, implementation)
 FUNCTIONS: dict[str, tuple[int, int | None, Callable[..., Value]]] = {
     "LENGTH": (1, 1, lambda x: len(to_str(x))),
-    "CONCAT": (0, None, lambda *xs: "".join(to_str(x) for x in xs)),
-    "CONCAT_WS": (1, None, lambda sep, *xs: to_str(sep).join(to_str(x) for x in xs)),
-    "LOWER": (1, 1, lambda x: to_str(x).lower()),
-    "UPPER": (1, 1, lambda x: to_str(x).upper()),
+    "CONCAT": (0, None, _concat),
+    "CONCAT_WS": (1, None, _concat_ws),
+    "LOWER": (1, 1, lambda x: _case(x, upper=False)),
+    "UPPER": (1, 1, lambda x: _case(x, upper=True)),
     "TRIM": (1, 1, lambda x: to_str(x).strip()),
     "LEFT": (2, 2, lambda x, y: _side(x, y, True)),
     "RIGHT": (2, 2, lambda x, y: _side(x, y, False)),

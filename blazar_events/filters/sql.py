@@ -2,41 +2,47 @@
 
 The grammar and casts are CESQL 1.0's (see :mod:`blazar_events.filters.cesql`); what this module
 refuses — mixed AND/OR/XOR without parentheses, a NOT or minus followed by an operator — is
-what CESQL engines disagree on. Errors name the position in the expression.
+what CESQL engines disagree on. It also refuses what would cost too much on every event
+(:mod:`blazar_events.filters.cesql_budget`). Errors name the position in the expression.
 """
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Mapping
+from collections.abc import Callable
 from typing import Any
 
 from blazar_events.errors import InvalidFilter
+from blazar_events.filters import cesql_nodes as nodes
 from blazar_events.filters.base import Attributes, Compile, Predicate, show
 from blazar_events.filters.cesql import (
     COMPARISONS,
     INT_MAX,
     INT_MIN,
     KEYWORDS,
-    MAX_DEPTH,
-    MAX_LENGTH,
     EvaluationError,
     Node,
-    Value,
-    cast_like,
-    checked,
-    divide,
-    like_pattern,
+    parse_int,
     to_bool,
-    to_int,
     tokenize,
     unquote,
+)
+from blazar_events.filters.cesql_budget import (
+    ATTRIBUTE,
+    MAX_DEPTH,
+    MAX_LENGTH,
+    MAX_LITERAL,
+    MAX_NODES,
+    MAX_PATTERN,
+    RESULT_WIDTH,
+    SCALAR,
+    Part,
+    Width,
+    over_budget,
 )
 from blazar_events.filters.cesql_functions import FUNCTIONS
 
 DIALECT = "sql"
 _LOGIC = {"AND", "OR", "XOR"}
-_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _STOP = {")", ",", ""}
 
 
@@ -46,6 +52,7 @@ class _Parser:
         self.tokens = tokenize(text)
         self.index = 0
         self.depth = 0
+        self.nodes = 0
 
     # --- token helpers ------------------------------------------------------------------------
 
@@ -59,26 +66,37 @@ class _Parser:
         return token
 
     def error(self, message: str) -> InvalidFilter:
-        position = self.tokens[self.index][2]
-        return InvalidFilter(f"sql {self.text!r}: {message} (at position {position})")
+        position = self.tokens[min(self.index, len(self.tokens) - 1)][2]
+        return InvalidFilter(f"sql {show(self.text)}: {message} (at position {position})")
 
     def expect(self, text: str) -> None:
         if self.peek()[1] != text:
             raise self.error(f"expected {text!r}")
         self.take()
 
+    # --- budget (every recursion of the parser goes through nest) ------------------------------
+
+    def nest(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"nested deeper than {MAX_DEPTH} levels")
+
+    def part(self, node: Node, width: Width = SCALAR) -> Part:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self.error(f"more than {MAX_NODES} nodes (operands, operators, calls)")
+        return Part(node, width)
+
     # --- grammar ------------------------------------------------------------------------------
 
     def parse(self) -> Node:
-        node = self.logic()
+        node = self.logic().node
         if self.peek()[0] != "end":
             raise self.error(f"unexpected {self.peek()[1]!r}")
         return node
 
-    def logic(self) -> Node:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise self.error(f"nested deeper than {MAX_DEPTH} levels")
+    def logic(self) -> Part:
+        self.nest()
         operands, ops = [self.comparison()], []
         while self.peek()[1] in _LOGIC:
             ops.append(self.take()[1].upper())
@@ -89,12 +107,11 @@ class _Parser:
                 "CESQL gives AND, OR and XOR the same precedence; add parentheses, "
                 "e.g. (a AND b) OR c"
             )
-        node = operands[-1]
-        for left, op in zip(reversed(operands[:-1]), reversed(ops), strict=True):
-            node = _logic(op, left, node)
-        return node
+        if not ops:
+            return operands[0]
+        return self.part(nodes.logic(ops[0], [operand.node for operand in operands]))
 
-    def comparison(self) -> Node:
+    def comparison(self) -> Part:
         left = self.additive()
         if self.peek()[1] not in COMPARISONS:
             return left
@@ -102,24 +119,24 @@ class _Parser:
         right = self.additive()
         if self.peek()[1] in COMPARISONS:
             raise self.error("chained comparison; add parentheses")
-        return _compare(op, left, right)
+        return self.part(nodes.compare(op, left.node, right.node))
 
-    def additive(self) -> Node:
-        node = self.multiplicative()
-        while self.peek()[1] in ("+", "-"):
+    def additive(self) -> Part:
+        return self.chain(("+", "-"), self.multiplicative)
+
+    def multiplicative(self) -> Part:
+        return self.chain(("*", "/", "%"), self.postfix)
+
+    def chain(self, operators: tuple[str, ...], operand: Callable[[], Part]) -> Part:
+        first = operand()
+        rest: list[tuple[str, Node]] = []
+        while self.peek()[1] in operators:
             op = self.take()[1]
-            node = _arithmetic(op, node, self.multiplicative())
-        return node
+            rest.append((op, operand().node))
+        return self.part(nodes.arithmetic(first.node, rest)) if rest else first
 
-    def multiplicative(self) -> Node:
-        node = self.postfix()
-        while self.peek()[1] in ("*", "/", "%"):
-            op = self.take()[1]
-            node = _arithmetic(op, node, self.postfix())
-        return node
-
-    def postfix(self) -> Node:
-        node = self.unary()
+    def postfix(self) -> Part:
+        operand = self.unary()
         negate = False
         if self.peek()[1] == "NOT":
             self.take()
@@ -132,85 +149,95 @@ class _Parser:
             if kind != "string":
                 self.index -= 1
                 raise self.error("LIKE takes a string literal pattern")
-            node = _like(node, unquote(text))
+            pattern = unquote(text)
+            if len(pattern) > MAX_PATTERN:
+                self.index -= 1
+                raise self.error(f"LIKE pattern longer than {MAX_PATTERN} characters")
+            node = self.part(nodes.like(operand.node, pattern))
         elif self.peek()[1] == "IN":
             self.take()
             self.expect("(")
-            members = [self.logic()]
+            members = [self.logic().node]
             while self.peek()[1] == ",":
                 self.take()
-                members.append(self.logic())
+                members.append(self.logic().node)
             self.expect(")")
-            node = _in(node, members)
+            node = self.part(nodes.member_of(operand.node, members))
         elif negate:
             raise self.error("expected LIKE or IN after NOT")
-        return _not(node) if negate else node
+        else:
+            return operand
+        return self.part(nodes.negation(node.node)) if negate else node
 
-    def unary(self) -> Node:
+    def unary(self) -> Part:
         text = self.peek()[1]
         if text == "-" and self.tokens[self.index + 1][0] == "number":
             return self.negative_literal()
         if text in ("NOT", "-"):
             self.take()
+            self.nest()  # NOT NOT NOT ... recurses here, once per operator
             operand = self.unary()
+            self.depth -= 1
             if self.peek()[1] not in _STOP and self.peek()[0] != "end":
                 raise self.error(
                     f"{text} before an operator is read differently by CESQL engines; "
                     f"write {text} (...) around what it applies to"
                 )
-            return _not(operand) if text == "NOT" else _negate(operand)
+            build = nodes.negation if text == "NOT" else nodes.minus
+            return self.part(build(operand.node))
         return self.primary()
 
-    def negative_literal(self) -> Node:
+    def negative_literal(self) -> Part:
         """``-5`` is one literal in CESQL (its lexer reads the sign), not a negation."""
         self.take()
         text = self.take()[1]
-        number = -int(text)
-        if number < INT_MIN:
+        number = parse_int("-" + text)
+        if number is None:
             self.index -= 1
-            raise self.error(f"-{text} is not a 32-bit integer")
-        return lambda _a: number
+            raise self.error(f"-{text[:20]} is not a 32-bit integer")
+        return self.part(nodes.constant(number))
 
-    def primary(self) -> Node:
+    def primary(self) -> Part:
         kind, text, _ = self.take()
         upper = text.upper()
         if kind == "string":
-            value: Value = unquote(text)
-            return lambda _a: value
-        if kind == "number":
-            number = int(text)
-            if number > INT_MAX:
+            value = unquote(text)
+            if len(value) > MAX_LITERAL:
                 self.index -= 1
-                raise self.error(f"{text} is not a 32-bit integer")
-            return lambda _a: number
+                raise self.error(f"string literal longer than {MAX_LITERAL} characters")
+            return self.part(nodes.constant(value), Width(len(value), 0))
+        if kind == "number":
+            number = parse_int(text)
+            if number is None or not INT_MIN <= number <= INT_MAX:
+                self.index -= 1
+                raise self.error(f"{text[:20]} is not a 32-bit integer")
+            return self.part(nodes.constant(number))
         if text == "(":
-            node = self.logic()
+            inner = self.logic()
             self.expect(")")
-            return node
+            return inner
         if kind == "word" and upper in ("TRUE", "FALSE"):
-            flag = upper == "TRUE"
-            return lambda _a: flag
+            return self.part(nodes.constant(upper == "TRUE"))
         if kind == "word" and upper == "EXISTS":
-            name = self.identifier()
-            return lambda attributes: name in attributes
+            return self.part(nodes.exists(self.identifier()))
         if kind == "word" and self.peek()[1] == "(":
             return self.function(upper)
         if kind == "word" and upper not in KEYWORDS:
             self.index -= 1
-            return _attribute(self.identifier())
+            return self.part(nodes.attribute(self.identifier()), ATTRIBUTE)
         self.index -= 1
-        raise self.error(f"unexpected {text or 'end of expression'!r}")
+        raise self.error(f"unexpected {text[:20] or 'end of expression'!r}")
 
     def identifier(self) -> str:
         kind, text, _ = self.take()
         if kind != "word" or text.upper() in KEYWORDS or not text.isalnum():
             self.index -= 1
-            raise self.error(f"{text!r} is not an attribute name")
+            raise self.error(f"{text[:20]!r} is not an attribute name")
         return text
 
-    def function(self, name: str) -> Node:
+    def function(self, name: str) -> Part:
         self.expect("(")
-        args: list[Node] = []
+        args: list[Part] = []
         if self.peek()[1] != ")":
             args.append(self.logic())
             while self.peek()[1] == ",":
@@ -218,79 +245,20 @@ class _Parser:
                 args.append(self.logic())
         self.expect(")")
         if name not in FUNCTIONS:
-            raise self.error(f"unknown function {name}")
+            raise self.error(f"unknown function {name[:20]}")
         low, high, implementation = FUNCTIONS[name]
         if len(args) < low or (high is not None and len(args) > high):
             raise self.error(f"{name} does not take {len(args)} argument(s)")
-        return lambda attributes: implementation(*(arg(attributes) for arg in args))
-
-
-# --- node builders ------------------------------------------------------------------------------
-
-
-def _attribute(name: str) -> Node:
-    def value(attributes: Mapping[str, str]) -> Value:
-        if name not in attributes:
-            raise EvaluationError(f"missing attribute {name}")
-        return attributes[name]
-
-    return value
-
-
-def _logic(op: str, left: Node, right: Node) -> Node:
-    if op == "AND":
-        return lambda a: to_bool(left(a)) and to_bool(right(a))
-    if op == "OR":
-        return lambda a: to_bool(left(a)) or to_bool(right(a))
-    return lambda a: to_bool(left(a)) != to_bool(right(a))
-
-
-def _compare(op: str, left: Node, right: Node) -> Node:
-    if op in _ORDER:
-        check = _ORDER[op]
-        return lambda a: check(to_int(left(a)), to_int(right(a)))
-
-    def equal(a: Mapping[str, str]) -> bool:
-        y = right(a)
-        return cast_like(left(a), y) == y
-
-    return equal if op == "=" else lambda a: not equal(a)
-
-
-def _arithmetic(op: str, left: Node, right: Node) -> Node:
-    if op == "+":
-        return lambda a: checked(to_int(left(a)) + to_int(right(a)))
-    if op == "-":
-        return lambda a: checked(to_int(left(a)) - to_int(right(a)))
-    if op == "*":
-        return lambda a: checked(to_int(left(a)) * to_int(right(a)))
-    remainder = op == "%"
-    return lambda a: divide(to_int(left(a)), to_int(right(a)), remainder)
-
-
-def _not(node: Node) -> Node:
-    return lambda a: not to_bool(node(a))
-
-
-def _negate(node: Node) -> Node:
-    return lambda a: checked(-to_int(node(a)))
-
-
-def _like(node: Node, pattern: str) -> Node:
-    compiled = like_pattern(pattern)
-    return lambda a: compiled.matches(str(cast_like(node(a), "")))
-
-
-def _in(node: Node, members: list[Node]) -> Node:
-    def contains(a: Mapping[str, str]) -> bool:
-        x = node(a)
-        return any(cast_like(member(a), x) == x for member in members)
-
-    return contains
+        width = RESULT_WIDTH.get(name, lambda _w: SCALAR)([arg.width for arg in args])
+        problem = over_budget(width)
+        if problem:
+            raise self.error(f"{name}(...) {problem}")
+        return self.part(nodes.call(implementation, [arg.node for arg in args]), width)
 
 
 def compile_expression(text: str) -> Node:
-    """The evaluator of a CESQL expression; InvalidFilter if it does not parse."""
+    """The evaluator of a CESQL expression; InvalidFilter if it does not parse or costs too
+    much (see :mod:`blazar_events.filters.cesql_budget`)."""
     if len(text) > MAX_LENGTH:
         raise InvalidFilter(f"sql: expression longer than {MAX_LENGTH} characters")
     if not text.strip():
@@ -304,6 +272,7 @@ def build(value: Any, compile_nested: Compile) -> Predicate:
     node = compile_expression(value)
 
     def match(attributes: Attributes) -> bool:
+        # Fail-fast (CESQL 4.1), as Knative's filter: an evaluation error means no match.
         try:
             return to_bool(node(attributes))
         except EvaluationError:

