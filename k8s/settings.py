@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from blazar_events.settings import CsvList, Section
 from blazar_events.triggers import DEFAULT_BROKER, DEFAULT_FUNCTION_URL, DEFAULT_NAMESPACE
@@ -40,3 +40,8 @@ class OperatorSettings(Section, section="operator"):
     )
     health_port: int = Field(8080, ge=0, le=65535, description="Port of /healthz")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    token_key: SecretStr | None = Field(
+        None,
+        description="The key the Triggers' capability tokens are made with: the function's "
+        "token_key (one Secret for both). Required in Knative mode",
+    )

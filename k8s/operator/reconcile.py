@@ -19,7 +19,7 @@ import logging
 from typing import Any
 
 from blazar_events import egress
-from blazar_events.errors import InvalidInput, NotFound, PolicyNotAuthorized
+from blazar_events.errors import InvalidInput, NotFound, PolicyNotAuthorized, SinkRefused
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription, SubscriptionInput
 from blazar_events.triggers import LABEL_ID, function_name, to_trigger, trigger_name
@@ -47,11 +47,13 @@ class Reconciler:
 
     def trigger(self, sub: Subscription) -> dict[str, Any]:
         """The Trigger of ``sub``: to its own function if it has ``dedicated_function``."""
+        key = self.settings.token_key
         return to_trigger(
             sub,
             broker=self.settings.broker,
             namespace=self.settings.namespace,
             function_url=self.settings.function_url,
+            token_key=None if key is None else key.get_secret_value().encode(),
         )
 
     # --- one EventSubscription ----------------------------------------------------------------
@@ -93,6 +95,14 @@ class Reconciler:
             )
             assert wanted.sink is not None  # the model settles the sink or refuses
             egress.resolve_and_check(wanted.sink, self.allowed, resolve=False)
+            if wanted.delivery.deadLetterSink:
+                # The same rules as the sink: the function delivers dead letters too.
+                try:
+                    egress.resolve_and_check(
+                        wanted.delivery.deadLetterSink, self.allowed, resolve=False
+                    )
+                except SinkRefused as exc:
+                    raise SinkRefused(f"deadLetterSink: {exc.message}", **exc.details) from None
         except (InvalidInput, PolicyNotAuthorized) as exc:
             # The last valid spec, if any, stays in effect; the status says why this one is not.
             return outcome.failed(exc.name, exc.message)
