@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings import http
@@ -20,7 +21,7 @@ from blazar_events.store import SubscriptionStore
 from blazar_events.triggers import DEAD_LETTER_ROUTE, DELIVER_ROUTE, to_token, to_trigger
 from delivery.http1 import Resolve
 from delivery.settings import DeliverySettings
-from functions.service import FunctionService
+from functions.service import FunctionService, main
 from tests.delivery.conftest import to_subscription
 
 T = TypeVar("T")
@@ -320,3 +321,14 @@ def test_the_dead_letter_route_without_a_dead_letter_sink_sends_nothing(
     [(status, _, _)] = post(store, f"/subscriptions/{sub_id}/deadletter?token={token}", event)
     assert status == 410
     assert sink.requests() == []
+
+
+@pytest.mark.parametrize(("key", "words"), [(None, "token_key"), ("short", "at least 32 bytes")])
+def test_the_function_does_not_start_without_a_usable_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], key: str | None, words: str
+) -> None:
+    monkeypatch.delenv("BLAZAR_EVENTS_FUNCTION_TOKEN_KEY", raising=False)
+    if key is not None:
+        monkeypatch.setenv("BLAZAR_EVENTS_FUNCTION_TOKEN_KEY", key)
+    assert main([]) == 2
+    assert words in capsys.readouterr().err
