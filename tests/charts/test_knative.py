@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.charts.render import REQUIRED, merged, render, template
+from tests.charts.render import REQUIRED, merged, notes, render, template
 
 
 def _one(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
@@ -92,3 +92,9 @@ def test_the_version_check_is_knative_modes_only() -> None:
 def test_the_schema_refuses_a_version_that_is_not_one(version: str) -> None:
     result = template(merged(REQUIRED, {"knative": {"version": version}}))
     assert result.returncode != 0 and "/knative/version" in result.stderr
+
+
+def test_the_notes_say_which_secret_holds_the_token_key() -> None:
+    text = notes(merged(REQUIRED, {"function": {"token": {"existingSecret": "my-token"}}}))
+    assert "create secret generic my-token --from-literal=key=" in text
+    assert "my-token" not in notes(merged(REQUIRED, {"knative": {"enabled": False}}))

@@ -332,3 +332,23 @@ def test_the_function_does_not_start_without_a_usable_key(
         monkeypatch.setenv("BLAZAR_EVENTS_FUNCTION_TOKEN_KEY", key)
     assert main([]) == 2
     assert words in capsys.readouterr().err
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(project=st.one_of(st.just(PROJECT), st.text(max_size=40)))
+def test_a_member_subscription_receives_its_own_projects_events_only(
+    store: SubscriptionStore, sink: Sink, event: BaseCloudEvent, project: str
+) -> None:
+    """Whatever project an event names, it reaches the subscription of that project only."""
+    sub_id, _ = subscribe(store, sink.url(f"hook-{len(sink.requests())}"))
+    attributes = dict(event.get_attributes())
+    attributes["projectid"] = project
+    forged = CloudEvent(attributes, event.get_data())
+    before = len(sink.requests())
+
+    [(status, _, _)] = post(store, path_of(store, sub_id), forged)
+
+    assert status == 202
+    assert len(sink.requests()) - before == (1 if project == PROJECT else 0)
