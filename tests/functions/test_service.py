@@ -21,6 +21,7 @@ from blazar_events.store import SubscriptionStore
 from blazar_events.triggers import DEAD_LETTER_ROUTE, DELIVER_ROUTE, to_token, to_trigger
 from delivery.http1 import Resolve
 from delivery.settings import DeliverySettings
+from functions import service as service_module
 from functions.service import FunctionService, main
 from tests.delivery.conftest import to_subscription
 
@@ -328,6 +329,11 @@ def test_the_function_does_not_start_without_a_usable_key(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], key: str | None, words: str
 ) -> None:
     monkeypatch.delenv("BLAZAR_EVENTS_FUNCTION_TOKEN_KEY", raising=False)
+
+    def run_app(*_: object, **__: object) -> None:
+        raise AssertionError("the function started without a usable key")
+
+    monkeypatch.setattr(service_module.web, "run_app", run_app)
     if key is not None:
         monkeypatch.setenv("BLAZAR_EVENTS_FUNCTION_TOKEN_KEY", key)
     assert main([]) == 2
