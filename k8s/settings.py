@@ -25,6 +25,11 @@ class OperatorSettings(Section, section="operator"):
         "blazar-events-function",
         description="The shared function's Knative Service, copied for dedicated functions",
     )
+    token_key: SecretStr | None = Field(
+        None,
+        description="The key the Triggers' capability tokens are made with: the function's "
+        "token_key (one Secret for both). Required in Knative mode",
+    )
     admin_namespaces: CsvList = Field(
         default_factory=list,
         description="Namespaces whose EventSubscriptions may name any projectId or '*' (the "
@@ -40,8 +45,3 @@ class OperatorSettings(Section, section="operator"):
     )
     health_port: int = Field(8080, ge=0, le=65535, description="Port of /healthz")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
-    token_key: SecretStr | None = Field(
-        None,
-        description="The key the Triggers' capability tokens are made with: the function's "
-        "token_key (one Secret for both). Required in Knative mode",
-    )

@@ -19,7 +19,7 @@ import logging
 from typing import Any
 
 from blazar_events import egress
-from blazar_events.errors import InvalidInput, NotFound, PolicyNotAuthorized, SinkRefused
+from blazar_events.errors import InvalidInput, NotFound, PolicyNotAuthorized
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription, SubscriptionInput
 from blazar_events.triggers import LABEL_ID, function_name, to_trigger, trigger_name
@@ -101,8 +101,8 @@ class Reconciler:
                     egress.resolve_and_check(
                         wanted.delivery.deadLetterSink, self.allowed, resolve=False
                     )
-                except SinkRefused as exc:
-                    raise SinkRefused(f"deadLetterSink: {exc.message}", **exc.details) from None
+                except InvalidInput as exc:  # SinkRefused: the same kind, the field named
+                    raise type(exc)(f"deadLetterSink: {exc.message}", **exc.details) from None
         except (InvalidInput, PolicyNotAuthorized) as exc:
             # The last valid spec, if any, stays in effect; the status says why this one is not.
             return outcome.failed(exc.name, exc.message)
