@@ -145,8 +145,9 @@ class FunctionService:
             return _error(422, "FilterFailed", "the subscription's filters could not be evaluated")
         if not matches:
             # Only a Knative that ignores the Trigger's filters sends this: not for this
-            # subscriber (another project's lease, another type). Taken, never delivered.
-            log.info("subscription %s: event %s does not match it, dropped", sub_id,
+            # subscriber (another project's lease, another type). Taken, never delivered;
+            # debug only, as such a Knative sends every event to every subscription.
+            log.debug("subscription %s: event %s does not match it, dropped", sub_id,
                      event.get_id())  # fmt: skip
             return web.Response(status=202)
         return Call(sub, secrets, event)
