@@ -22,9 +22,41 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 SCHEMES = ("http", "https")
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
+# Cloud instance metadata and host services: credentials live behind them, so no
+# ``allowed_networks`` opens them (an operator allowing fc00::/7 or 100.64.0.0/10 for tenant
+# networks must not open AWS's fd00:ec2::254 or Alibaba's 100.100.100.200 with them).
+METADATA_NETWORKS: tuple[IPNetwork, ...] = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "169.254.169.254/32",  # AWS, GCE, Azure, OpenStack, Oracle, IBM, DigitalOcean...
+        "169.254.170.0/24",  # AWS ECS task metadata, EKS pod identity
+        "169.254.0.23/32",  # Tencent Cloud
+        "fd00:ec2::/64",  # AWS instance services over IPv6 (IMDS, DNS, NTP, pod identity)
+        "fd20:ce::254/128",  # GCE metadata over IPv6
+        "100.100.100.200/32",  # Alibaba Cloud
+        "168.63.129.16/32",  # Azure WireServer
+        "192.0.0.192/32",  # Oracle Cloud (legacy)
+    )
 )
+# Link-local never leaves the host's link; what answers there is the platform, not a tenant.
+LINK_LOCAL_NETWORKS: tuple[IPNetwork, ...] = (
+    ipaddress.ip_network("169.254.0.0/16"),
+    ipaddress.ip_network("fe80::/10"),
+)
+# What a refusal says instead of the address: echoing a resolved address would let a tenant
+# use the API as a DNS oracle for the cloud's internal names.
+DESCRIPTIONS = {
+    "metadata": "a cloud metadata endpoint",
+    "link-local": "a link-local address",
+    "unspecified": "an unspecified address",
+    "loopback": "a loopback address",
+    "private": "a private address",
+    "shared-address-space": "a shared address space (carrier-grade NAT) address",
+    "multicast": "a multicast address",
+    "reserved": "a reserved address",
+}
+# Rules no setting lifts.
+ALWAYS_REFUSED = frozenset({"metadata", "link-local"})
 
 # IPv6 ranges that carry an IPv4 address in their last 32 bits and reach it through a
 # translator or tunnel: NAT64 (RFC 6052), SIIT (RFC 2765), IPv4-compatible (RFC 4291).
@@ -42,7 +74,6 @@ _RULES: tuple[tuple[str, tuple[IPNetwork, ...]], ...] = tuple(
     for rule, nets in (
         ("unspecified", ("0.0.0.0/8", "::/128")),
         ("loopback", ("127.0.0.0/8", "::1/128")),
-        ("link-local", ("169.254.0.0/16", "fe80::/10")),
         ("private", ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")),
         ("shared-address-space", ("100.64.0.0/10",)),
         ("multicast", ("224.0.0.0/4", "ff00::/8")),
@@ -150,8 +181,32 @@ def to_host(raw: str, url: str) -> tuple[str, IPAddress | None]:
     return host, None
 
 
+def _contains(networks: Iterable[IPNetwork], address: IPAddress) -> bool:
+    return any(address.version == net.version and address in net for net in networks)
+
+
+def to_unallowable(address: IPAddress) -> str | None:
+    """``metadata`` or ``link-local`` when ``address`` (or the IPv4 it embeds) is one."""
+    embedded = to_embedded_v4(address) if isinstance(address, ipaddress.IPv6Address) else None
+    for candidate in (address, embedded):
+        if candidate is None:
+            continue
+        if _contains(METADATA_NETWORKS, candidate):
+            return "metadata"
+        if _contains(LINK_LOCAL_NETWORKS, candidate):
+            return "link-local"
+    return None
+
+
 def refusal(address: IPAddress, allowed: Sequence[IPNetwork] = ()) -> str | None:
-    """The name of the rule that refuses ``address``, or None when delivery may go there."""
+    """The name of the rule that refuses ``address``, or None when delivery may go there.
+
+    Metadata endpoints and link-local addresses are judged first: no allowed network lifts
+    them.
+    """
+    rule = to_unallowable(address)
+    if rule is not None:
+        return rule
     embedded = to_embedded_v4(address) if isinstance(address, ipaddress.IPv6Address) else None
     if any(
         a.version == net.version and a in net for a in (address, embedded) if a for net in allowed
@@ -162,10 +217,8 @@ def refusal(address: IPAddress, allowed: Sequence[IPNetwork] = ()) -> str | None
         rule = refusal(embedded)
         if rule is not None:
             return rule
-    if address in METADATA_ADDRESSES:
-        return "metadata"
     for rule, networks in _RULES:
-        if any(address.version == net.version and address in net for net in networks):
+        if _contains(networks, address):
             return rule
     if address.is_multicast:
         return "multicast"
@@ -186,13 +239,19 @@ def to_embedded_v4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
 
 
 def check_address(address: IPAddress, allowed: Sequence[IPNetwork] = ()) -> None:
+    """Raise :class:`SinkRefused` naming the rule, never the address (no DNS oracle)."""
     rule = refusal(address, allowed)
-    if rule is not None:
-        raise SinkRefused(
-            f"sink address {address} is refused (rule={rule}); an operator may allow its "
-            "network in the api/functions allowed_networks setting",
-            rule=rule,
-        )
+    if rule is None:
+        return
+    hint = (
+        "no setting allows it"
+        if rule in ALWAYS_REFUSED
+        else "an operator may allow such a network in the allowed_networks setting"
+    )
+    raise SinkRefused(
+        f"the sink resolves to {DESCRIPTIONS.get(rule, 'an address')} (rule={rule}); {hint}",
+        rule=rule,
+    )
 
 
 def resolve_and_check(

@@ -4,11 +4,23 @@ The Trigger sits on the Kafka-class Broker and repeats :mod:`blazar_events.match
 Knative's filter dialects (the Subscriptions API ``sql`` dialect is Knative's ``cesql``).
 Its subscriber is the delivery function with the subscription id in the path, so one function
 deployment serves every subscription unless a dedicated instance is asked for.
+
+Two things keep Knative mode as safe as the standalone broker:
+
+* the dead-letter sink is the function's ``/subscriptions/{id}/deadletter`` route, never the
+  tenant's ``deadLetterSink`` itself: Knative's dispatcher would POST there with no SSRF
+  check, while the function delivers through the guarded client (checked and pinned at
+  connect time);
+* each URI carries a capability token, an HMAC of the route and the subscription id under the
+  operator's key (:func:`to_token`), which the function checks: knowing a subscription id (it
+  is in the Trigger's name) is not enough to have events signed and sent to its sink.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import hmac
+from typing import Any, Final
 
 from blazar_events.subscription import ALL_PROJECTS, Subscription
 
@@ -19,6 +31,35 @@ ORDERING_ANNOTATION = "kafka.eventing.knative.dev/delivery.order"
 DEFAULT_BROKER = "blazar-events"
 DEFAULT_NAMESPACE = "blazar-events"
 DEFAULT_FUNCTION_URL = "http://blazar-events-function.blazar-events.svc.cluster.local"
+DELIVER_ROUTE: Final = "deliver"
+DEAD_LETTER_ROUTE: Final = "deadletter"
+TOKEN_PARAMETER: Final = "token"
+
+
+def to_token(key: bytes, subscription_id: str, route: str) -> str:
+    """The capability to call ``route`` of the function for one subscription (hex HMAC)."""
+    message = f"blazar-events/{route}/{subscription_id}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def is_valid_token(key: bytes, subscription_id: str, route: str, token: str | None) -> bool:
+    """Constant-time check of a caller's token; any malformed token is simply not valid."""
+    if not token or not token.isascii():
+        return False
+    expected = to_token(key, subscription_id, route)
+    return hmac.compare_digest(expected.encode(), token.encode())
+
+
+def to_route_uri(
+    function_url: str, subscription_id: str, route: str, token_key: bytes | None
+) -> str:
+    """The function's URI for one route of a subscription, with its token when a key is given."""
+    uri = f"{function_url.rstrip('/')}/subscriptions/{subscription_id}"
+    if route != DELIVER_ROUTE:
+        uri += f"/{route}"
+    if token_key is not None:
+        uri += f"?{TOKEN_PARAMETER}={to_token(token_key, subscription_id, route)}"
+    return uri
 
 
 def function_name(subscription_id: str) -> str:
@@ -63,7 +104,8 @@ def to_filters(sub: Subscription) -> list[dict[str, Any]]:
     return filters
 
 
-def to_delivery(sub: Subscription) -> dict[str, Any]:
+def to_delivery(sub: Subscription, function_url: str, token_key: bytes | None) -> dict[str, Any]:
+    """Knative's delivery spec; a dead-letter sink is the function's guarded dead-letter route."""
     spec = sub.delivery
     delivery: dict[str, Any] = {
         "retry": spec.retry,
@@ -72,7 +114,8 @@ def to_delivery(sub: Subscription) -> dict[str, Any]:
         "timeout": spec.timeout,
     }
     if spec.deadLetterSink:
-        delivery["deadLetterSink"] = {"uri": spec.deadLetterSink}
+        uri = to_route_uri(function_url, sub.id, DEAD_LETTER_ROUTE, token_key)
+        delivery["deadLetterSink"] = {"uri": uri}
     return delivery
 
 
@@ -82,11 +125,14 @@ def to_trigger(
     broker: str = DEFAULT_BROKER,
     namespace: str = DEFAULT_NAMESPACE,
     function_url: str = DEFAULT_FUNCTION_URL,
+    token_key: bytes | None = None,
 ) -> dict[str, Any]:
     """The Trigger object for ``sub`` as a plain dict (ready for YAML, JSON or the k8s API).
 
     ``function_url`` is the shared function; a subscription with ``dedicated_function``
     points at its own (:func:`function_name`, created by the operator) instead.
+    ``token_key`` is the operator's key: the operator renders with it, the API (which shows
+    a tenant its Trigger and does not hold the key) without, so no token is ever shown.
     """
     if sub.dedicated_function:
         function_url = service_url(function_name(sub.id), namespace)
@@ -102,7 +148,7 @@ def to_trigger(
     spec: dict[str, Any] = {
         "broker": broker,
         "filters": to_filters(sub),
-        "subscriber": {"uri": f"{function_url.rstrip('/')}/subscriptions/{sub.id}"},
-        "delivery": to_delivery(sub),
+        "subscriber": {"uri": to_route_uri(function_url, sub.id, DELIVER_ROUTE, token_key)},
+        "delivery": to_delivery(sub, function_url, token_key),
     }
     return {"apiVersion": API_VERSION, "kind": "Trigger", "metadata": metadata, "spec": spec}

@@ -1,13 +1,19 @@
 """The delivery function as an HTTP service, for a Knative Trigger (``blazar-events function``).
 
-``POST /subscriptions/{subscription_id}`` with a CloudEvent (binary or structured) makes one
-attempt and
-answers so that Knative's own delivery spec does the retrying and the dead-lettering:
+``POST /subscriptions/{subscription_id}?token=...`` with a CloudEvent (binary or structured)
+makes one attempt and answers so that Knative's own delivery spec does the retrying and the
+dead-lettering:
 
 * delivered: 202 and an empty body (a 200 with a CloudEvent body would re-enter the broker);
 * retry: 503, with ``Retry-After`` when the sink sent one;
 * permanent failure: 422; the sink answered 410 or the subscription is gone/disabled: 410.
 
+``POST /subscriptions/{subscription_id}/deadletter?token=...`` is the Trigger's dead-letter
+sink: one attempt at the tenant's ``deadLetterSink`` through the same guarded client.
+
+Before anything else the caller must show the subscription's token for that route (401
+without, 403 with a wrong one: :mod:`functions.callers`); then the event must match the
+subscription (tenant rule, types, filters), else it is dropped with a 202 and never sent.
 Error bodies use Blazar's shape. ``GET /healthz`` answers 200 while Redis answers.
 """
 
@@ -16,21 +22,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
+from dataclasses import dataclass
 from typing import Any
 
 import redis
 from aiohttp import web
+from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings import http
 
 from blazar_events.errors import BlazarEventsError, NotFound
 from blazar_events.settings import RedisSettings
 from blazar_events.store import SubscriptionStore
+from blazar_events.subscription import Subscription
+from blazar_events.triggers import DEAD_LETTER_ROUTE, DELIVER_ROUTE, TOKEN_PARAMETER
 from delivery.client import Sender
+from delivery.http1 import Resolve
 from delivery.outcomes import Delivered, Gone, Outcome, Retry, to_name
 from delivery.request import Payload, from_subscription
 from delivery.settings import DeliverySettings
+from functions.callers import check_caller, to_key
+from functions.deadletters import to_dead_letter, to_target
 from functions.settings import FunctionSettings
-from functions.subscribers import Subscribers
+from functions.subscribers import Subscribers, to_attributes
 
 log = logging.getLogger(__name__)
 
@@ -54,23 +68,42 @@ def to_response(outcome: Outcome) -> web.Response:
     return _error(422, "DeliveryFailed", outcome.error)
 
 
+@dataclass(frozen=True, slots=True)
+class Call:
+    """An authenticated call for an active subscription, with an event it matches."""
+
+    sub: Subscription
+    secrets: list[str]
+    event: BaseCloudEvent
+
+
 class FunctionService:
-    def __init__(self, settings: DeliverySettings, store: SubscriptionStore) -> None:
+    def __init__(
+        self,
+        settings: DeliverySettings,
+        store: SubscriptionStore,
+        token_key: bytes,
+        resolve: Resolve | None = None,
+    ) -> None:
+        """``token_key`` is the operator's (the Triggers' tokens); ``resolve`` replaces DNS."""
         self.settings = settings
         self.subscribers = Subscribers(store)
+        self.token_key = token_key
+        self.resolve = resolve
         self.sender: Sender | None = None
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_EVENT_BYTES)
-        # The path every rendered Trigger calls (blazar_events.triggers.to_trigger).
+        # The paths every rendered Trigger calls (blazar_events.triggers.to_trigger).
         app.router.add_post("/subscriptions/{subscription_id}", self.deliver)
+        app.router.add_post("/subscriptions/{subscription_id}/deadletter", self.dead_letter)
         app.router.add_get("/healthz", self.health)
         app.on_startup.append(self._open)
         app.on_cleanup.append(self._close)
         return app
 
     async def _open(self, _app: web.Application) -> None:
-        self.sender = Sender(self.settings)
+        self.sender = Sender(self.settings, self.resolve)
 
     async def _close(self, _app: web.Application) -> None:
         if self.sender is not None:
@@ -83,9 +116,14 @@ class FunctionService:
             return _error(503, "ServiceUnavailable", exc.message)
         return web.json_response({"status": "ok"})
 
-    async def deliver(self, request: web.Request) -> web.Response:
-        assert self.sender is not None
+    async def _accept(self, request: web.Request, route: str) -> Call | web.Response:
+        """The call if it may proceed, else the answer to give: the caller first, then the
+        event, the subscription and the match (a stranger learns nothing of the others)."""
         sub_id = request.match_info["subscription_id"]
+        try:
+            check_caller(self.token_key, sub_id, route, request.query.get(TOKEN_PARAMETER))
+        except BlazarEventsError as exc:
+            return _error(exc.code, exc.name, exc.message)
         body = await request.read()
         try:
             event = http.from_http_event(http.HTTPMessage(dict(request.headers), body))
@@ -99,19 +137,64 @@ class FunctionService:
             return _error(503, exc.name, exc.message)
         if sub.status != "ACTIVE":
             return _error(410, "SubscriptionDisabled", f"subscription {sub_id} is disabled")
-        number = await asyncio.to_thread(self.subscribers.count_attempt, sub_id, event.get_id())
-        attempt = await self.sender.attempt(from_subscription(sub), Payload(event), secrets, number)
+        try:
+            matches = self.subscribers.matches(sub, to_attributes(event))
+        except Exception as exc:  # whatever a filter does, this event gets an answer
+            log.warning("subscription %s: filters failed on event %s: %r", sub_id,
+                        event.get_id(), exc)  # fmt: skip
+            return _error(422, "FilterFailed", "the subscription's filters could not be evaluated")
+        if not matches:
+            # Only a Knative that ignores the Trigger's filters sends this: not for this
+            # subscriber (another project's lease, another type). Taken, never delivered;
+            # debug only, as such a Knative sends every event to every subscription.
+            log.debug("subscription %s: event %s does not match it, dropped", sub_id,
+                     event.get_id())  # fmt: skip
+            return web.Response(status=202)
+        return Call(sub, secrets, event)
+
+    async def deliver(self, request: web.Request) -> web.Response:
+        assert self.sender is not None
+        call = await self._accept(request, DELIVER_ROUTE)
+        if isinstance(call, web.Response):
+            return call
+        sub, event = call.sub, call.event
+        number = await asyncio.to_thread(self.subscribers.count_attempt, sub.id, event.get_id())
+        attempt = await self.sender.attempt(
+            from_subscription(sub), Payload(event), call.secrets, number
+        )
         log.info(
             "subscription %s event %s attempt %d: %s",
-            sub_id, event.get_id(), number, to_name(attempt.outcome),
+            sub.id, event.get_id(), number, to_name(attempt.outcome),
         )  # fmt: skip
         try:
             await asyncio.to_thread(
-                self.subscribers.record, sub_id, attempt, event.get_id(), event.get_type()
+                self.subscribers.record, sub.id, attempt, event.get_id(), event.get_type()
             )
         except BlazarEventsError as exc:  # the log is best effort; the delivery happened
-            log.warning("delivery log of %s not written: %s", sub_id, exc.message)
+            log.warning("delivery log of %s not written: %s", sub.id, exc.message)
         return to_response(attempt.outcome)
+
+    async def dead_letter(self, request: web.Request) -> web.Response:
+        """Knative gave up on an event: one guarded attempt at the tenant's dead-letter sink."""
+        assert self.sender is not None
+        call = await self._accept(request, DEAD_LETTER_ROUTE)
+        if isinstance(call, web.Response):
+            return call
+        target = to_target(call.sub)
+        if target is None:
+            message = f"subscription {call.sub.id} has no dead-letter sink"
+            return _error(410, "NoDeadLetterSink", message)
+        letter = to_dead_letter(call.event, call.sub)
+        attempt = await self.sender.attempt(target, Payload(letter), call.secrets)
+        outcome = attempt.outcome
+        if not isinstance(outcome, Delivered):
+            log.warning(
+                "dead-letter sink of %s did not take event %s: %s: %s",
+                call.sub.id, letter.get_id(), to_name(outcome), getattr(outcome, "error", ""),
+            )  # fmt: skip
+        if isinstance(outcome, Gone):  # the dead-letter sink going away disables nothing
+            return _error(422, "DeliveryFailed", outcome.error)
+        return to_response(outcome)
 
 
 def to_store(settings: RedisSettings) -> SubscriptionStore:
@@ -129,7 +212,19 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = FunctionSettings.load()
     delivery = DeliverySettings.load()
-    service = FunctionService(delivery, to_store(RedisSettings.load()))
+    if settings.token_key is None:
+        print(
+            "blazar-events function: [function] token_key (BLAZAR_EVENTS_FUNCTION_TOKEN_KEY) is "
+            "required: the operator's key that the Triggers' tokens are made with",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        key = to_key(settings.token_key.get_secret_value())
+    except ValueError as exc:
+        print(f"blazar-events function: {exc}", file=sys.stderr)
+        return 2
+    service = FunctionService(delivery, to_store(RedisSettings.load()), key)
     host, port = args.host or settings.host, args.port or settings.port
     log.info("delivery function on http://%s:%d/subscriptions/{subscription_id}", host, port)
     web.run_app(

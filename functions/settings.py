@@ -5,7 +5,7 @@ How attempts are made is the delivery library's (``[delivery]``, ``delivery/sett
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from blazar_events.settings import Section
 
@@ -13,3 +13,8 @@ from blazar_events.settings import Section
 class FunctionSettings(Section, section="function"):
     host: str = Field("127.0.0.1", description="Address the function's HTTP service listens on")
     port: int = Field(8091, description="Port of the function's HTTP service")
+    token_key: SecretStr | None = Field(
+        None,
+        description="The key (at least 32 bytes) that the Triggers' capability tokens are made "
+        "with: the operator's token_key. Required: without it the function does not start",
+    )

@@ -7,7 +7,13 @@ Blocking (redis-py); async callers run it in a thread.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from datetime import datetime
 
+from cloudevents.core.base import BaseCloudEvent
+
+from blazar_events.matching import Matcher, compile_subscription
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import Subscription
 from delivery.outcomes import Attempt, Gone
@@ -15,11 +21,48 @@ from delivery.outcomes import Attempt, Gone
 log = logging.getLogger(__name__)
 
 ATTEMPT_COUNT_TTL = 7 * 24 * 3600  # longer than any retry schedule Knative allows
+MAX_MATCHERS = 10_000  # compiled subscriptions kept; one per subscription, so the quota's size
+
+
+def to_attributes(event: BaseCloudEvent) -> dict[str, str]:
+    """The event's attributes as strings, as the filters see them (time in RFC 3339, ``Z``).
+
+    The same reading as the standalone broker's (``broker/index.py``), which components may
+    not import.
+    """
+    result: dict[str, str] = {}
+    for name, value in event.get_attributes().items():
+        if value is None:
+            continue
+        if isinstance(value, datetime):
+            value = value.isoformat().replace("+00:00", "Z")
+        result[name] = str(value)
+    return result
 
 
 class Subscribers:
     def __init__(self, store: SubscriptionStore) -> None:
         self.store = store
+        self._matchers: OrderedDict[tuple[str, int], Matcher] = OrderedDict()
+
+    def matches(self, sub: Subscription, attributes: Mapping[str, str]) -> bool:
+        """Whether ``sub`` receives the event: the tenant rule, types, lease and filters.
+
+        The Trigger's filters should have decided already; this is the function's own check,
+        so that a Knative that ignores ``spec.filters`` (older than 1.12, or the
+        ``new-trigger-filters`` feature turned off) routes every event to every subscriber
+        and still no project receives another's leases. Compiled once per version.
+        """
+        key = (sub.id, sub.version)
+        matcher = self._matchers.get(key)
+        if matcher is None:
+            matcher = compile_subscription(sub)
+            self._matchers[key] = matcher
+            if len(self._matchers) > MAX_MATCHERS:
+                self._matchers.popitem(last=False)
+        else:
+            self._matchers.move_to_end(key)
+        return matcher(attributes)
 
     def get(self, sub_id: str) -> tuple[Subscription, list[str]]:
         """The subscription and the secrets to sign with now (NotFound if it was deleted)."""

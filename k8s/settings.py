@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from blazar_events.settings import CsvList, Section
 from blazar_events.triggers import DEFAULT_BROKER, DEFAULT_FUNCTION_URL, DEFAULT_NAMESPACE
@@ -24,6 +24,11 @@ class OperatorSettings(Section, section="operator"):
     function_service: str = Field(
         "blazar-events-function",
         description="The shared function's Knative Service, copied for dedicated functions",
+    )
+    token_key: SecretStr | None = Field(
+        None,
+        description="The key the Triggers' capability tokens are made with: the function's "
+        "token_key (one Secret for both). Required in Knative mode",
     )
     admin_namespaces: CsvList = Field(
         default_factory=list,

@@ -47,11 +47,13 @@ class Reconciler:
 
     def trigger(self, sub: Subscription) -> dict[str, Any]:
         """The Trigger of ``sub``: to its own function if it has ``dedicated_function``."""
+        key = self.settings.token_key
         return to_trigger(
             sub,
             broker=self.settings.broker,
             namespace=self.settings.namespace,
             function_url=self.settings.function_url,
+            token_key=None if key is None else key.get_secret_value().encode(),
         )
 
     # --- one EventSubscription ----------------------------------------------------------------
@@ -93,6 +95,14 @@ class Reconciler:
             )
             assert wanted.sink is not None  # the model settles the sink or refuses
             egress.resolve_and_check(wanted.sink, self.allowed, resolve=False)
+            if wanted.delivery.deadLetterSink:
+                # The same rules as the sink: the function delivers dead letters too.
+                try:
+                    egress.resolve_and_check(
+                        wanted.delivery.deadLetterSink, self.allowed, resolve=False
+                    )
+                except InvalidInput as exc:  # SinkRefused: the same kind, the field named
+                    raise type(exc)(f"deadLetterSink: {exc.message}", **exc.details) from None
         except (InvalidInput, PolicyNotAuthorized) as exc:
             # The last valid spec, if any, stays in effect; the status says why this one is not.
             return outcome.failed(exc.name, exc.message)

@@ -92,6 +92,9 @@ def main(argv: list[str]) -> int:
     if not args.namespace and not args.all_namespaces:
         parser.error("give --namespace (repeatable) or --all-namespaces")
     settings = OperatorSettings.load()
+    if settings.knative and settings.token_key is None:
+        # Triggers without tokens would be refused by the function (401) on every event.
+        parser.error("Knative mode needs [operator] token_key (BLAZAR_EVENTS_OPERATOR_TOKEN_KEY)")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
     redis_settings = RedisSettings.load()
     client = redis.Redis.from_url(redis_settings.url.get_secret_value())

@@ -185,3 +185,72 @@ def test_only_the_host_may_be_non_ascii() -> None:
     with pytest.raises(SinkRefused, match="rule=url"):
         check_url("https://hooks.example/\u20ac?q=\u00e9")
     assert check_url("https://hooks.example/%E2%82%AC").host == "hooks.example"
+
+
+# --- metadata endpoints and link-local: refused whatever the operator allows ----------------
+
+
+@pytest.mark.parametrize(
+    ("allowed", "address", "rule"),
+    [
+        ("fc00::/7", "fd00:ec2::254", "metadata"),  # AWS IMDS over IPv6
+        ("fc00::/7", "fd00:ec2::23", "metadata"),  # EKS pod identity
+        ("fc00::/7", "fd20:ce::254", "metadata"),  # GCE metadata over IPv6
+        ("100.64.0.0/10", "100.100.100.200", "metadata"),  # Alibaba Cloud
+        ("0.0.0.0/0", "169.254.169.254", "metadata"),
+        ("169.254.0.0/16", "169.254.169.254", "metadata"),
+        ("169.254.0.0/16", "169.254.170.2", "metadata"),  # ECS task metadata
+        ("0.0.0.0/0", "168.63.129.16", "metadata"),  # Azure WireServer
+        ("192.0.0.0/24", "192.0.0.192", "metadata"),  # Oracle Cloud
+        ("169.254.0.0/16", "169.254.10.1", "link-local"),
+        ("fe80::/10", "fe80::1", "link-local"),
+        ("::/0", "fe80::1", "link-local"),
+        ("64:ff9b::/96", "64:ff9b::a9fe:a9fe", "metadata"),  # NAT64 of 169.254.169.254
+        ("::/0", "::ffff:169.254.169.254", "metadata"),
+        ("::/0", "2002:a9fe:a9fe::", "metadata"),  # 6to4 of 169.254.169.254
+    ],
+)
+def test_metadata_and_link_local_stay_refused_whatever_is_allowed(
+    allowed: str, address: str, rule: str
+) -> None:
+    networks = parse_networks([allowed])
+    assert refusal(ipaddress.ip_address(address), networks) == rule
+    with pytest.raises(SinkRefused, match=f"rule={rule}"):
+        check_address(ipaddress.ip_address(address), networks)
+
+
+def test_allowing_a_range_still_allows_its_other_addresses() -> None:
+    allowed = parse_networks(["fc00::/7", "100.64.0.0/10"])
+    assert refusal(ipaddress.ip_address("fd00:ec3::1"), allowed) is None
+    assert refusal(ipaddress.ip_address("100.100.100.201"), allowed) is None
+
+
+# --- refusals name the rule, never the address (no DNS oracle) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "words"),
+    [
+        ("10.20.30.40", "a private address"),
+        ("127.0.0.1", "a loopback address"),
+        ("169.254.169.254", "a cloud metadata endpoint"),
+        ("fd00:ec2::254", "a cloud metadata endpoint"),
+        ("100.64.1.2", "a shared address space"),
+        ("::ffff:10.9.8.7", "a private address"),
+    ],
+)
+def test_a_refusal_names_the_rule_not_the_address(address: str, words: str) -> None:
+    ip = ipaddress.ip_address(address)
+    with pytest.raises(SinkRefused) as raised:
+        check_address(ip)
+    message = raised.value.message
+    assert words in message
+    assert address not in message and str(ip) not in message
+    assert not any(part in message for part in (ip.exploded, "10.9.8.7"))
+
+
+def test_a_host_name_resolving_internally_is_refused_without_its_address() -> None:
+    with pytest.raises(SinkRefused) as raised:
+        resolve_and_check("http://localhost:8080/hook")
+    assert "a loopback address" in raised.value.message
+    assert "127.0.0.1" not in raised.value.message and "::1" not in raised.value.message

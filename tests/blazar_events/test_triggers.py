@@ -7,7 +7,13 @@ import pytest
 import yaml
 
 from blazar_events.subscription import Subscription, from_input
-from blazar_events.triggers import to_trigger
+from blazar_events.triggers import (
+    DEAD_LETTER_ROUTE,
+    DELIVER_ROUTE,
+    is_valid_token,
+    to_token,
+    to_trigger,
+)
 
 SCHEMA = json.loads((Path(__file__).parent / "knative-trigger.schema.json").read_text())
 
@@ -34,9 +40,10 @@ EXAMPLES = [
 
 @pytest.mark.parametrize("subscription", EXAMPLES)
 def test_rendered_trigger_is_valid_against_the_trigger_schema(subscription: Subscription) -> None:
-    trigger = to_trigger(subscription)
-    jsonschema.validate(trigger, SCHEMA, format_checker=jsonschema.FormatChecker())
-    assert yaml.safe_load(yaml.safe_dump(trigger)) == trigger
+    for key in (None, KEY):
+        trigger = to_trigger(subscription, token_key=key)
+        jsonschema.validate(trigger, SCHEMA, format_checker=jsonschema.FormatChecker())
+        assert yaml.safe_load(yaml.safe_dump(trigger)) == trigger
 
 
 def test_trigger_enforces_the_tenant_rule_first() -> None:
@@ -77,8 +84,62 @@ def test_delivery_is_knatives() -> None:
         "backoffPolicy": "exponential",
         "backoffDelay": "PT0.5S",
         "timeout": "PT10S",
-        "deadLetterSink": {"uri": "https://dlq.example.org/"},
+        "deadLetterSink": {
+            "uri": f"{triggers_function()}/subscriptions/{EXAMPLES[3].id}/deadletter"
+        },
     }
     assert trigger["metadata"]["annotations"] == {
         "kafka.eventing.knative.dev/delivery.order": "ordered"
     }
+
+
+def triggers_function() -> str:
+    return "http://blazar-events-function.blazar-events.svc.cluster.local"
+
+
+KEY = b"k" * 32
+
+
+def test_dead_letters_go_through_the_function_never_straight_to_the_tenant() -> None:
+    s = sub(delivery={"deadLetterSink": "http://dlq.internal.example:8080/x", "retry": 1})
+    trigger = to_trigger(s, function_url="http://fn.ns.svc", token_key=KEY)
+    uri = trigger["spec"]["delivery"]["deadLetterSink"]["uri"]
+    assert uri.startswith(f"http://fn.ns.svc/subscriptions/{s.id}/deadletter?token=")
+    # Knative's dispatcher would POST to whatever URI the Trigger names, unguarded.
+    assert "dlq.internal.example" not in json.dumps(trigger)
+
+
+def test_without_a_dead_letter_sink_the_trigger_names_none() -> None:
+    assert "deadLetterSink" not in to_trigger(sub(), token_key=KEY)["spec"]["delivery"]
+
+
+def test_each_route_of_each_subscription_carries_its_own_token() -> None:
+    a, b = sub(delivery={"deadLetterSink": "https://dlq.example.org/"}), sub()
+    spec = to_trigger(a, function_url="http://fn", token_key=KEY)["spec"]
+    deliver = spec["subscriber"]["uri"]
+    dead = spec["delivery"]["deadLetterSink"]["uri"]
+    assert deliver == f"http://fn/subscriptions/{a.id}?token={to_token(KEY, a.id, DELIVER_ROUTE)}"
+    assert dead.endswith(f"?token={to_token(KEY, a.id, DEAD_LETTER_ROUTE)}")
+    tokens = {
+        to_token(KEY, a.id, DELIVER_ROUTE),
+        to_token(KEY, a.id, DEAD_LETTER_ROUTE),
+        to_token(KEY, b.id, DELIVER_ROUTE),
+        to_token(b"other key" * 4, a.id, DELIVER_ROUTE),
+    }
+    assert len(tokens) == 4
+
+
+def test_a_token_is_valid_only_for_its_key_subscription_and_route() -> None:
+    token = to_token(KEY, "sub-1", DELIVER_ROUTE)
+    assert is_valid_token(KEY, "sub-1", DELIVER_ROUTE, token)
+    assert not is_valid_token(KEY, "sub-2", DELIVER_ROUTE, token)
+    assert not is_valid_token(KEY, "sub-1", DEAD_LETTER_ROUTE, token)
+    assert not is_valid_token(b"x" * 32, "sub-1", DELIVER_ROUTE, token)
+    for bad in (None, "", token[:-1], token.upper(), "é" * 64, token + "0"):
+        assert not is_valid_token(KEY, "sub-1", DELIVER_ROUTE, bad)
+
+
+def test_a_trigger_rendered_without_the_key_carries_no_token() -> None:
+    """The API shows Triggers without the operator's key; the operator adds the tokens."""
+    s = sub()
+    assert "token" not in json.dumps(to_trigger(s))

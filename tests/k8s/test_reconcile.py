@@ -17,7 +17,13 @@ import redis
 from blazar_events.errors import NotFound
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription, SubscriptionInput
-from blazar_events.triggers import to_trigger, trigger_name
+from blazar_events.triggers import (
+    DEAD_LETTER_ROUTE,
+    DELIVER_ROUTE,
+    to_token,
+    to_trigger,
+    trigger_name,
+)
 from k8s.operator.reconcile import Reconciler
 from k8s.operator.status import to_status
 from k8s.operator.tenancy import PROJECT_ANNOTATION
@@ -361,3 +367,44 @@ def test_an_api_subscription_that_asks_for_its_own_function_gets_one(
     assert (NS, f"blazar-fn-{sub.id}") not in cluster.functions
     uri = cluster.triggers[(NS, trigger_name(sub.id))]["spec"]["subscriber"]["uri"]
     assert uri.startswith(reconciler.settings.function_url)
+
+
+@pytest.mark.parametrize(
+    ("dead_letter", "rule"),
+    [
+        ({"uri": "http://169.254.169.254/latest/meta-data/"}, "metadata"),
+        ({"uri": "http://[fd00:ec2::254]/"}, "metadata"),
+        ({"uri": "http://10.0.0.5:8080/dl"}, "private"),
+        ({"uri": "http://localhost:9000/"}, "loopback"),
+        ({"ref": {"apiVersion": "v1", "kind": "Service", "name": "dl"}}, "private"),
+    ],
+)
+def test_a_dead_letter_sink_is_checked_like_the_sink(
+    reconciler: Reconciler, store: SubscriptionStore, cluster: MemoryCluster,
+    dead_letter: dict[str, Any], rule: str,
+) -> None:  # fmt: skip
+    cluster.addresses[("team-a", "Service", "dl")] = "http://10.96.0.12/"
+    body = resource({**WEBHOOK, "delivery": {"deadLetterSink": dead_letter}})
+    ready = _condition(to_status(reconciler.reconcile(body)), "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "SinkRefused")
+    assert "deadLetterSink" in ready["message"] and f"rule={rule}" in ready["message"]
+    assert store.all() == [] and cluster.triggers == {}
+
+
+def test_the_operator_renders_tokens_and_routes_dead_letters_through_the_function(
+    store: SubscriptionStore, cluster: MemoryCluster
+) -> None:
+    key = "k" * 40
+    reconciler = Reconciler(store, cluster, OperatorSettings.load(namespace=NS, token_key=key))
+    body = resource({**WEBHOOK, "delivery": {"deadLetterSink": {"uri": "https://dl.example.org/"}}})
+    reconciler.reconcile(body)
+    sub_id = body["metadata"]["uid"]
+    spec = cluster.triggers[(NS, trigger_name(sub_id))]["spec"]
+    base = f"{reconciler.settings.function_url}/subscriptions/{sub_id}"
+    assert spec["subscriber"]["uri"] == (
+        f"{base}?token={to_token(key.encode(), sub_id, DELIVER_ROUTE)}"
+    )
+    assert spec["delivery"]["deadLetterSink"]["uri"] == (
+        f"{base}/deadletter?token={to_token(key.encode(), sub_id, DEAD_LETTER_ROUTE)}"
+    )
+    assert store.get(sub_id).delivery.deadLetterSink == "https://dl.example.org/"
