@@ -27,6 +27,7 @@ from broker.incidents import Incidents
 from broker.index import Entry, SubscriptionIndex, from_subscription_entry
 from broker.lanes import Depth, Job, Lane
 from broker.metrics import BrokerMetrics
+from broker.ordered import OrderedQueues, to_member
 from broker.retries import RetryJob, RetrySchedule
 from broker.settings import BrokerSettings
 from delivery.client import Sender
@@ -52,6 +53,7 @@ class Dispatcher:
         delivery_log: DeliveryLog,
         metrics: BrokerMetrics,
         incidents: Incidents,
+        ordered: OrderedQueues | None = None,
     ) -> None:
         self.settings = settings
         self.index = index
@@ -66,6 +68,12 @@ class Dispatcher:
         # Retry jobs claimed by this broker, waiting in a lane or running: their claims are
         # kept (keep_claims) so that no broker claims them twice.
         self.held: set[str] = set()
+        # Ordered leases parked in their durable queue (ordered.py), and those whose claim
+        # this broker keeps (being drained here, or parked behind a delivery in flight here).
+        self.ordered = ordered
+        self.parked: set[str] = set()
+        self.held_ordered: set[str] = set()
+        self._ordered_lock: asyncio.Lock | None = None
         self.lanes: dict[str, Lane] = {}
         self.stopping = False
         self._background: set[asyncio.Task[None]] = set()
@@ -75,10 +83,64 @@ class Dispatcher:
     # --- entry points -------------------------------------------------------------------
 
     def submit(self, entry: Entry, job: Job) -> None:
-        """Queue a job on its subscriber's lane; a full lane spills it to the retry schedule."""
+        """Queue a job on its subscriber's lane; a full lane spills it to the retry schedule
+        (an ordered one parks the lease in its durable queue, which keeps the order)."""
         lane = self.lane(entry)
+        if lane.ordered and self.ordered is not None and job.ordered_key is None:
+            member = to_member(entry.id, job.lease)
+            if member in self.parked:  # earlier deliveries of the lease wait in Redis
+                self._park(member, [job], held=False)
+            elif not lane.offer(job):
+                self._park(member, [*lane.take_lease(job.lease), job], lane.busy(job.lease))
+            return
         if not lane.offer(job, force=lane.ordered):
             self._spawn(self._spill(job))
+
+    def _park(self, member: str, jobs: list[Job], held: bool) -> None:
+        """Move ``jobs`` (in order) to the end of the lease's durable queue and settle them.
+
+        ``held``: a delivery of the lease is in flight here; the queue waits for it.
+        """
+        self.parked.add(member)  # now: later jobs of this batch must follow them there
+        if held:
+            self.held_ordered.add(member)
+        self._spawn(self._park_back(member, jobs, held))
+
+    def _lock(self) -> asyncio.Lock:
+        # One writer at a time keeps the pushes in arrival order, even across Redis retries.
+        if self._ordered_lock is None:
+            self._ordered_lock = asyncio.Lock()
+        return self._ordered_lock
+
+    async def _park_back(self, member: str, jobs: list[Job], held: bool) -> None:
+        assert self.ordered is not None
+        queues = self.ordered
+        retries = [RetryJob(j.subscription_id, j.number, j.payload.structured.body) for j in jobs]
+        now = time.time()
+        due = now + self.settings.retry_claim_seconds if held else now
+        async with self._lock():
+            await self._durably_value(lambda: queues.push_back(member, retries, due))
+        for job in jobs:
+            self._release(job)
+
+    async def _park_front(self, entry: Entry, job: Job, delay: float) -> None:
+        """An ordered delivery must be retried: it heads its lease's durable queue, with the
+        lease's waiting deliveries behind it; nothing of the lease runs before it is due."""
+        assert self.ordered is not None
+        queues, member = self.ordered, to_member(entry.id, job.lease)
+        self.parked.add(member)
+        lane = self.lanes.get(entry.id)
+        waiting = lane.take_lease(job.lease) if lane is not None else []
+        head = RetryJob(job.subscription_id, job.number + 1, job.payload.structured.body)
+        behind = [RetryJob(j.subscription_id, j.number, j.payload.structured.body) for j in waiting]
+        due = time.time() + delay
+        async with self._lock():
+            await self._durably(lambda: queues.push_front(member, head, due))
+            if behind:
+                await self._durably_value(lambda: queues.push_back(member, behind, due))
+        self.held_ordered.discard(member)
+        for waiting_job in waiting:
+            self._release(waiting_job)
 
     def lane(self, entry: Entry) -> Lane:
         lane = self.lanes.get(entry.id)
@@ -113,13 +175,20 @@ class Dispatcher:
         Kafka records (and, at ``max_pending_records``, everyone's consumption). In the
         retry schedule they are settled and wait there instead.
         """
-        now, jobs = time.monotonic(), []
-        for lane in self.lanes.values():
-            if lane.stuck(now, after):
+        now, jobs, parked = time.monotonic(), [], 0
+        for sub_id, lane in self.lanes.items():
+            if not lane.stuck(now, after):
+                continue
+            if lane.ordered and self.ordered is not None:
+                for lease in lane.waiting_leases():
+                    waiting = lane.take_lease(lease)
+                    parked += len(waiting)
+                    self._park(to_member(sub_id, lease), waiting, lane.busy(lease))
+            else:
                 jobs.extend(lane.take_queued())
         if jobs:
             self._spawn(self._spill_many(jobs))
-        return len(jobs)
+        return len(jobs) + parked
 
     async def _spill_many(self, jobs: list[Job]) -> None:
         due = time.time() + max(self.settings.overflow_delay, self.settings.stuck_after)
@@ -177,20 +246,32 @@ class Dispatcher:
                 return
             delivery = entry.sub.delivery
             if isinstance(outcome, Retry) and job.number <= delivery.retry:
-                delay = self.backoff(entry, job.number, outcome.after)
-                if delivery.ordered and not self.stopping:
-                    # Order needs the next event of this lease to wait: retry in place.
-                    await asyncio.sleep(delay)
-                    job.number += 1
-                    continue
-                await self._durably(partial(self._reschedule, job, job.number + 1, delay))
-                await self._settle(job, rescheduled=True)
+                await self._retry_later(entry, job, self.backoff(entry, job.number, outcome.after))
                 return
             if isinstance(outcome, Gone):
                 await self._disable(entry)
             await self._give_up(entry, job, outcome, secrets)
             await self._settle(job)
             return
+
+    async def _retry_later(self, entry: Entry, job: Job, delay: float) -> None:
+        """Attempt ``job.number + 1`` after ``delay``: in the retry schedule, or for an
+        ordered subscription at the head of its lease's durable queue (never sleeping in
+        its lane, which would hold the lease's later records and their offsets)."""
+        if job.ordered_key is not None and self.ordered is not None:
+            queues, member = self.ordered, job.ordered_key
+            head = RetryJob(job.subscription_id, job.number + 1, job.payload.structured.body)
+            due = time.time() + delay
+            await self._durably(lambda: queues.retry_head(member, head, due))
+            self.held_ordered.discard(member)
+            self._release(job)
+            return
+        if entry.sub.delivery.ordered and self.ordered is not None:
+            await self._park_front(entry, job, delay)
+            await self._settle(job, rescheduled=True)
+            return
+        await self._durably(partial(self._reschedule, job, job.number + 1, delay))
+        await self._settle(job, rescheduled=True)
 
     def backoff(self, entry: Entry, number: int, after: float | None = None) -> float:
         """Seconds before attempt ``number + 1``: the sink's Retry-After, else the
@@ -212,9 +293,7 @@ class Dispatcher:
             )
         try:
             if entry is not None and job.number <= entry.sub.delivery.retry:
-                delay = self.backoff(entry, job.number)
-                await self._durably(partial(self._reschedule, job, job.number + 1, delay))
-                await self._settle(job, rescheduled=True)
+                await self._retry_later(entry, job, self.backoff(entry, job.number))
                 return
             if entry is not None:
                 failure = PermanentFailure(f"internal error: {type(error).__name__}: {error}")
@@ -274,7 +353,25 @@ class Dispatcher:
         if job.retry_key is not None and not rescheduled:
             key = job.retry_key
             await self._durably(lambda: self.schedule.done(key))
+        if self.ordered is not None and not rescheduled:
+            await self._go_on(job)
         self._release(job)
+
+    async def _go_on(self, job: Job) -> None:
+        """An ordered lease's delivery ended for good: the next one of its queue may go."""
+        assert self.ordered is not None
+        queues = self.ordered
+        if job.ordered_key is not None:
+            member = job.ordered_key
+            left = await self._durably_value(lambda: queues.advance(member, time.time()))
+            if left == 0:
+                self.parked.discard(member)
+            self.held_ordered.discard(member)
+            return
+        member = to_member(job.subscription_id, job.lease)
+        if member in self.held_ordered:  # parked while this one was in flight
+            await self._durably(lambda: queues.release(member, time.time()))
+            self.held_ordered.discard(member)
 
     def _release(self, job: Job) -> None:
         """The job reached its end here: its claim is no longer kept, its record moves on."""
@@ -289,9 +386,11 @@ class Dispatcher:
         every = max(0.5, self.settings.retry_claim_seconds / 3)
         while True:
             await asyncio.sleep(every)
+            until = time.time() + self.settings.retry_claim_seconds
             if self.held:
-                until = time.time() + self.settings.retry_claim_seconds
                 await self.schedule.extend(sorted(self.held), until)
+            if self.held_ordered and self.ordered is not None:
+                await self.ordered.extend(sorted(self.held_ordered), until)
 
     async def _reschedule(self, job: Job, number: int, delay: float) -> None:
         retry = RetryJob(job.subscription_id, number, job.payload.structured.body)

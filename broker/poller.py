@@ -66,8 +66,63 @@ class RetryPoller:
                 except Exception as exc:  # left claimed: due again after the claim expires
                     self.metrics.errors.labels("retry-job").inc()
                     log.warning("retry %s not handled: %s: %s", key, type(exc).__name__, exc)
-            if len(claimed) < CLAIM_BATCH:
+            drained = await self._drain_ordered()
+            if len(claimed) < CLAIM_BATCH and drained < CLAIM_BATCH:
                 await asyncio.sleep(self.settings.retry_poll_interval)
+
+    async def _drain_ordered(self) -> int:
+        """Hand the due heads of parked ordered leases to their lanes (one per lease)."""
+        queues = self.dispatcher.ordered
+        if queues is None:
+            return 0
+        try:
+            members = await queues.claim(
+                time.time(), self.settings.retry_claim_seconds, CLAIM_BATCH
+            )
+        except Exception as exc:  # Redis down: the queues wait in Redis
+            log.warning("ordered queues unavailable: %s: %s", type(exc).__name__, exc)
+            return 0
+        for member in members:
+            try:
+                await self.handle_ordered(member)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # left claimed: due again after the claim expires
+                self.metrics.errors.labels("retry-job").inc()
+                log.warning("ordered lease %s not handled: %s: %s",
+                            member, type(exc).__name__, exc)  # fmt: skip
+        return len(members)
+
+    async def handle_ordered(self, member: str) -> None:
+        queues = self.dispatcher.ordered
+        assert queues is not None
+        if member in self.dispatcher.held_ordered:
+            return  # its head is waiting or running here
+        raw = await queues.head(member)
+        if raw is None:
+            await queues.release(member, time.time())  # emptied meanwhile: unparks it
+            self.dispatcher.parked.discard(member)
+            return
+        try:
+            retry = RetryJob.from_json(raw)
+            event = http.from_structured_event(
+                http.HTTPMessage({"content-type": STRUCTURED}, retry.event)
+            )
+            job_payload = Payload(event)
+        except Exception as exc:  # set aside, and the lease goes on with the next
+            self.metrics.errors.labels("retry-job").inc()
+            log.warning("malformed ordered job of %s dropped: %s: %s",
+                        member, type(exc).__name__, exc)  # fmt: skip
+            await queues.advance(member, time.time())
+            return
+        entry = self.index.get(retry.subscription_id)
+        if entry is None or entry.sub.status != "ACTIVE":
+            await queues.advance(member, time.time())
+            return
+        self.dispatcher.parked.add(member)
+        self.dispatcher.held_ordered.add(member)
+        job = Job(entry.id, job_payload, self.to_lease(event), retry.number, ordered_key=member)
+        self.dispatcher.lane(entry).offer(job, force=True)
 
     async def handle(self, key: str, raw: bytes) -> None:
         if key in self.dispatcher.held:

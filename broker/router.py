@@ -34,6 +34,7 @@ from broker.index import Entry, SubscriptionIndex, from_subscription_entry, to_a
 from broker.lanes import Job
 from broker.metrics import BrokerMetrics
 from broker.offsets import OffsetTracker
+from broker.ordered import OrderedQueues
 from broker.poller import RetryPoller
 from broker.retries import RetrySchedule
 from broker.settings import BrokerSettings
@@ -106,7 +107,9 @@ class Router:
             delivery_log,
             self.metrics,
             self.incidents,
+            OrderedQueues(self.redis_async, self.store.prefix),
         )
+        await self._load_parked()
         self.changes = ChangeFollower(
             self.store,
             to_loop(loop, self._on_snapshot),
@@ -136,6 +139,14 @@ class Router:
         supervise("metrics", self._measure)
         supervise("unstick", self._unstick)
         log.info("broker started: %d subscription(s), topic %s", len(self.index), self.kafka.topic)
+
+    async def _load_parked(self) -> None:
+        """Which ordered leases wait in Redis: their new events must queue behind them."""
+        assert self.dispatcher.ordered is not None
+        try:
+            self.dispatcher.parked |= await self.dispatcher.ordered.members()
+        except Exception as exc:  # Redis down at start: the queues are found as they fall due
+            log.warning("parked ordered leases not loaded: %s: %s", type(exc).__name__, exc)
 
     async def stop(self) -> None:
         """Stop taking work, let in-flight deliveries finish (up to the grace), commit, close."""

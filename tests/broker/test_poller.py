@@ -39,6 +39,8 @@ class Lane:
 
 
 class Dispatcher:
+    ordered = None
+
     def __init__(self) -> None:
         self.held: set[str] = set()
         self.the_lane = Lane()

@@ -251,3 +251,49 @@ def test_a_filter_that_raises_is_recorded_on_its_subscription_and_hurts_no_one_e
         assert consumer.committed(tp) == len(events)
     finally:
         consumer.close()
+
+
+def committed(kafka_settings: KafkaSettings, group: str, at_least: int) -> int:
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka_settings.bootstrap_servers, group_id=group, enable_auto_commit=False
+    )
+    try:
+        tp = TopicPartition(kafka_settings.topic, 0)
+        deadline = time.monotonic() + 30
+        while (consumer.committed(tp) or 0) < at_least and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return int(consumer.committed(tp) or 0)
+    finally:
+        consumer.close()
+
+
+def test_an_ordered_subscription_answering_503_holds_no_offset_and_keeps_its_order(
+    start_broker: Start,
+    publish: Publish,
+    store: SubscriptionStore,
+    sink: Sink,
+    kafka_settings: KafkaSettings,
+) -> None:
+    spec = DeliverySpec(ordered=True, retry=50, backoffDelay="PT0.2S", backoffPolicy="linear")
+    to_subscription(store, sink.url("ordered"), project_id="*", delivery=spec)
+    to_subscription(store, sink.url("ok"), project_id="*")
+    sink.answer_always("ordered", 503)
+    broker = start_broker(commit_interval=0.2)
+    events = [renamed(from_fixture(START), n) for n in range(8)]  # one lease, in this order
+    for event in events:
+        publish(event)
+
+    # Every record is settled while the ordered sink refuses them all: its deliveries wait
+    # in its own durable queue, not in front of the committed offset.
+    assert committed(kafka_settings, broker.router.settings.group_id, len(events)) == len(events)
+    assert len({r.headers["webhook-id"] for r in sink.requests("ok")}) == len(events)
+
+    refused = len(sink.requests("ordered"))
+    sink.answer_always("ordered", 200)
+
+    def taken() -> list[str]:  # ids in the order first sent since the sink took them
+        ids = [r.headers["webhook-id"] for r in sink.requests("ordered")[refused:]]
+        return list(dict.fromkeys(ids))
+
+    sink.wait_for(lambda _r: len(taken()) >= len(events), timeout=60)
+    assert taken() == [e.get_id() for e in events]
