@@ -56,6 +56,9 @@ class Schedule:
     async def done(self, key: str) -> None:
         self.done_calls.append(key)
 
+    async def claim(self, now: float, seconds: float, limit: int) -> list[tuple[str, bytes]]:
+        return []
+
 
 class Producer:
     def __init__(self, failures: int = 0) -> None:
