@@ -27,7 +27,8 @@ from broker.incidents import Incidents
 from broker.index import Entry, SubscriptionIndex, from_subscription_entry
 from broker.lanes import Depth, Job, Lane
 from broker.metrics import BrokerMetrics
-from broker.ordered import OrderedQueues, to_member
+from broker.ordered import OrderedQueues
+from broker.parking import Parking
 from broker.retries import RetryJob, RetrySchedule
 from broker.settings import BrokerSettings
 from delivery.client import Sender
@@ -68,12 +69,9 @@ class Dispatcher:
         # Retry jobs claimed by this broker, waiting in a lane or running: their claims are
         # kept (keep_claims) so that no broker claims them twice.
         self.held: set[str] = set()
-        # Ordered leases parked in their durable queue (ordered.py), and those whose claim
-        # this broker keeps (being drained here, or parked behind a delivery in flight here).
-        self.ordered = ordered
-        self.parked: set[str] = set()
-        self.held_ordered: set[str] = set()
-        self._ordered_lock: asyncio.Lock | None = None
+        self.parking: Parking | None = None
+        if ordered is not None:
+            self.park_in(ordered)
         self.lanes: dict[str, Lane] = {}
         self.stopping = False
         self._background: set[asyncio.Task[None]] = set()
@@ -82,65 +80,22 @@ class Dispatcher:
 
     # --- entry points -------------------------------------------------------------------
 
+    def park_in(self, queues: OrderedQueues) -> Parking:
+        """Ordered subscriptions park in these durable queues (else they spill like others)."""
+        self.parking = Parking(
+            queues, self.settings.retry_claim_seconds, self._durably_value, self._release,
+            self._spawn,
+        )  # fmt: skip
+        return self.parking
+
     def submit(self, entry: Entry, job: Job) -> None:
         """Queue a job on its subscriber's lane; a full lane spills it to the retry schedule
         (an ordered one parks the lease in its durable queue, which keeps the order)."""
         lane = self.lane(entry)
-        if lane.ordered and self.ordered is not None and job.ordered_key is None:
-            member = to_member(entry.id, job.lease)
-            if member in self.parked:  # earlier deliveries of the lease wait in Redis
-                self._park(member, [job], held=False)
-            elif not lane.offer(job):
-                self._park(member, [*lane.take_lease(job.lease), job], lane.busy(job.lease))
-            return
-        if not lane.offer(job, force=lane.ordered):
+        if lane.ordered and self.parking is not None and job.ordered_key is None:
+            self.parking.offer(lane, job)
+        elif not lane.offer(job, force=lane.ordered):
             self._spawn(self._spill(job))
-
-    def _park(self, member: str, jobs: list[Job], held: bool) -> None:
-        """Move ``jobs`` (in order) to the end of the lease's durable queue and settle them.
-
-        ``held``: a delivery of the lease is in flight here; the queue waits for it.
-        """
-        self.parked.add(member)  # now: later jobs of this batch must follow them there
-        if held:
-            self.held_ordered.add(member)
-        self._spawn(self._park_back(member, jobs, held))
-
-    def _lock(self) -> asyncio.Lock:
-        # One writer at a time keeps the pushes in arrival order, even across Redis retries.
-        if self._ordered_lock is None:
-            self._ordered_lock = asyncio.Lock()
-        return self._ordered_lock
-
-    async def _park_back(self, member: str, jobs: list[Job], held: bool) -> None:
-        assert self.ordered is not None
-        queues = self.ordered
-        retries = [RetryJob(j.subscription_id, j.number, j.payload.structured.body) for j in jobs]
-        now = time.time()
-        due = now + self.settings.retry_claim_seconds if held else now
-        async with self._lock():
-            await self._durably_value(lambda: queues.push_back(member, retries, due))
-        for job in jobs:
-            self._release(job)
-
-    async def _park_front(self, entry: Entry, job: Job, delay: float) -> None:
-        """An ordered delivery must be retried: it heads its lease's durable queue, with the
-        lease's waiting deliveries behind it; nothing of the lease runs before it is due."""
-        assert self.ordered is not None
-        queues, member = self.ordered, to_member(entry.id, job.lease)
-        self.parked.add(member)
-        lane = self.lanes.get(entry.id)
-        waiting = lane.take_lease(job.lease) if lane is not None else []
-        head = RetryJob(job.subscription_id, job.number + 1, job.payload.structured.body)
-        behind = [RetryJob(j.subscription_id, j.number, j.payload.structured.body) for j in waiting]
-        due = time.time() + delay
-        async with self._lock():
-            await self._durably(lambda: queues.push_front(member, head, due))
-            if behind:
-                await self._durably_value(lambda: queues.push_back(member, behind, due))
-        self.held_ordered.discard(member)
-        for waiting_job in waiting:
-            self._release(waiting_job)
 
     def lane(self, entry: Entry) -> Lane:
         lane = self.lanes.get(entry.id)
@@ -179,11 +134,8 @@ class Dispatcher:
         for sub_id, lane in self.lanes.items():
             if not lane.stuck(now, after):
                 continue
-            if lane.ordered and self.ordered is not None:
-                for lease in lane.waiting_leases():
-                    waiting = lane.take_lease(lease)
-                    parked += len(waiting)
-                    self._park(to_member(sub_id, lease), waiting, lane.busy(lease))
+            if lane.ordered and self.parking is not None:
+                parked += self.parking.spill(sub_id, lane)
             else:
                 jobs.extend(lane.take_queued())
         if jobs:
@@ -258,16 +210,8 @@ class Dispatcher:
         """Attempt ``job.number + 1`` after ``delay``: in the retry schedule, or for an
         ordered subscription at the head of its lease's durable queue (never sleeping in
         its lane, which would hold the lease's later records and their offsets)."""
-        if job.ordered_key is not None and self.ordered is not None:
-            queues, member = self.ordered, job.ordered_key
-            head = RetryJob(job.subscription_id, job.number + 1, job.payload.structured.body)
-            due = time.time() + delay
-            await self._durably(lambda: queues.retry_head(member, head, due))
-            self.held_ordered.discard(member)
-            self._release(job)
-            return
-        if entry.sub.delivery.ordered and self.ordered is not None:
-            await self._park_front(entry, job, delay)
+        if self.parking is not None and (job.ordered_key or entry.sub.delivery.ordered):
+            await self.parking.retry(self.lanes.get(entry.id), job, delay)
             await self._settle(job, rescheduled=True)
             return
         await self._durably(partial(self._reschedule, job, job.number + 1, delay))
@@ -353,25 +297,9 @@ class Dispatcher:
         if job.retry_key is not None and not rescheduled:
             key = job.retry_key
             await self._durably(lambda: self.schedule.done(key))
-        if self.ordered is not None and not rescheduled:
-            await self._go_on(job)
+        if self.parking is not None and not rescheduled:
+            await self.parking.go_on(job)
         self._release(job)
-
-    async def _go_on(self, job: Job) -> None:
-        """An ordered lease's delivery ended for good: the next one of its queue may go."""
-        assert self.ordered is not None
-        queues = self.ordered
-        if job.ordered_key is not None:
-            member = job.ordered_key
-            left = await self._durably_value(lambda: queues.advance(member, time.time()))
-            if left == 0:
-                self.parked.discard(member)
-            self.held_ordered.discard(member)
-            return
-        member = to_member(job.subscription_id, job.lease)
-        if member in self.held_ordered:  # parked while this one was in flight
-            await self._durably(lambda: queues.release(member, time.time()))
-            self.held_ordered.discard(member)
 
     def _release(self, job: Job) -> None:
         """The job reached its end here: its claim is no longer kept, its record moves on."""
@@ -389,8 +317,8 @@ class Dispatcher:
             until = time.time() + self.settings.retry_claim_seconds
             if self.held:
                 await self.schedule.extend(sorted(self.held), until)
-            if self.held_ordered and self.ordered is not None:
-                await self.ordered.extend(sorted(self.held_ordered), until)
+            if self.parking is not None:
+                await self.parking.keep_claims(until)
 
     async def _reschedule(self, job: Job, number: int, delay: float) -> None:
         retry = RetryJob(job.subscription_id, number, job.payload.structured.body)

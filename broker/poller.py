@@ -72,11 +72,11 @@ class RetryPoller:
 
     async def _drain_ordered(self) -> int:
         """Hand the due heads of parked ordered leases to their lanes (one per lease)."""
-        queues = self.dispatcher.ordered
-        if queues is None:
+        parking = self.dispatcher.parking
+        if parking is None:
             return 0
         try:
-            members = await queues.claim(
+            members = await parking.queues.claim(
                 time.time(), self.settings.retry_claim_seconds, CLAIM_BATCH
             )
         except Exception as exc:  # Redis down: the queues wait in Redis
@@ -94,14 +94,15 @@ class RetryPoller:
         return len(members)
 
     async def handle_ordered(self, member: str) -> None:
-        queues = self.dispatcher.ordered
-        assert queues is not None
-        if member in self.dispatcher.held_ordered:
+        parking = self.dispatcher.parking
+        assert parking is not None
+        queues = parking.queues
+        if member in parking.held:
             return  # its head is waiting or running here
         raw = await queues.head(member)
         if raw is None:
             await queues.release(member, time.time())  # emptied meanwhile: unparks it
-            self.dispatcher.parked.discard(member)
+            parking.parked.discard(member)
             return
         try:
             retry = RetryJob.from_json(raw)
@@ -119,10 +120,15 @@ class RetryPoller:
         if entry is None or entry.sub.status != "ACTIVE":
             await queues.advance(member, time.time())
             return
-        self.dispatcher.parked.add(member)
-        self.dispatcher.held_ordered.add(member)
-        job = Job(entry.id, job_payload, self.to_lease(event), retry.number, ordered_key=member)
-        self.dispatcher.lane(entry).offer(job, force=True)
+        lane = self.dispatcher.lane(entry)
+        if lane.stuck(time.monotonic(), self.settings.stuck_after) or not lane.offer(
+            Job(entry.id, job_payload, self.to_lease(event), retry.number, ordered_key=member)
+        ):  # the head waits in Redis, not in a lane that does not move
+            later = time.time() + max(self.settings.overflow_delay, self.settings.stuck_after)
+            await queues.release(member, later)
+            return
+        parking.parked.add(member)
+        parking.held.add(member)
 
     async def handle(self, key: str, raw: bytes) -> None:
         if key in self.dispatcher.held:

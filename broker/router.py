@@ -142,9 +142,10 @@ class Router:
 
     async def _load_parked(self) -> None:
         """Which ordered leases wait in Redis: their new events must queue behind them."""
-        assert self.dispatcher.ordered is not None
+        assert self.dispatcher.parking is not None
+        parking = self.dispatcher.parking
         try:
-            self.dispatcher.parked |= await self.dispatcher.ordered.members()
+            parking.parked |= await parking.queues.members()
         except Exception as exc:  # Redis down at start: the queues are found as they fall due
             log.warning("parked ordered leases not loaded: %s: %s", type(exc).__name__, exc)
 

@@ -15,7 +15,7 @@ from cloudevents.core.v1.event import CloudEvent
 from blazar_events.subscription import DeliverySpec
 from broker.lanes import Job
 from broker.ordered import OrderedQueues, to_member
-from delivery.outcomes import Retry
+from delivery.outcomes import Delivered, Retry
 from delivery.request import Payload
 from tests.broker.test_dispatcher import Producer, Schedule, Sender, Settle, to_dispatcher
 
@@ -60,7 +60,7 @@ def test_a_retry_parks_the_lease_in_order_and_settles_every_record(
         queues = OrderedQueues(client, redis_prefix)
         sender = Gate(Retry("503", 503))
         dispatcher, _, sub_id = to_dispatcher(sender, Schedule(), Producer(), ORDERED)
-        dispatcher.ordered = queues
+        parking = dispatcher.park_in(queues)
         entry = dispatcher.index.get(sub_id)
         settles = [Settle() for _ in range(5)]
         for n in range(4):  # e0 in flight (held at the gate), e1..e3 wait in the lane
@@ -74,7 +74,7 @@ def test_a_retry_parks_the_lease_in_order_and_settles_every_record(
         got = await queued(client, queues, member)
         due = float(await client.zscore(queues.due_key, member) or 0)
         await client.aclose()
-        return got, [s.count for s in settles], member in dispatcher.parked, due, sender.ids
+        return got, [s.count for s in settles], member in parking.parked, due, sender.ids
 
     got, settled, parked, due, attempted = asyncio.run(main())
     assert got == [("e0", 2), ("e1", 1), ("e2", 1), ("e3", 1), ("e4", 1)]
@@ -98,7 +98,7 @@ def test_a_parked_lease_drains_in_order_and_unparks(redis_url: str, redis_prefix
             Producer(),
             DeliverySpec(ordered=True, retry=5, backoffDelay="PT0.1S"),
         )
-        dispatcher.ordered = queues
+        parking = dispatcher.park_in(queues)
         member = to_member(sub_id, "lease")
         from broker.retries import RetryJob
 
@@ -118,8 +118,40 @@ def test_a_parked_lease_drains_in_order_and_unparks(redis_url: str, redis_prefix
         task.cancel()
         left = await client.zcard(queues.due_key)
         await client.aclose()
-        return sender.ids, member in dispatcher.parked, left
+        return sender.ids, member in parking.parked, left
 
     ids, parked, left = asyncio.run(main())
     assert ids == ["e0", "e0", "e1", "e2"]  # the head retried before anything behind it
     assert not parked and left == 0
+
+
+def test_a_full_ordered_lane_parks_behind_the_delivery_in_flight(
+    redis_url: str, redis_prefix: str
+) -> None:
+    async def main() -> tuple[list[tuple], float, float, list[int], list[str]]:
+        client = aioredis.Redis.from_url(redis_url)
+        queues = OrderedQueues(client, redis_prefix)
+        sender = Gate(Delivered(200))
+        dispatcher, _, sub_id = to_dispatcher(sender, Schedule(), Producer(), ORDERED, queue_size=1)
+        dispatcher.park_in(queues)
+        entry = dispatcher.index.get(sub_id)
+        member = to_member(sub_id, "lease")
+        settles = [Settle() for _ in range(3)]
+        for n in range(3):  # e0 in flight, e1 waits, e2 finds the lane full
+            dispatcher.submit(entry, Job(sub_id, payload(n), "lease", settled=settles[n]))
+            await asyncio.sleep(0.02)
+        while await client.llen(queues.list_key(member)) < 2:
+            await asyncio.sleep(0.01)
+        held_due = float(await client.zscore(queues.due_key, member) or 0)
+        sender.open.set()  # e0 delivered: the queue may go on
+        await idle(dispatcher)
+        got = await queued(client, queues, member)
+        due = float(await client.zscore(queues.due_key, member) or 0)
+        await client.aclose()
+        return got, held_due, due, [s.count for s in settles], sender.ids
+
+    got, held_due, due, settled, attempted = asyncio.run(main())
+    assert got == [("e1", 1), ("e2", 1)]
+    assert held_due > time.time() + 60  # waits for e0, however long its sink takes
+    assert due <= time.time()  # e0 done: e1 is due now
+    assert settled == [1, 1, 1] and attempted == ["e0"]

@@ -39,7 +39,7 @@ class Lane:
 
 
 class Dispatcher:
-    ordered = None
+    parking = None
 
     def __init__(self) -> None:
         self.held: set[str] = set()
