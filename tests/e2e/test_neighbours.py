@@ -53,6 +53,9 @@ def test_project_b_gets_everything_beside_a_hostile_project_a_and_a_killed_broke
     assert sink.requests("raising") == []
     reason = wait_until(lambda: store.get(raising).status_reason, what="the filter's failure shown")
     assert "filter" in reason and store.get(raising).status == "ACTIVE"
-    assert any(e["outcome"] == "error" for e in store.deliveries(raising))
+    wait_until(  # the delivery log is written once a second, off the delivery path
+        lambda: any(e["outcome"] == "error" for e in store.deliveries(raising)),
+        what="the failure in the subscription's delivery log",
+    )
     # The ordered subscription's deliveries wait in its own queue, not in front of B's.
     assert sink.requests("ordered")
