@@ -18,6 +18,7 @@ from typing import Any
 
 from blazar_events.errors import BlazarEventsError
 from blazar_events.store import SubscriptionStore
+from blazar_events.subscription import Subscription
 from broker.deliverylog import DeliveryLog
 from broker.index import Entry
 from broker.metrics import BrokerMetrics
@@ -89,12 +90,23 @@ class Incidents:
         self.delivery_log.add(entry.id, to_entry(event_id, event_type, number, reason))
         if entry.sub.status_reason != reason and self._reasons.get(entry.id) != reason:
             self._reasons[entry.id] = reason
-            try:
-                task = asyncio.get_running_loop().create_task(self._note(entry.id, reason))
-            except RuntimeError:  # no loop (a unit test): the log and the metric suffice
-                return
-            self._writes.add(task)
-            task.add_done_callback(self._writes.discard)
+            self._write(entry.id, reason)
+
+    def changed(self, old: Subscription | None, new: Subscription) -> None:
+        """The tenant changed the filters: a reason saying they failed no longer holds (the
+        new ones are recorded again if they fail too)."""
+        reason = new.status_reason or ""
+        if old is not None and old.filters != new.filters and reason.startswith(PREFIX["match"]):
+            self._reasons[new.id] = ""
+            self._write(new.id, None)
+
+    def _write(self, sub_id: str, reason: str | None) -> None:
+        try:
+            task = asyncio.get_running_loop().create_task(self._note(sub_id, reason))
+        except RuntimeError:  # no loop (a unit test): the log and the metric suffice
+            return
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
 
     def _log(self, sub_id: str, stage: str, event_id: str, error: BaseException) -> None:
         now = time.monotonic()
@@ -108,7 +120,7 @@ class Incidents:
             sub_id, event_id, stage, suppressed, exc_info=error,
         )  # fmt: skip
 
-    async def _note(self, sub_id: str, reason: str) -> None:
+    async def _note(self, sub_id: str, reason: str | None) -> None:
         try:
             await asyncio.to_thread(self.store.set_status_reason, sub_id, reason)
         except BlazarEventsError as exc:  # deleted meanwhile, or Redis down: the log has it

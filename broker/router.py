@@ -194,7 +194,9 @@ class Router:
                 self.index.remove(sub_id)
                 self.incidents.forget(sub_id)
             else:
+                old = self.index.get(sub_id)
                 self.index.put(from_subscription_entry(sub, keys))
+                self.incidents.changed(old.sub if old is not None else None, sub)
 
     # --- records ----------------------------------------------------------------------------
 

@@ -252,6 +252,16 @@ def test_a_filter_that_raises_is_recorded_on_its_subscription_and_hurts_no_one_e
     finally:
         consumer.close()
 
+    # The tenant fixes the filter: the reason goes, and the subscription is served again.
+    fixed = store.get(broken).model_copy(update={"filters": [{"prefix": {"type": "org."}}]})
+    store.update(fixed)
+    deadline = time.monotonic() + 20
+    while store.get(broken).status_reason and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert store.get(broken).status_reason is None
+    publish(renamed(start, 99))
+    sink.wait_for(lambda r: any(x.path == "/broken" for x in r))
+
 
 def committed(kafka_settings: KafkaSettings, group: str, at_least: int) -> int:
     consumer = KafkaConsumer(
