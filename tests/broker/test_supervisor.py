@@ -7,10 +7,17 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
+import pytest
+
+from blazar_events.stack.sink import Sink
+from blazar_events.store import SubscriptionStore
+from broker.consumer import KafkaSource
 from broker.metrics import BrokerMetrics
 from broker.supervisor import Supervisor, in_thread, to_backoff
 from tests.broker.conftest import RunningBroker
+from tests.delivery.conftest import from_fixture, to_subscription
 
 
 def test_the_backoff_doubles_up_to_its_cap() -> None:
@@ -99,3 +106,39 @@ def test_a_crashed_task_of_a_real_broker_turns_healthz_503_with_its_name(
         "blazar_events_broker_task_failing", {"task": "metrics"}
     )
     assert failing == 1
+
+
+def test_a_kafka_consumer_that_fails_is_rebuilt_and_delivers(
+    start_broker: Callable[..., RunningBroker],
+    publish: Callable[[Any], None],
+    store: SubscriptionStore,
+    sink: Sink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = KafkaSource._new_consumer
+    calls = 0
+
+    def flaky(self: KafkaSource) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise OSError("bootstrap broker unreachable")
+        return real(self)
+
+    monkeypatch.setattr(KafkaSource, "_new_consumer", flaky)
+    to_subscription(store, sink.url("a"), project_id="*")
+    broker = start_broker()
+    deadline = time.monotonic() + 30
+    while broker.router.health()[0] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ok, details = broker.router.health()  # shown until it has run 30 s without crashing
+    assert not ok and "bootstrap broker unreachable" in details["kafka"]
+
+    event = from_fixture("v2-lease.event.start_lease.json")
+    publish(event)
+    [received] = sink.wait_for(lambda r: len(r) >= 1, timeout=60)
+    assert received.headers["webhook-id"] == event.get_id()
+    restarts = broker.router.metrics.registry.get_sample_value(
+        "blazar_events_broker_task_restarts_total", {"task": "kafka-consumer"}
+    )
+    assert restarts == 1
