@@ -1,6 +1,7 @@
 """From a matched event to settled deliveries: lanes, outcomes, retries and dead letters.
 
-A job is *settled* when it is delivered, durably in the retry schedule, or dead-lettered;
+A job is *settled* when it is delivered, durably in the retry schedule or its ordered lease's
+queue (``parking.py``), or dead-lettered;
 only then does its Kafka record move towards commit. A step that needs Redis or Kafka
 (scheduling a retry, dead-lettering) is retried until it succeeds, so an outage of either
 delays settling (and the commit) but loses nothing.
@@ -179,32 +180,31 @@ class Dispatcher:
             await self._contain(job, exc)
 
     async def _run(self, job: Job) -> None:
-        while True:
-            entry = self.index.get(job.subscription_id)
-            if entry is None or entry.sub.status != "ACTIVE":
-                log.info("subscription %s is gone or disabled; event %s dropped",
-                         job.subscription_id, job.payload.event_id)  # fmt: skip
-                await self._settle(job)
-                return
-            secrets = await self._secrets(entry)
-            if secrets is None:
-                await self._settle(job)
-                return
-            attempt = await self.sender.attempt(entry.target, job.payload, secrets, job.number)
-            self._observe(entry, job, attempt)
-            outcome = attempt.outcome
-            if isinstance(outcome, Delivered):
-                await self._settle(job)
-                return
-            delivery = entry.sub.delivery
-            if isinstance(outcome, Retry) and job.number <= delivery.retry:
-                await self._retry_later(entry, job, self.backoff(entry, job.number, outcome.after))
-                return
-            if isinstance(outcome, Gone):
-                await self._disable(entry)
-            await self._give_up(entry, job, outcome, secrets)
+        entry = self.index.get(job.subscription_id)
+        if entry is None or entry.sub.status != "ACTIVE":
+            log.info("subscription %s is gone or disabled; event %s dropped",
+                     job.subscription_id, job.payload.event_id)  # fmt: skip
             await self._settle(job)
             return
+        secrets = await self._secrets(entry)
+        if secrets is None:
+            await self._settle(job)
+            return
+        attempt = await self.sender.attempt(entry.target, job.payload, secrets, job.number)
+        self._observe(entry, job, attempt)
+        outcome = attempt.outcome
+        if isinstance(outcome, Delivered):
+            if entry.sub.status_reason:
+                self.incidents.delivered(entry)
+            await self._settle(job)
+            return
+        if isinstance(outcome, Retry) and job.number <= entry.sub.delivery.retry:
+            await self._retry_later(entry, job, self.backoff(entry, job.number, outcome.after))
+            return
+        if isinstance(outcome, Gone):
+            await self._disable(entry)
+        await self._give_up(entry, job, outcome, secrets)
+        await self._settle(job)
 
     async def _retry_later(self, entry: Entry, job: Job, delay: float) -> None:
         """Attempt ``job.number + 1`` after ``delay``: in the retry schedule, or for an

@@ -100,6 +100,13 @@ class Incidents:
             self._reasons[new.id] = ""
             self._write(new.id, None)
 
+    def delivered(self, entry: Entry) -> None:
+        """A delivery succeeded: a reason saying delivering failed no longer holds."""
+        reason = entry.sub.status_reason
+        if reason and reason.startswith(PREFIX["deliver"]) and self._reasons.get(entry.id) != "":
+            self._reasons[entry.id] = ""
+            self._write(entry.id, None)
+
     def _write(self, sub_id: str, reason: str | None) -> None:
         try:
             task = asyncio.get_running_loop().create_task(self._note(sub_id, reason))

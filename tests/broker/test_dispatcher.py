@@ -198,3 +198,43 @@ def test_an_outage_of_the_schedule_is_waited_out() -> None:
     run(dispatcher, Job(sub_id, Payload(EVENT), "l", settled=settle))
     assert [number for number, _, _ in schedule.put_calls] == [2]
     assert settle.count == 1
+
+
+class Store:
+    def __init__(self) -> None:
+        self.reasons: list[tuple[str, str | None]] = []
+
+    def set_status_reason(self, sub_id: str, reason: str | None) -> None:
+        self.reasons.append((sub_id, reason))
+
+
+async def written(dispatcher: Dispatcher) -> None:
+    deadline = time.monotonic() + 30
+    while dispatcher.incidents._writes and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+
+
+def test_a_failure_is_shown_on_the_subscription_and_cleared_by_a_delivery() -> None:
+    store = Store()
+
+    async def main() -> str:
+        dispatcher, _, sub_id = to_dispatcher(
+            Sender(RuntimeError("bug"), Delivered(200)), Schedule(), Producer(), DeliverySpec()
+        )
+        dispatcher.incidents.store = store  # type: ignore[assignment]
+        await dispatcher.run(Job(sub_id, Payload(EVENT), "l"))
+        await written(dispatcher)  # the reason is written off the loop
+        entry = dispatcher.index.get(sub_id)
+        assert entry is not None
+        [(_, reason)] = store.reasons
+        # what the change feed brings back: the subscription with its reason
+        dispatcher.index.put(from_subscription_entry(
+            entry.sub.model_copy(update={"status_reason": reason}), entry.keys
+        ))  # fmt: skip
+        await dispatcher.run(Job(sub_id, Payload(EVENT), "l"))
+        await written(dispatcher)
+        return str(reason)
+
+    reason = asyncio.run(main())
+    assert reason.startswith("delivering failed: RuntimeError: bug")
+    assert [r for _, r in store.reasons] == [reason, None]
