@@ -102,6 +102,13 @@ class OrderedQueues:
     async def release(self, member: str, due: float) -> None:
         await self._release(keys=[self.due_key, self.list_key(member)], args=[member, due])
 
+    async def drop(self, member: str) -> None:
+        """The subscription is gone or disabled: its lease's waiting deliveries with it."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.delete(self.list_key(member))
+            pipe.zrem(self.due_key, member)
+            await pipe.execute()
+
     async def claim(self, now: float, claim_seconds: float, limit: int) -> list[str]:
         raw = await self._claim(keys=[self.due_key], args=[now, now + claim_seconds, limit])
         return [m.decode() if isinstance(m, bytes) else str(m) for m in raw or []]

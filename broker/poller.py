@@ -117,8 +117,9 @@ class RetryPoller:
             await queues.advance(member, time.time())
             return
         entry = self.index.get(retry.subscription_id)
-        if entry is None or entry.sub.status != "ACTIVE":
-            await queues.advance(member, time.time())
+        if entry is None or entry.sub.status != "ACTIVE":  # dropped, like its retries
+            await queues.drop(member)
+            parking.parked.discard(member)
             return
         lane = self.dispatcher.lane(entry)
         if lane.stuck(time.monotonic(), self.settings.stuck_after) or not lane.offer(

@@ -155,3 +155,40 @@ def test_a_full_ordered_lane_parks_behind_the_delivery_in_flight(
     assert held_due > time.time() + 60  # waits for e0, however long its sink takes
     assert due <= time.time()  # e0 done: e1 is due now
     assert settled == [1, 1, 1] and attempted == ["e0"]
+
+
+def test_a_deleted_subscriptions_parked_leases_are_dropped(
+    redis_url: str, redis_prefix: str
+) -> None:
+    from broker.poller import RetryPoller
+    from broker.retries import RetryJob
+    from broker.settings import BrokerSettings
+
+    async def main() -> tuple[int, int, list[str]]:
+        client = aioredis.Redis.from_url(redis_url)
+        queues = OrderedQueues(client, redis_prefix)
+        sender = Gate(Delivered(200))
+        sender.open.set()
+        dispatcher, metrics, _ = to_dispatcher(sender, Schedule(), Producer(), ORDERED)
+        parking = dispatcher.park_in(queues)
+        member = to_member("deleted-sub", "lease")
+        jobs = [RetryJob("deleted-sub", 1, payload(n).structured.body) for n in range(50)]
+        await queues.push_back(member, jobs, 0)
+        parking.parked.add(member)
+        poller = RetryPoller(
+            BrokerSettings.load(retry_poll_interval=0.02), dispatcher.schedule, dispatcher.index,
+            dispatcher, metrics, lambda e: "lease",
+        )  # fmt: skip
+        task = asyncio.create_task(poller.run())
+        deadline = time.monotonic() + 30
+        while await client.exists(queues.list_key(member)) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        task.cancel()
+        left = await client.exists(queues.list_key(member))
+        due = await client.zcard(queues.due_key)
+        await client.aclose()
+        assert member not in parking.parked
+        return left, due, sender.ids
+
+    left, due, attempted = asyncio.run(main())
+    assert (left, due, attempted) == (0, 0, [])
