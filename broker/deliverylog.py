@@ -26,6 +26,7 @@ class DeliveryLog:
         self.per_second = per_second
         self._pending: list[tuple[str, dict[str, Any]]] = []
         self._successes: dict[str, int] = defaultdict(int)
+        self._errors: dict[str, int] = defaultdict(int)
         self.dropped = 0
 
     def wants(self, sub_id: str, outcome: str) -> bool:
@@ -37,6 +38,14 @@ class DeliveryLog:
         self._successes[sub_id] += 1
         return True
 
+    def wants_error(self, sub_id: str) -> bool:
+        """Errors contained for one subscription (a filter raising on every event) are
+        written like successes: ``per_second`` at most, so one tenant cannot flood Redis."""
+        if self._errors[sub_id] >= self.per_second:
+            return False
+        self._errors[sub_id] += 1
+        return True
+
     def add(self, sub_id: str, entry: dict[str, Any]) -> None:
         if len(self._pending) >= MAX_PENDING:  # Redis slow or down: bounded, like the rest
             self.dropped += 1
@@ -46,6 +55,7 @@ class DeliveryLog:
     async def flush(self) -> None:
         batch, self._pending = self._pending, []
         self._successes.clear()
+        self._errors.clear()
         if self.dropped:
             log.warning("delivery log: %d entries dropped (writes too slow)", self.dropped)
             self.dropped = 0

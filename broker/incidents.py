@@ -4,8 +4,9 @@ subscription and goes on with everyone else's work.
 
 Each incident is counted (``blazar_events_broker_errors_total{stage}``), logged (with its
 traceback once a minute per subscription at most: a filter that raises on every event must
-not flood the log), written to the subscription's delivery log (outcome ``error``), and
-shown as its ``status_reason`` (written once per distinct reason, off the event loop).
+not flood the log), written to the subscription's delivery log (outcome ``error``, at most
+``log_successes_per_second`` a second, like successes), and shown as its ``status_reason``
+(written once per distinct reason, off the event loop).
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ class Incidents:
         self.metrics.errors.labels(stage).inc()
         reason = to_reason(stage, error)
         self._log(entry.id, stage, event_id, error)
-        self.delivery_log.add(entry.id, to_entry(event_id, event_type, number, reason))
+        if self.delivery_log.wants_error(entry.id):
+            self.delivery_log.add(entry.id, to_entry(event_id, event_type, number, reason))
         if entry.sub.status_reason != reason and self._reasons.get(entry.id) != reason:
             self._reasons[entry.id] = reason
             self._write(entry.id, reason)
