@@ -271,6 +271,14 @@ class SubscriptionStore(Streams):
             None,
         )
 
+    @guard
+    def set_status_reason(self, sub_id: str, reason: str | None) -> Subscription:
+        """Say why a subscription is not served as it should be, leaving its status alone
+        (the broker: its filter raised). Never re-enables one disabled meanwhile."""
+        return self._modify(
+            sub_id, lambda old: old.model_copy(update={"status_reason": reason}), None
+        )
+
     def _modify(
         self,
         sub_id: str,

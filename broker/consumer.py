@@ -14,6 +14,7 @@ was in progress is redelivered from the last commit (at-least-once).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -71,7 +72,9 @@ def in_stable_group(consumer: KafkaConsumer) -> bool:
     return state is None or state == MemberState.STABLE
 
 
-class KafkaSource(threading.Thread):
+class KafkaSource:
+    """Polls and commits in the thread that runs :meth:`consume` (a supervised task)."""
+
     def __init__(
         self,
         kafka: KafkaSettings,
@@ -80,7 +83,6 @@ class KafkaSource(threading.Thread):
         deliver: Callable[[Batch], None],
         topic: str | None = None,
     ) -> None:
-        super().__init__(name="kafka-consumer", daemon=True)
         self.kafka = kafka
         self.settings = settings
         self.tracker = tracker
@@ -94,9 +96,16 @@ class KafkaSource(threading.Thread):
         self._polling.set()
         self._closing = threading.Event()
         self._closed = threading.Event()
+        self._closed.set()  # nothing runs until consume()
         self._consumer: KafkaConsumer | None = None
 
-    def run(self) -> None:
+    def consume(self) -> None:
+        """Poll until :meth:`close`; raises if the consumer fails (its task restarts it)."""
+        self._closed.clear()
+        self.error = None
+        # A new member starts a new generation of every partition: what the previous one
+        # left in progress is redelivered from the last commit, not settled by old jobs.
+        self.tracker.forget_all()
         try:
             while not self._closing.is_set():
                 self._consumer = self._new_consumer()
@@ -110,10 +119,15 @@ class KafkaSource(threading.Thread):
                 )
                 self.rebuilt += 1
                 self._consumer.close(autocommit=False)
-        except Exception as exc:  # reported by /healthz; the service exits non-zero
+                self.tracker.forget_all()
+        except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
-            log.exception("Kafka consumer stopped")
+            if self._consumer is not None:
+                with contextlib.suppress(Exception):
+                    self._consumer.close(autocommit=False)
+            raise
         finally:
+            self._consumer = None
             self._closed.set()
 
     def _new_consumer(self) -> KafkaConsumer:

@@ -79,29 +79,39 @@ def to_dead_letter(
 
 
 class DeadLetters:
+    """Two steps, so that a retried one never repeats the other: :meth:`post` (one attempt to
+    the subscription's ``deadLetterSink``, never raises) happens once; :meth:`publish` (the
+    topic, which must take the letter) is what the dispatcher retries until Kafka has it.
+    """
+
     def __init__(self, producer: Producer, topic: str, sender: Sender) -> None:
         self.producer = producer
         self.topic = topic
         self.sender = sender
 
-    async def send(
-        self,
-        target: Target,
-        payload: Payload,
-        outcome: Outcome,
-        secrets: list[str],
-        dead_letter_sink: str | None,
-    ) -> None:
-        """Dead-letter one delivery; returns once the topic has it (raises if it cannot)."""
-        letter = to_dead_letter(payload.event, target.subscription_id, target.sink, outcome)
-        if dead_letter_sink:
-            # One attempt, signed like any delivery; the topic keeps the letter either way.
-            sink_target = Target(target.subscription_id, dead_letter_sink, timeout=target.timeout)
+    def letter(self, target: Target, payload: Payload, outcome: Outcome) -> BaseCloudEvent:
+        return to_dead_letter(payload.event, target.subscription_id, target.sink, outcome)
+
+    async def post(
+        self, target: Target, letter: BaseCloudEvent, secrets: list[str], dead_letter_sink: str
+    ) -> bool:
+        """One attempt, signed like any delivery; the topic keeps the letter either way."""
+        sink_target = Target(target.subscription_id, dead_letter_sink, timeout=target.timeout)
+        try:
             attempt = await self.sender.attempt(sink_target, Payload(letter), secrets)
-            if to_name(attempt.outcome) != "delivered":
-                log.warning(
-                    "dead-letter sink of %s did not take event %s: %s",
-                    target.subscription_id, payload.event_id, to_name(attempt.outcome),
-                )  # fmt: skip
+        except Exception as exc:  # the tenant's sink; the topic still gets the letter
+            log.warning("dead-letter sink of %s failed: %s: %s",
+                        target.subscription_id, type(exc).__name__, exc)  # fmt: skip
+            return False
+        if to_name(attempt.outcome) != "delivered":
+            log.warning(
+                "dead-letter sink of %s did not take event %s: %s",
+                target.subscription_id, letter.get_id(), to_name(attempt.outcome),
+            )  # fmt: skip
+            return False
+        return True
+
+    async def publish(self, letter: BaseCloudEvent) -> None:
+        """Returns once the dead-letter topic has the letter; raises if it cannot."""
         record = to_record(letter)
         await self.producer.send(self.topic, record.key, record.value, list(record.headers))

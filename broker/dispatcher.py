@@ -1,6 +1,7 @@
 """From a matched event to settled deliveries: lanes, outcomes, retries and dead letters.
 
-A job is *settled* when it is delivered, durably in the retry schedule, or dead-lettered;
+A job is *settled* when it is delivered, durably in the retry schedule or its ordered lease's
+queue (``parking.py``), or dead-lettered;
 only then does its Kafka record move towards commit. A step that needs Redis or Kafka
 (scheduling a retry, dead-lettering) is retried until it succeeds, so an outage of either
 delays settling (and the commit) but loses nothing.
@@ -15,21 +16,31 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 
-from blazar_events.errors import BlazarEventsError, NotFound
+import redis.exceptions
+from kafka.errors import KafkaError
+
+from blazar_events.errors import BlazarEventsError, NotFound, ServiceUnavailable
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import SigningKeys
 from broker.deadletters import DeadLetters
 from broker.deliverylog import DeliveryLog
+from broker.incidents import Incidents
 from broker.index import Entry, SubscriptionIndex, from_subscription_entry
 from broker.lanes import Depth, Job, Lane
 from broker.metrics import BrokerMetrics
+from broker.ordered import OrderedQueues
+from broker.parking import Parking
 from broker.retries import RetryJob, RetrySchedule
 from broker.settings import BrokerSettings
 from delivery.client import Sender
-from delivery.outcomes import Attempt, Delivered, Gone, Outcome, Retry, to_name
+from delivery.outcomes import Attempt, Delivered, Gone, Outcome, PermanentFailure, Retry, to_name
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# What an unreachable Redis or Kafka raises: such a step is retried until it succeeds. Any
+# other exception is a bug or a hostile input, and retrying it would loop forever.
+TRANSIENT = (redis.exceptions.RedisError, OSError, KafkaError, TimeoutError, ServiceUnavailable)
 
 
 class Dispatcher:
@@ -43,6 +54,8 @@ class Dispatcher:
         dead_letters: DeadLetters,
         delivery_log: DeliveryLog,
         metrics: BrokerMetrics,
+        incidents: Incidents,
+        ordered: OrderedQueues | None = None,
     ) -> None:
         self.settings = settings
         self.index = index
@@ -52,7 +65,14 @@ class Dispatcher:
         self.dead_letters = dead_letters
         self.delivery_log = delivery_log
         self.metrics = metrics
+        self.incidents = incidents
         self.depth = Depth()
+        # Retry jobs claimed by this broker, waiting in a lane or running: their claims are
+        # kept (keep_claims) so that no broker claims them twice.
+        self.held: set[str] = set()
+        self.parking: Parking | None = None
+        if ordered is not None:
+            self.park_in(ordered)
         self.lanes: dict[str, Lane] = {}
         self.stopping = False
         self._background: set[asyncio.Task[None]] = set()
@@ -61,10 +81,21 @@ class Dispatcher:
 
     # --- entry points -------------------------------------------------------------------
 
+    def park_in(self, queues: OrderedQueues) -> Parking:
+        """Ordered subscriptions park in these durable queues (else they spill like others)."""
+        self.parking = Parking(
+            queues, self.settings.retry_claim_seconds, self._durably_value, self._release,
+            self._spawn,
+        )  # fmt: skip
+        return self.parking
+
     def submit(self, entry: Entry, job: Job) -> None:
-        """Queue a job on its subscriber's lane; a full lane spills it to the retry schedule."""
+        """Queue a job on its subscriber's lane; a full lane spills it to the retry schedule
+        (an ordered one parks the lease in its durable queue, which keeps the order)."""
         lane = self.lane(entry)
-        if not lane.offer(job, force=lane.ordered):
+        if lane.ordered and self.parking is not None and job.ordered_key is None:
+            self.parking.offer(lane, job)
+        elif not lane.offer(job, force=lane.ordered):
             self._spawn(self._spill(job))
 
     def lane(self, entry: Entry) -> Lane:
@@ -100,13 +131,17 @@ class Dispatcher:
         Kafka records (and, at ``max_pending_records``, everyone's consumption). In the
         retry schedule they are settled and wait there instead.
         """
-        now, jobs = time.monotonic(), []
-        for lane in self.lanes.values():
-            if lane.stuck(now, after):
+        now, jobs, parked = time.monotonic(), [], 0
+        for sub_id, lane in self.lanes.items():
+            if not lane.stuck(now, after):
+                continue
+            if lane.ordered and self.parking is not None:
+                parked += self.parking.spill(sub_id, lane)
+            else:
                 jobs.extend(lane.take_queued())
         if jobs:
             self._spawn(self._spill_many(jobs))
-        return len(jobs)
+        return len(jobs) + parked
 
     async def _spill_many(self, jobs: list[Job]) -> None:
         due = time.time() + max(self.settings.overflow_delay, self.settings.stuck_after)
@@ -120,8 +155,7 @@ class Dispatcher:
             await self._durably(partial(self.schedule.put_many, chunk))
             await asyncio.sleep(0)  # let other subscribers' deliveries run between chunks
         for job in jobs:
-            if job.settled is not None:
-                job.settled()
+            self._release(job)
 
     async def cancel(self) -> None:
         """Abandon what is still in flight (after the grace): it is redelivered later."""
@@ -137,41 +171,95 @@ class Dispatcher:
     # --- one job --------------------------------------------------------------------------
 
     async def run(self, job: Job) -> None:
-        while True:
-            entry = self.index.get(job.subscription_id)
-            if entry is None or entry.sub.status != "ACTIVE":
-                log.info("subscription %s is gone or disabled; event %s dropped",
-                         job.subscription_id, job.payload.event_id)  # fmt: skip
-                await self._settle(job)
-                return
-            secrets = await self._secrets(entry)
-            if secrets is None:
-                await self._settle(job)
-                return
-            attempt = await self.sender.attempt(entry.target, job.payload, secrets, job.number)
-            self._observe(entry, job, attempt)
-            outcome = attempt.outcome
-            if isinstance(outcome, Delivered):
-                await self._settle(job)
-                return
-            delivery = entry.sub.delivery
-            if isinstance(outcome, Retry) and job.number <= delivery.retry:
-                delay = (
-                    outcome.after if outcome.after is not None else delivery.backoff_for(job.number)
-                )
-                if delivery.ordered and not self.stopping:
-                    # Order needs the next event of this lease to wait: retry in place.
-                    await asyncio.sleep(delay)
-                    job.number += 1
-                    continue
-                await self._durably(partial(self._reschedule, job, job.number + 1, delay))
-                await self._settle(job, rescheduled=True)
-                return
-            if isinstance(outcome, Gone):
-                await self._disable(entry)
-            await self._durably(partial(self._dead_letter, entry, job, outcome, secrets))
+        """Deliver one job to a settled end; whatever raises is that job's alone."""
+        try:
+            await self._run(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await self._contain(job, exc)
+
+    async def _run(self, job: Job) -> None:
+        entry = self.index.get(job.subscription_id)
+        if entry is None or entry.sub.status != "ACTIVE":
+            log.info("subscription %s is gone or disabled; event %s dropped",
+                     job.subscription_id, job.payload.event_id)  # fmt: skip
             await self._settle(job)
             return
+        secrets = await self._secrets(entry)
+        if secrets is None:
+            await self._settle(job)
+            return
+        attempt = await self.sender.attempt(entry.target, job.payload, secrets, job.number)
+        self._observe(entry, job, attempt)
+        outcome = attempt.outcome
+        if isinstance(outcome, Delivered):
+            if entry.sub.status_reason:
+                self.incidents.delivered(entry)
+            await self._settle(job)
+            return
+        if isinstance(outcome, Retry) and job.number <= entry.sub.delivery.retry:
+            await self._retry_later(entry, job, self.backoff(entry, job.number, outcome.after))
+            return
+        if isinstance(outcome, Gone):
+            await self._disable(entry)
+        await self._give_up(entry, job, outcome, secrets)
+        await self._settle(job)
+
+    async def _retry_later(self, entry: Entry, job: Job, delay: float) -> None:
+        """Attempt ``job.number + 1`` after ``delay``: in the retry schedule, or for an
+        ordered subscription at the head of its lease's durable queue (never sleeping in
+        its lane, which would hold the lease's later records and their offsets)."""
+        if self.parking is not None and (job.ordered_key or entry.sub.delivery.ordered):
+            await self.parking.retry(self.lanes.get(entry.id), job, delay)
+            await self._settle(job, rescheduled=True)
+            return
+        await self._durably(partial(self._reschedule, job, job.number + 1, delay))
+        await self._settle(job, rescheduled=True)
+
+    def backoff(self, entry: Entry, number: int, after: float | None = None) -> float:
+        """Seconds before attempt ``number + 1``: the sink's Retry-After, else the
+        subscription's backoff, never more than ``max_backoff``."""
+        wanted = after if after is not None else entry.sub.delivery.backoff_for(number)
+        return max(0.0, min(wanted, self.settings.max_backoff))
+
+    async def _contain(self, job: Job, error: Exception) -> None:
+        """An exception escaped one job: record it, then settle the job like a failed attempt
+        (retried while it has attempts left, then given up), so its record is not held."""
+        entry = self.index.get(job.subscription_id)
+        event_type = job.payload.event.get_type()
+        if entry is None:
+            self.metrics.errors.labels("deliver").inc()
+            log.error("delivery to %s failed", job.subscription_id, exc_info=error)
+        else:
+            self.incidents.record(
+                entry, "deliver", error, job.payload.event_id, event_type, job.number
+            )
+        try:
+            if entry is not None and job.number <= entry.sub.delivery.retry:
+                await self._retry_later(entry, job, self.backoff(entry, job.number))
+                return
+            if entry is not None:
+                failure = PermanentFailure(f"internal error: {type(error).__name__}: {error}")
+                await self._give_up(entry, job, failure, None)
+            await self._settle(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # even that failed: give the record back rather than hold it
+            log.exception("job of %s settled without an outcome", job.subscription_id)
+            self._release(job)
+
+    async def _give_up(
+        self, entry: Entry, job: Job, outcome: Outcome, secrets: list[str] | None
+    ) -> None:
+        """Dead-letter: the sink (once) if the subscription has one, then the topic (until
+        Kafka takes it; a retry of that step does not post to the sink again)."""
+        letter = self.dead_letters.letter(entry.target, job.payload, outcome)
+        sink = entry.sub.delivery.deadLetterSink
+        if sink and secrets is not None:
+            await self.dead_letters.post(entry.target, letter, secrets, sink)
+        await self._durably(lambda: self.dead_letters.publish(letter))
+        self.metrics.dead_letters.inc()
 
     async def _secrets(self, entry: Entry) -> list[str] | None:
         if entry.keys is None:
@@ -209,8 +297,28 @@ class Dispatcher:
         if job.retry_key is not None and not rescheduled:
             key = job.retry_key
             await self._durably(lambda: self.schedule.done(key))
-        if job.settled is not None:
-            job.settled()
+        if self.parking is not None and not rescheduled:
+            await self.parking.go_on(job)
+        self._release(job)
+
+    def _release(self, job: Job) -> None:
+        """The job reached its end here: its claim is no longer kept, its record moves on."""
+        if job.retry_key is not None:
+            self.held.discard(job.retry_key)
+        settled, job.settled = job.settled, None  # once, whatever path got here
+        if settled is not None:
+            settled()
+
+    async def keep_claims(self) -> None:
+        """Keep the claims of held retry jobs alive, so a slow lane is not claimed twice."""
+        every = max(0.5, self.settings.retry_claim_seconds / 3)
+        while True:
+            await asyncio.sleep(every)
+            until = time.time() + self.settings.retry_claim_seconds
+            if self.held:
+                await self.schedule.extend(sorted(self.held), until)
+            if self.parking is not None:
+                await self.parking.keep_claims(until)
 
     async def _reschedule(self, job: Job, number: int, delay: float) -> None:
         retry = RetryJob(job.subscription_id, number, job.payload.structured.body)
@@ -219,16 +327,7 @@ class Dispatcher:
     async def _spill(self, job: Job) -> None:
         """The lane is full: park the job (same attempt number) in the durable schedule."""
         await self._durably(lambda: self._reschedule(job, job.number, self.settings.overflow_delay))
-        if job.settled is not None:
-            job.settled()
-
-    async def _dead_letter(
-        self, entry: Entry, job: Job, outcome: Outcome, secrets: list[str]
-    ) -> None:
-        await self.dead_letters.send(
-            entry.target, job.payload, outcome, secrets, entry.sub.delivery.deadLetterSink
-        )
-        self.metrics.dead_letters.inc()
+        self._release(job)
 
     async def _disable(self, entry: Entry) -> None:
         disabled = entry.sub.model_copy(update={"status": "DISABLED"})
@@ -254,9 +353,7 @@ class Dispatcher:
         while True:
             try:
                 return await step()
-            except NotFound:
-                raise
-            except Exception as exc:  # Redis or Kafka unreachable: wait, never drop
+            except TRANSIENT as exc:  # Redis or Kafka unreachable: wait, never drop
                 if self.stopping:
                     raise
                 log.warning("retrying in %.1f s after: %s: %s", delay, type(exc).__name__, exc)

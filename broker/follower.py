@@ -23,14 +23,15 @@ Change = tuple[str, Subscription | None, SigningKeys | None]  # (id, None if del
 Snapshot = list[Subscription]
 
 
-class ChangeFollower(threading.Thread):
+class ChangeFollower:
+    """Runs in the thread of a supervised task (:meth:`run` blocks until :meth:`stop`)."""
+
     def __init__(
         self,
         store: SubscriptionStore,
         on_snapshot: Callable[[Snapshot], None],
         on_changes: Callable[[list[Change]], None],
     ) -> None:
-        super().__init__(name="subscription-changes", daemon=True)
         self.store = store
         self.on_snapshot = on_snapshot
         self.on_changes = on_changes
@@ -80,11 +81,12 @@ class ChangeFollower(threading.Thread):
         self._halt.set()
 
 
-class RequestFollower(threading.Thread):
-    """Replay and test requests (``POST .../replay``, ``.../test``); one broker runs each."""
+class RequestFollower:
+    """Replay and test requests (``POST .../replay``, ``.../test``); one broker runs each.
+
+    Runs in the thread of a supervised task (:meth:`run` blocks until :meth:`stop`)."""
 
     def __init__(self, store: SubscriptionStore, execute: Callable[[dict[str, str]], None]) -> None:
-        super().__init__(name="replay-requests", daemon=True)
         self.store = store
         self.execute = execute
         self.cursor_key = f"{store.prefix}:broker:requests-cursor"

@@ -10,7 +10,7 @@ projects or types cost nothing, whatever their number.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -39,10 +39,25 @@ class Entry:
         return self.sub.id
 
 
+class CompileError(Exception):
+    """The subscription's filters could not even be compiled (raised on every match)."""
+
+
+def _failing(error: Exception) -> Matcher:
+    def match(_attributes: Mapping[str, str]) -> bool:
+        raise CompileError(f"{type(error).__name__}: {error}") from error
+
+    return match
+
+
 def from_subscription_entry(sub: Subscription, keys: SigningKeys | None = None) -> Entry:
     project = ANY if sub.project_id == ALL_PROJECTS else sub.project_id
     buckets = tuple((project, t) for t in (sub.types or [ANY]))
-    return Entry(sub, compile_subscription(sub), from_subscription(sub), keys, buckets)
+    try:
+        match = compile_subscription(sub)
+    except Exception as exc:  # stored by an older API or a bus producer: contain it per entry
+        match = _failing(exc)
+    return Entry(sub, match, from_subscription(sub), keys, buckets)
 
 
 def to_attributes(event: BaseCloudEvent) -> dict[str, str]:
@@ -102,8 +117,16 @@ class SubscriptionIndex:
                 if not members:
                     del self._buckets[bucket]
 
-    def match(self, attributes: Mapping[str, Any]) -> list[Entry]:
-        """The active subscriptions that receive an event with these attributes."""
+    def match(
+        self,
+        attributes: Mapping[str, Any],
+        failed: Callable[[Entry, Exception], None] | None = None,
+    ) -> list[Entry]:
+        """The active subscriptions that receive an event with these attributes.
+
+        A subscription whose predicate raises does not receive the event; ``failed`` hears
+        of it, and every other subscription is matched as usual.
+        """
         project, event_type = attributes.get("projectid", ""), attributes.get("type", "")
         found: list[Entry] = []
         seen: set[str] = set()
@@ -112,7 +135,16 @@ class SubscriptionIndex:
             if not members:
                 continue
             for entry in members.values():
-                if entry.id not in seen and entry.match(attributes):
+                if entry.id in seen:
+                    continue
+                try:
+                    matched = entry.match(attributes)
+                except Exception as exc:  # a tenant's filter: theirs alone to lose
+                    seen.add(entry.id)
+                    if failed is not None:
+                        failed(entry, exc)
+                    continue
+                if matched:
                     seen.add(entry.id)
                     found.append(entry)
         return found

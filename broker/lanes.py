@@ -29,6 +29,7 @@ class Job:
     number: int = 1  # the attempt this will be
     settled: Callable[[], None] | None = None  # tells the Kafka offset tracker it is done
     retry_key: str | None = None  # set when the job came from the retry schedule
+    ordered_key: str | None = None  # set when it came from an ordered lease's durable queue
 
 
 Runner = Callable[[Job], Awaitable[None]]
@@ -104,6 +105,24 @@ class Lane:
         self._queued -= len(jobs)
         self._depth.value -= len(jobs)
         return jobs
+
+    def busy(self, lease: str) -> bool:
+        """Whether a delivery of ``lease`` is in flight (ordered lanes)."""
+        return lease in self._busy
+
+    def waiting_leases(self) -> list[str]:
+        return list(self._by_lease)
+
+    def take_lease(self, lease: str) -> list[Job]:
+        """Remove the waiting jobs of one lease, in order (to park them durably)."""
+        pending = self._by_lease.pop(lease, None)
+        if not pending:
+            return []
+        if lease in self._ready:
+            self._ready.remove(lease)
+        self._queued -= len(pending)
+        self._depth.value -= len(pending)
+        return list(pending)
 
     def _next(self) -> Job | None:
         if not self.ordered:

@@ -63,3 +63,22 @@ class BrokerMetrics:
             "Subscriptions in the broker's cache",
             registry=self.registry,
         )
+        self.errors = Counter(
+            "blazar_events_broker_errors",
+            "Exceptions contained while handling one subscription's work, by stage (match, "
+            "deliver, retry-job): recorded on the subscription, nobody else's work skipped",
+            ["stage"],
+            registry=self.registry,
+        )
+        self.task_restarts = Counter(
+            "blazar_events_broker_task_restarts",
+            "Background tasks restarted after they crashed",
+            ["task"],
+            registry=self.registry,
+        )
+        self.task_failing = Gauge(
+            "blazar_events_broker_task_failing",
+            "1 while a background task is crashed or restarting, 0 once it runs again",
+            ["task"],
+            registry=self.registry,
+        )

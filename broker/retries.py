@@ -31,6 +31,21 @@ end
 return out
 """
 
+# KEYS: schedule. ARGV: claim_until, member... Pushes each member still scheduled to
+# claim_until (a claim kept while its job waits or runs); members done meanwhile stay gone.
+_EXTEND = """
+local kept = 0
+for i = 2, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i])
+    kept = kept + 1
+  end
+end
+return kept
+"""
+
+MAX_REJECTED = 1000  # malformed jobs kept for an operator to look at
+
 
 @dataclass(frozen=True, slots=True)
 class RetryJob:
@@ -68,7 +83,9 @@ class RetrySchedule:
         self.client = client
         self.schedule_key = f"{prefix}:broker:retries"
         self.jobs_key = f"{prefix}:broker:retry-jobs"
+        self.rejected_key = f"{prefix}:broker:retry-rejected"
         self._claim = client.register_script(_CLAIM)
+        self._extend = client.register_script(_EXTEND)
 
     async def put(self, job: RetryJob, due: float, key: str | None = None) -> None:
         """Schedule (or re-schedule) ``job`` at Unix time ``due``; returns once it is durable."""
@@ -87,9 +104,12 @@ class RetrySchedule:
                 pipe.zadd(self.schedule_key, {member: due})
             await pipe.execute()
 
-    async def claim(
-        self, now: float, claim_seconds: float, limit: int
-    ) -> list[tuple[str, RetryJob]]:
+    async def claim(self, now: float, claim_seconds: float, limit: int) -> list[tuple[str, bytes]]:
+        """Up to ``limit`` due jobs, each ``(key, raw job)``, pushed ``claim_seconds`` ahead.
+
+        The raw job is parsed by the caller, one at a time: a malformed one is that job's
+        problem (:meth:`reject`), not the batch's.
+        """
         raw = await self._claim(
             keys=[self.schedule_key, self.jobs_key], args=[now, now + claim_seconds, limit]
         )
@@ -97,8 +117,26 @@ class RetrySchedule:
         result = []
         for member, job in zip(pairs[0::2], pairs[1::2], strict=True):
             text = member.decode() if isinstance(member, bytes) else str(member)
-            result.append((text, RetryJob.from_json(job)))
+            result.append((text, job if isinstance(job, bytes) else str(job).encode()))
         return result
+
+    async def extend(self, keys: list[str], until: float) -> int:
+        """Keep the claims of ``keys`` (jobs waiting or running here) until ``until``."""
+        kept = 0
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            kept += int(await self._extend(keys=[self.schedule_key], args=[until, *chunk]))
+        return kept
+
+    async def reject(self, key: str, raw: bytes, reason: str) -> None:
+        """Take a malformed job out of the schedule, keeping it (bounded) with the reason."""
+        record = json.dumps({"key": key, "reason": reason, "job": raw.decode(errors="replace")})
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.lpush(self.rejected_key, record)
+            pipe.ltrim(self.rejected_key, 0, MAX_REJECTED - 1)
+            pipe.zrem(self.schedule_key, key)
+            pipe.hdel(self.jobs_key, key)
+            await pipe.execute()
 
     async def done(self, key: str) -> None:
         async with self.client.pipeline(transaction=True) as pipe:

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from cloudevents.core.base import BaseCloudEvent
-from cloudevents.core.bindings import http
 
 from blazar_events.errors import BlazarEventsError, NotificationRejected
 from blazar_events.records import from_record
@@ -30,20 +29,25 @@ from broker.deadletters import DeadLetters, KafkaDeadLetterProducer, Producer
 from broker.deliverylog import DeliveryLog
 from broker.dispatcher import Dispatcher
 from broker.follower import Change, ChangeFollower, RequestFollower, Snapshot
+from broker.incidents import Incidents
 from broker.index import Entry, SubscriptionIndex, from_subscription_entry, to_attributes
 from broker.lanes import Job
 from broker.metrics import BrokerMetrics
 from broker.offsets import OffsetTracker
+from broker.ordered import OrderedQueues
+from broker.poller import RetryPoller
 from broker.retries import RetrySchedule
 from broker.settings import BrokerSettings
+from broker.supervisor import Supervisor, in_thread
 from delivery.client import Sender
 from delivery.request import Payload
 from delivery.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
 
-RETRY_CLAIM_BATCH = 500
 T = TypeVar("T")
+CONSUMER = "kafka-consumer"
+THREADS = (CONSUMER, "subscription-changes", "replay-requests")
 
 
 def to_loop(loop: asyncio.AbstractEventLoop, call: Callable[[T], None]) -> Callable[[T], None]:
@@ -80,7 +84,7 @@ class Router:
         self.index = SubscriptionIndex()
         self.tracker = OffsetTracker()
         self.schedule = RetrySchedule(redis_async, store.prefix)
-        self._tasks: list[asyncio.Task[None]] = []
+        self.supervisor = Supervisor(self.metrics)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
 
@@ -91,6 +95,8 @@ class Router:
         self.sender = Sender(self.delivery)
         if self.producer is None:
             self.producer = await asyncio.to_thread(KafkaDeadLetterProducer, self.kafka)
+        delivery_log = DeliveryLog(self.store, self.settings.log_successes_per_second)
+        self.incidents = Incidents(self.store, delivery_log, self.metrics)
         self.dispatcher = Dispatcher(
             self.settings,
             self.index,
@@ -98,33 +104,50 @@ class Router:
             self.sender,
             self.schedule,
             DeadLetters(self.producer, self.kafka.dlq_topic, self.sender),
-            DeliveryLog(self.store, self.settings.log_successes_per_second),
+            delivery_log,
             self.metrics,
+            self.incidents,
+            OrderedQueues(self.redis_async, self.store.prefix),
         )
+        await self._load_parked()
         self.changes = ChangeFollower(
             self.store,
             to_loop(loop, self._on_snapshot),
             to_loop(loop, self._on_changes),
         )
-        self.changes.start()
+        supervise = self.supervisor.start
+        supervise("subscription-changes", lambda: in_thread("changes", self.changes.run))
         # Route nothing before the subscriptions are known: an event would match no one.
         while not self.changes.ready.is_set():
             await asyncio.sleep(0.05)
         await asyncio.sleep(0)  # let the snapshot callback run
         self.requests = RequestFollower(self.store, self._on_request)
-        self.requests.start()
+        supervise("replay-requests", lambda: in_thread("requests", self.requests.run))
         self.source = KafkaSource(
             self.kafka,
             self.settings,
             self.tracker,
             to_loop(loop, self._on_records),
         )
-        self.source.start()
-        jobs = (self._poll_retries(), self.dispatcher.delivery_log.run(), self._measure(),
-                self._unstick())  # fmt: skip
-        for job in jobs:
-            self._tasks.append(loop.create_task(job))
+        supervise(CONSUMER, lambda: in_thread(CONSUMER, self.source.consume))
+        self.poller = RetryPoller(
+            self.settings, self.schedule, self.index, self.dispatcher, self.metrics, to_lease
+        )
+        supervise("retry-poller", self.poller.run)
+        supervise("retry-claims", self.dispatcher.keep_claims)
+        supervise("delivery-log", delivery_log.run)
+        supervise("metrics", self._measure)
+        supervise("unstick", self._unstick)
         log.info("broker started: %d subscription(s), topic %s", len(self.index), self.kafka.topic)
+
+    async def _load_parked(self) -> None:
+        """Which ordered leases wait in Redis: their new events must queue behind them."""
+        assert self.dispatcher.parking is not None
+        parking = self.dispatcher.parking
+        try:
+            parking.parked |= await parking.queues.members()
+        except Exception as exc:  # Redis down at start: the queues are found as they fall due
+            log.warning("parked ordered leases not loaded: %s: %s", type(exc).__name__, exc)
 
     async def stop(self) -> None:
         """Stop taking work, let in-flight deliveries finish (up to the grace), commit, close."""
@@ -136,13 +159,10 @@ class Router:
                 log.warning("shutdown grace over: unsettled deliveries are redelivered later")
             self.dispatcher.stopping = True
             await self.dispatcher.cancel()
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
             await asyncio.to_thread(self.source.close)
             self.changes.stop()
-            await asyncio.to_thread(self.changes.join, 5)
-            await asyncio.to_thread(self.requests.join, 5)
+            await self.supervisor.wait_ended(list(THREADS), 5)
+            await self.supervisor.stop()
             await self.dispatcher.delivery_log.flush()
         finally:
             await self.sender.close()
@@ -150,15 +170,17 @@ class Router:
                 await asyncio.to_thread(self.producer.close)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        source_ok = self.source.error is None and time.monotonic() - self.source.alive_at < 30
+        failing = self.supervisor.failing()
+        source_ok = CONSUMER not in failing and time.monotonic() - self.source.alive_at < 30
         details = {
-            "kafka": "ok" if source_ok else (self.source.error or "consumer stalled"),
+            "kafka": "ok" if source_ok else failing.get(CONSUMER, "consumer stalled"),
             "redis": "ok" if self.changes.healthy else "unavailable",
+            "tasks": {name: failing.get(name, "ok") for name in self.supervisor.states},
             "subscriptions": len(self.index),
             "records_in_progress": self.tracker.in_progress,
             "consumer_rebuilds": self.source.rebuilt,
         }
-        return source_ok and self.changes.healthy, details
+        return source_ok and self.changes.healthy and not failing, details
 
     # --- subscriptions ----------------------------------------------------------------------
 
@@ -170,8 +192,11 @@ class Router:
         for sub_id, sub, keys in changes:
             if sub is None:
                 self.index.remove(sub_id)
+                self.incidents.forget(sub_id)
             else:
+                old = self.index.get(sub_id)
                 self.index.put(from_subscription_entry(sub, keys))
+                self.incidents.changed(old.sub if old is not None else None, sub)
 
     # --- records ----------------------------------------------------------------------------
 
@@ -181,56 +206,49 @@ class Router:
         for record in records:
             self.metrics.records.inc()
             try:
-                event = from_record(record.key, record.value, record.headers)
-            except NotificationRejected as exc:
-                self.metrics.invalid_records.inc()
-                log.warning("offset %d of partition %d skipped: %s",
-                            record.offset, record.partition, exc.message)  # fmt: skip
-                self.tracker.start(record.topic, record.partition, record.offset, 0)
-                continue
-            entries = self.index.match(to_attributes(event))
-            self.tracker.start(record.topic, record.partition, record.offset, len(entries))
-            if not entries:
-                continue
-            settled = partial(self.tracker.finish, record.topic, record.partition, record.offset)
-            self._fan_out(event, entries, settled)
+                self._route(record)
+            except Exception:  # a bug: this record's alone; it was tracked before any fan-out
+                self.metrics.errors.labels("record").inc()
+                log.exception("offset %d of partition %d not routed",
+                              record.offset, record.partition)  # fmt: skip
 
-    def _fan_out(self, event: BaseCloudEvent, entries: list[Entry], settled: Any = None) -> None:
-        payload, lease = Payload(event), to_lease(event)
+    def _route(self, record: Any) -> None:
+        try:
+            event = from_record(record.key, record.value, record.headers)
+            attributes = to_attributes(event)
+        except Exception as exc:  # NotificationRejected, or anything a producer could cause
+            self.metrics.invalid_records.inc()
+            reason = exc.message if isinstance(exc, NotificationRejected) else repr(exc)
+            log.warning("offset %d of partition %d skipped: %s",
+                        record.offset, record.partition, reason[:500])  # fmt: skip
+            self.tracker.start(record.topic, record.partition, record.offset, 0)
+            return
+        entries = self.index.match(attributes, partial(self._match_failed, event))
+        slot = self.tracker.start(record.topic, record.partition, record.offset, len(entries))
+        if slot is not None:
+            self._fan_out(event, entries, partial(self.tracker.finish, slot))
+
+    def _match_failed(self, event: BaseCloudEvent, entry: Entry, error: Exception) -> None:
+        self.incidents.record(entry, "match", error, event.get_id(), event.get_type())
+
+    def _fan_out(
+        self, event: BaseCloudEvent, entries: list[Entry], settled: Callable[[], None] | None = None
+    ) -> None:
+        try:
+            payload, lease = Payload(event), to_lease(event)
+        except Exception as exc:  # the event cannot be sent to anyone: recorded on each
+            for entry in entries:
+                self.incidents.record(entry, "deliver", exc, event.get_id(), event.get_type())
+                if settled is not None:
+                    settled()
+            return
         for entry in entries:
-            self.dispatcher.submit(entry, Job(entry.id, payload, lease, settled=settled))
-
-    # --- the retry schedule -----------------------------------------------------------------
-
-    async def _poll_retries(self) -> None:
-        while True:
             try:
-                claimed = await self.schedule.claim(
-                    time.time(), self.settings.retry_claim_seconds, RETRY_CLAIM_BATCH
-                )
-            except Exception as exc:  # Redis down: jobs wait in Redis, nothing is lost
-                log.warning("retry schedule unavailable: %s: %s", type(exc).__name__, exc)
-                await asyncio.sleep(1.0)
-                continue
-            for key, retry in claimed:
-                entry = self.index.get(retry.subscription_id)
-                if entry is None or entry.sub.status != "ACTIVE":
-                    await self.schedule.done(key)
-                    continue
-                message = http.HTTPMessage(
-                    {"content-type": "application/cloudevents+json"}, retry.event
-                )
-                event = http.from_structured_event(message)
-                job = Job(entry.id, Payload(event), to_lease(event), retry.number, retry_key=key)
-                lane = self.dispatcher.lane(entry)
-                # A stuck subscriber's jobs wait in Redis, not in its queue, until it moves.
-                if lane.stuck(time.monotonic(), self.settings.stuck_after) or not lane.offer(
-                    job, force=lane.ordered
-                ):
-                    delay = max(self.settings.overflow_delay, self.settings.stuck_after)
-                    await self.schedule.put(retry, time.time() + delay, key)
-            if len(claimed) < RETRY_CLAIM_BATCH:
-                await asyncio.sleep(self.settings.retry_poll_interval)
+                self.dispatcher.submit(entry, Job(entry.id, payload, lease, settled=settled))
+            except Exception as exc:
+                self.incidents.record(entry, "deliver", exc, event.get_id(), event.get_type())
+                if settled is not None:
+                    settled()
 
     # --- replay and test requests (called in the request thread) ---------------------------
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import faulthandler
 import logging
 import os
@@ -67,18 +66,15 @@ async def run(port: int | None = None) -> int:
     )
     log.info("health and metrics on http://%s:%d/healthz and /metrics",
              settings.host, port or settings.port)  # fmt: skip
-    while not stop.is_set():
-        if router.source.error is not None:
-            log.error("the Kafka consumer failed: %s", router.source.error)
-            break
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=1.0)
+    # A crashed part (the Kafka consumer included) is restarted by the router's supervisor
+    # and shown in /healthz meanwhile; the process ends only when told to.
+    await stop.wait()
     log.info("stopping")
     _exit_if_stuck(settings.shutdown_grace + STOP_OVERRUN)
     await router.stop()
     await runner.cleanup()
     await async_client.aclose()
-    return 0 if router.source.error is None else 1
+    return 0
 
 
 def to_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

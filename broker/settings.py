@@ -67,3 +67,8 @@ class BrokerSettings(Section, section="broker"):
         description="Successful attempts per subscription written to its delivery log each "
         "second (failures are always written); the log keeps the newest anyway",
     )
+    max_backoff: float = Field(
+        3600.0,
+        description="Longest wait before a retry, whatever a subscription's backoffDelay, "
+        "backoffPolicy and retry count say (backoffDelay x 2^n grows past any sense)",
+    )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from blazar_events.matching import Matcher
 from blazar_events.subscription import Subscription
 from broker.index import SubscriptionIndex, from_subscription_entry
@@ -85,3 +88,65 @@ def test_other_projects_subscriptions_are_never_evaluated() -> None:
 
     assert ids(index, event("p7")) == {"s7"}
     assert calls == ["s7"]
+
+
+ERRORS = st.sampled_from(
+    [ValueError("int() of 5,000 digits"), RecursionError("deep"), MemoryError(),
+     KeyError("x"), ZeroDivisionError(), TypeError("t"), OverflowError()]
+)  # fmt: skip
+
+
+@given(
+    plan=st.lists(
+        st.tuples(st.sampled_from(["p1", "p2", "*"]), st.one_of(st.booleans(), ERRORS)),
+        min_size=1,
+        max_size=30,
+    ),
+    project=st.sampled_from(["p1", "p2"]),
+)
+def test_a_predicate_that_raises_costs_only_its_own_subscription(
+    plan: list[tuple[str, bool | Exception]], project: str
+) -> None:
+    index = SubscriptionIndex()
+    for n, (sub_project, answer) in enumerate(plan):
+        entry = from_subscription_entry(
+            Subscription(id=f"s{n}", project_id=sub_project, sink="http://h/")
+        )
+
+        def match(_attributes: Mapping[str, str], answer: bool | Exception = answer) -> bool:
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+        entry.match = match
+        index.put(entry)
+    failed: list[str] = []
+
+    found = {e.id for e in index.match(event(project), lambda e, _exc: failed.append(e.id))}
+
+    reachable = {f"s{n}" for n, (p, _) in enumerate(plan) if p in (project, "*")}
+    assert found == {f"s{n}" for n, (_, a) in enumerate(plan) if a is True} & reachable
+    assert sorted(failed) == sorted(
+        f"s{n}" for n, (_, a) in enumerate(plan) if isinstance(a, Exception) if f"s{n}" in reachable
+    )
+
+
+def test_filters_that_cannot_compile_fail_at_match_time_not_when_loaded() -> None:
+    # Whatever the filter code makes of a stored filter it no longer accepts, loading the
+    # subscription never fails: matching reports it for that subscription alone.
+    broken = Subscription(id="broken", project_id="p1", sink="http://h/",
+                          filters=[{"no-such-dialect": {"type": "x"}}])  # fmt: skip
+    fine = Subscription(id="fine", project_id="p1", sink="http://h/")
+    index = index_of(broken, fine)
+    failed: list[tuple[str, str]] = []
+
+    found = ids_failing(index, event("p1"), failed)
+
+    assert found == {"fine"}
+    assert [sub_id for sub_id, _ in failed] == ["broken"]
+
+
+def ids_failing(
+    index: SubscriptionIndex, attributes: dict[str, str], failed: list[tuple[str, str]]
+) -> set[str]:
+    return {e.id for e in index.match(attributes, lambda e, exc: failed.append((e.id, repr(exc))))}

@@ -196,3 +196,114 @@ def test_new_subscriptions_test_and_replay_requests(
     store.request_replay(late, since=before)
     received = sink.wait_for(lambda r: len(r) >= 2)
     assert received[1].headers["webhook-id"] == from_fixture(START).get_id()
+
+
+# A filter that raises when evaluated (int() of more than 4,300 digits), written to the store
+# directly as a bus producer or an older API could have.
+RAISING = {"sql": "INT(CONCAT_WS('" + "9" * 2000 + "','1','1','1','1','1')) > 1"}
+
+
+def test_a_filter_that_raises_is_recorded_on_its_subscription_and_hurts_no_one_else(
+    start_broker: Start,
+    publish: Publish,
+    store: SubscriptionStore,
+    sink: Sink,
+    kafka_settings: KafkaSettings,
+) -> None:
+    start, end, other = from_fixture(START), from_fixture(END), from_fixture(OTHER)
+    project = str(start.get_extension("projectid"))
+    broken, _ = to_subscription(store, sink.url("broken"), project_id=project, filters=[RAISING])
+    to_subscription(store, sink.url("healthy"), project_id="*")
+    broker = start_broker(commit_interval=0.2)
+
+    events = [renamed(e, n) for n in range(4) for e in (start, end, other)]
+    for event in events:
+        publish(event)
+
+    # Every event of the poll batches reaches the healthy subscriber, none the broken one.
+    sink.wait_for(lambda r: len({x.headers["webhook-id"] for x in r}) >= len(events))
+    assert {r.headers["webhook-id"] for r in sink.requests("healthy")} == {
+        e.get_id() for e in events
+    }
+    assert sink.requests("broken") == []
+    deadline = time.monotonic() + 20
+    while not store.get(broken).status_reason and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "filter" in str(store.get(broken).status_reason)
+    assert store.get(broken).status == "ACTIVE"
+    while not store.deliveries(broken) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert store.deliveries(broken)[0]["outcome"] == "error"
+    errors = broker.router.metrics.registry.get_sample_value(
+        "blazar_events_broker_errors_total", {"stage": "match"}
+    )
+    assert errors is not None and errors >= 8  # the project's events, each counted
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka_settings.bootstrap_servers,
+        group_id=broker.router.settings.group_id,
+        enable_auto_commit=False,
+    )
+    try:  # every record settled: the committed offset is past them all
+        tp = TopicPartition(kafka_settings.topic, 0)
+        while (consumer.committed(tp) or 0) < len(events) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert consumer.committed(tp) == len(events)
+    finally:
+        consumer.close()
+
+    # The tenant fixes the filter: the reason goes, and the subscription is served again.
+    fixed = store.get(broken).model_copy(update={"filters": [{"prefix": {"type": "org."}}]})
+    store.update(fixed)
+    deadline = time.monotonic() + 20
+    while store.get(broken).status_reason and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert store.get(broken).status_reason is None
+    publish(renamed(start, 99))
+    sink.wait_for(lambda r: any(x.path == "/broken" for x in r))
+
+
+def committed(kafka_settings: KafkaSettings, group: str, at_least: int) -> int:
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka_settings.bootstrap_servers, group_id=group, enable_auto_commit=False
+    )
+    try:
+        tp = TopicPartition(kafka_settings.topic, 0)
+        deadline = time.monotonic() + 30
+        while (consumer.committed(tp) or 0) < at_least and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return int(consumer.committed(tp) or 0)
+    finally:
+        consumer.close()
+
+
+def test_an_ordered_subscription_answering_503_holds_no_offset_and_keeps_its_order(
+    start_broker: Start,
+    publish: Publish,
+    store: SubscriptionStore,
+    sink: Sink,
+    kafka_settings: KafkaSettings,
+) -> None:
+    spec = DeliverySpec(ordered=True, retry=50, backoffDelay="PT0.2S", backoffPolicy="linear")
+    to_subscription(store, sink.url("ordered"), project_id="*", delivery=spec)
+    to_subscription(store, sink.url("ok"), project_id="*")
+    sink.answer_always("ordered", 503)
+    broker = start_broker(commit_interval=0.2)
+    events = [renamed(from_fixture(START), n) for n in range(8)]  # one lease, in this order
+    for event in events:
+        publish(event)
+
+    # Every record is settled while the ordered sink refuses them all: its deliveries wait
+    # in its own durable queue, not in front of the committed offset.
+    assert committed(kafka_settings, broker.router.settings.group_id, len(events)) == len(events)
+    assert len({r.headers["webhook-id"] for r in sink.requests("ok")}) == len(events)
+
+    refused = len(sink.requests("ordered"))
+    sink.answer_always("ordered", 200)
+
+    def taken() -> list[str]:  # ids in the order first sent since the sink took them
+        ids = [r.headers["webhook-id"] for r in sink.requests("ordered")[refused:]]
+        return list(dict.fromkeys(ids))
+
+    sink.wait_for(lambda _r: len(taken()) >= len(events), timeout=60)
+    assert taken() == [e.get_id() for e in events]

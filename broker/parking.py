@@ -1,0 +1,136 @@
+"""The dispatcher's side of ordered subscriptions: when a lease parks, what goes to its
+durable queue (``ordered.py``) and in which order, and when a parked lease goes on.
+
+A lease parks when its delivery must be retried (the delivery heads the queue, the lease's
+waiting deliveries follow), or when its lane is full or stuck (the waiting deliveries move,
+behind a delivery still in flight here, which the queue then waits for: *held*). While
+parked, every new delivery of the lease is appended to the queue and settled at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from broker.lanes import Job, Lane
+from broker.ordered import OrderedQueues, to_member
+from broker.retries import RetryJob
+
+T = TypeVar("T")
+Durably = Callable[[Callable[[], Awaitable[T]]], Awaitable[T]]
+
+
+def to_retry(job: Job, number: int | None = None) -> RetryJob:
+    return RetryJob(job.subscription_id, job.number if number is None else number,
+                    job.payload.structured.body)  # fmt: skip
+
+
+class Parking:
+    def __init__(
+        self,
+        queues: OrderedQueues,
+        claim_seconds: float,
+        durably: Durably[Any],
+        release: Callable[[Job], None],
+        spawn: Callable[[Awaitable[None]], None],
+    ) -> None:
+        self.queues = queues
+        self.claim_seconds = claim_seconds
+        self._durably = durably
+        self._release = release
+        self._spawn = spawn
+        self.parked: set[str] = set()  # leases whose deliveries wait in Redis
+        # Leases whose claim this broker keeps: their head is delivered here, or they wait
+        # behind a delivery in flight here.
+        self.held: set[str] = set()
+        self._lock: asyncio.Lock | None = None
+
+    def writer(self) -> asyncio.Lock:
+        # One writer at a time keeps the pushes in arrival order, even across Redis retries.
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    def offer(self, lane: Lane, job: Job) -> None:
+        """A new delivery for an ordered lane: queued, or parked behind its lease's."""
+        member = to_member(job.subscription_id, job.lease)
+        if member in self.parked:  # earlier deliveries of the lease wait in Redis
+            self.park(member, [job], held=False)
+        elif not lane.offer(job):
+            self.park(member, [*self.take(lane, job.lease), job], lane.busy(job.lease))
+
+    def take(self, lane: Lane, lease: str) -> list[Job]:
+        """The lease's waiting deliveries from Kafka, out of the lane. A head drained from
+        the queue waiting there is dropped: it is still first in Redis, and its claim, no
+        longer kept, falls due again."""
+        jobs = lane.take_lease(lease)
+        for drained in (j for j in jobs if j.ordered_key is not None):
+            self.held.discard(drained.ordered_key or "")
+        return [j for j in jobs if j.ordered_key is None]
+
+    def spill(self, sub_id: str, lane: Lane) -> int:
+        """A stuck ordered lane: every lease's waiting deliveries go to their queues."""
+        moved = 0
+        for lease in lane.waiting_leases():
+            waiting = self.take(lane, lease)
+            if waiting:
+                moved += len(waiting)
+                self.park(to_member(sub_id, lease), waiting, lane.busy(lease))
+        return moved
+
+    def park(self, member: str, jobs: list[Job], held: bool) -> None:
+        """Append ``jobs`` (in order) to the lease's queue, then settle them."""
+        self.parked.add(member)  # now: later jobs of this batch must follow them there
+        if held:
+            self.held.add(member)
+        self._spawn(self._push_back(member, jobs, held))
+
+    async def _push_back(self, member: str, jobs: list[Job], held: bool) -> None:
+        retries = [to_retry(job) for job in jobs]
+        now = time.time()
+        due = now + self.claim_seconds if held else now
+        async with self.writer():
+            await self._durably(lambda: self.queues.push_back(member, retries, due))
+        for job in jobs:
+            self._release(job)
+
+    async def retry(self, lane: Lane | None, job: Job, delay: float) -> None:
+        """Attempt ``job.number + 1`` of an ordered delivery after ``delay``, first of its
+        lease: the head of the queue again, or a new head with the waiting ones behind."""
+        head, due = to_retry(job, job.number + 1), time.time() + delay
+        if job.ordered_key is not None:
+            member = job.ordered_key
+            await self._durably(lambda: self.queues.retry_head(member, head, due))
+            self.held.discard(member)
+            return
+        member = to_member(job.subscription_id, job.lease)
+        self.parked.add(member)
+        waiting = self.take(lane, job.lease) if lane is not None else []
+        behind = [to_retry(j) for j in waiting]
+        async with self.writer():
+            await self._durably(lambda: self.queues.push_front(member, head, due))
+            if behind:
+                await self._durably(lambda: self.queues.push_back(member, behind, due))
+        self.held.discard(member)
+        for waiting_job in waiting:
+            self._release(waiting_job)
+
+    async def go_on(self, job: Job) -> None:
+        """A delivery of an ordered lease ended for good: the next one of its queue may go."""
+        if job.ordered_key is not None:
+            member = job.ordered_key
+            left = await self._durably(lambda: self.queues.advance(member, time.time()))
+            if left == 0:
+                self.parked.discard(member)
+            self.held.discard(member)
+            return
+        member = to_member(job.subscription_id, job.lease)
+        if member in self.held:  # parked while this one was in flight
+            await self._durably(lambda: self.queues.release(member, time.time()))
+            self.held.discard(member)
+
+    async def keep_claims(self, until: float) -> None:
+        if self.held:
+            await self.queues.extend(sorted(self.held), until)
