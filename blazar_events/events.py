@@ -49,10 +49,27 @@ parsed message afterwards: the secret filters here and the CloudEvent's serializ
 (orjson writes 254 levels at most) recurse, and Python stops recursing at 1,000 frames.
 """
 
-# Secret keys (see _is_secret) inside text that is not valid JSON (truncated, garbled).
+# A secret key (see _is_secret) and its value in text that is not valid JSON (truncated,
+# garbled) or inside a JSON string (quotes escaped once, as in oslo.message, or more),
+# with bytes that are not text tolerated around the colon.
+_JUNK = rb"(?:[\x80-\xff]|\\u[0-9a-fA-F]{4})*"
 _SECRET_TEXT = re.compile(
-    rb'("(?:trust_id|_context_[A-Za-z0-9_]*)\\?"\s*:\s*)(\\?"[^"\\]*\\?"|[^,}\s]+)'
+    rb'(\\*"(?:trust_id|_context_[A-Za-z0-9_]*)\\*"'
+    + _JUNK
+    + rb"\s*"
+    + _JUNK
+    + rb":"
+    + _JUNK
+    + rb"\s*"
+    + _JUNK
+    + rb')((?:[^",}\s]*\s*)?\\*"[^"\\]*\\*"|[^,}\s]+)'
 )
+# What the pattern could not see: secret names behind escapes or among bytes that are not
+# printable ASCII (`"\xfftrust_id"`, `"\u0074rust_id"`, `"_con\\udc00text_..."`).
+_SECRET_NAME = re.compile(rb"trust_id|_context_")
+_ASCII_ESCAPE = re.compile(rb"\\u00([2-7][0-9a-fA-F])")
+_NOISE = re.compile(rb"\\u[0-9a-fA-F]{4}|[^\x20-\x7e]")
+WITHHELD: Final = b"[withheld: the body does not parse and a credential may hide in it]"
 
 
 @dataclass(frozen=True)
@@ -103,7 +120,7 @@ def from_body(body: bytes, *, max_bytes: int | None = None) -> dict[str, Any]:
         _check_depth(outer, text, "not-json", "the body")
         return _without_secrets(outer, text)  # the v1 `messaging` driver: the message itself
     version = outer.get("oslo.version")
-    if version not in SUPPORTED_OSLO_VERSIONS:
+    if not isinstance(version, str) or version not in SUPPORTED_OSLO_VERSIONS:  # [] is unhashable
         raise NotificationRejected(
             "unsupported-envelope", f"unsupported oslo.version {version!r} (expected 2.0)"
         )
@@ -281,6 +298,7 @@ def redact_body(body: bytes) -> bytes:
     :data:`MAX_DEPTH`, by pattern otherwise: a truncated body can still carry a token. The
     parser is orjson (1,024 levels at most, never a RecursionError), never :mod:`json`,
     whose pure-Python fallback and the walk after it recurse without a bound of their own.
+    The pattern runs over the result in any case; see :func:`_redact_text`.
     """
     try:
         outer = orjson.loads(body)
@@ -294,16 +312,27 @@ def redact_body(body: bytes) -> bytes:
             message = orjson.loads(inner)
         except orjson.JSONDecodeError:
             message = None
-        if message is None or too_deep(message):
-            outer["oslo.message"] = _redact_text(inner.encode("utf-8")).decode("utf-8")
-        else:
+        if isinstance(message, dict | list) and not too_deep(message):
             outer["oslo.message"] = orjson.dumps(redact(message)).decode("utf-8")
-    return orjson.dumps(redact(outer))
+    # The pattern too: JSON can hide more JSON in any string (a payload sent as text).
+    return _redact_text(orjson.dumps(redact(outer)))
 
 
 def _redact_text(body: bytes) -> bytes:
-    def replace(match: re.Match[bytes]) -> bytes:
-        quote = b'\\"' if match.group(2).startswith(b"\\") else b'"'
-        return match.group(1) + quote + REDACTED.encode() + quote
+    """``body`` with the values of secret keys replaced by pattern, or :data:`WITHHELD`.
 
-    return _SECRET_TEXT.sub(replace, body)
+    Should a secret name hide from the pattern (garbled by bytes that are not text, or
+    written with escapes), more names show once those are cleaned away than the pattern
+    replaced: then nothing of the body is kept, only its size and hash in the headers.
+    """
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        key = match.group(1)  # its quotes are escaped as the value's must be
+        quote = key[: key.index(b'"') + 1]
+        return key + quote + REDACTED.encode() + quote
+
+    redacted, replaced = _SECRET_TEXT.subn(replace, body)
+    visible = _NOISE.sub(b"", _ASCII_ESCAPE.sub(lambda m: bytes.fromhex(m[1].decode()), body))
+    if len(_SECRET_NAME.findall(visible)) > replaced:
+        return WITHHELD
+    return redacted

@@ -300,3 +300,33 @@ def test_a_client_that_raises_on_a_record_gets_its_rejection_instead() -> None:
     [(topic, record)] = sink.accepted
     assert topic == "rejected"
     assert record.header("blazar_events_reason") == b"kafka-refused"
+
+
+@pytest.mark.parametrize(
+    "garbled",
+    [
+        b'\\"\xfftrust_id\\": \\"gAAAAABtoken\\"',  # a name the pattern cannot read
+        b'\\"trust_id\\":\xff \\"gAAAAABtoken\\"',  # a byte between name and value
+        b'\\"_context_auth_token\\": \\"gAAAAABtoken\\"\\udc00',  # an escape of no character
+    ],
+)
+def test_a_garbled_body_keeps_no_token_in_its_rejection(garbled: bytes) -> None:
+    body = b'{"oslo.version": "2.0", "oslo.message": "{\\"payload\\": {' + garbled + b'}}"}'
+    under_test, _ = pipeline(ScriptedSink())
+
+    [item] = under_test.to_outgoing([Delivery(tag=1, body=body)])
+
+    assert item.record.header("blazar_events_reason") in {b"not-utf8", b"not-json"}
+    assert b"gAAAAABtoken" not in item.record.value
+
+
+def test_json_hidden_in_a_string_is_redacted_too() -> None:
+    hidden = json.dumps({"_context_auth_token": "gAAAAABtoken", "trust_id": "t-1"})
+    body = json.dumps({"publisher_id": "blazar.lease", "payload": hidden}).encode()
+    under_test, _ = pipeline(ScriptedSink())
+
+    [item] = under_test.to_outgoing([Delivery(tag=1, body=body)])
+
+    assert item.record.header("blazar_events_reason") == b"missing-message-id"
+    assert b"gAAAAABtoken" not in item.record.value
+    assert b"t-1" not in item.record.value
