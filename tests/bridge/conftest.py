@@ -278,7 +278,7 @@ def start_bridge(route: Route) -> Callable[..., Bridge]:
     return make
 
 
-class _RawPropertiesMessage(amqp.Message):  # type: ignore[misc]
+class RawPropertiesMessage(amqp.Message):  # type: ignore[misc]
     """A message whose content-header properties are sent as the given bytes, unchecked."""
 
     def __init__(self, body: bytes, properties: bytes) -> None:
@@ -295,7 +295,7 @@ def publish_with_properties(amqp_url: str, exchange: str, body: bytes, propertie
     with kombu.Connection(to_kombu_url(amqp_url)) as conn:
         channel = conn.channel()
         channel.basic_publish(
-            _RawPropertiesMessage(body, properties),
+            RawPropertiesMessage(body, properties),
             exchange=exchange,
             routing_key="notifications.info",
         )

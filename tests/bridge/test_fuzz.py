@@ -24,10 +24,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from bridge.service import Bridge
+from bridge.transport import to_kombu_url
 from tests.bridge.conftest import (
     WAIT,
     BlazarNotifier,
     KafkaReader,
+    RawPropertiesMessage,
     Route,
     fixture_message,
     running,
@@ -55,28 +57,17 @@ REASONS = {
 }
 
 
-class _Raw(amqp.Message):  # type: ignore[misc]
-    def __init__(self, body: bytes, properties: bytes) -> None:
-        super().__init__(body)
-        self._raw = properties
-
-    def _serialize_properties(self) -> bytes:
-        return self._raw
-
-
 class Publisher:
     """One AMQP connection that publishes whatever it is given on Blazar's route."""
 
     def __init__(self, route: Route) -> None:
-        from bridge.transport import to_kombu_url
-
         self.connection = kombu.Connection(to_kombu_url(route.amqp_url))
         self.channel = self.connection.channel()
         self.exchange = route.exchange
 
     def publish(self, hostile: Hostile) -> None:
         message = (
-            _Raw(hostile.body, hostile.raw_properties)
+            RawPropertiesMessage(hostile.body, hostile.raw_properties)
             if hostile.raw_properties is not None
             else amqp.Message(hostile.body, **hostile.properties)
         )
