@@ -17,7 +17,6 @@ request context flattened into ``_context_*`` keys, which include the Keystone t
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -41,11 +40,36 @@ BLAZAR_EVENT_TYPES: Final = tuple(BLAZAR_EVENTS)
 DATA_CONTENT_TYPE: Final = "application/json"
 SUPPORTED_OSLO_VERSIONS: Final = frozenset({"2.0"})
 REDACTED: Final = "[redacted]"
+MAX_DEPTH: Final = 100
+"""Deepest nesting of objects and arrays a notification may have (Blazar's is about 5).
 
-# Secret keys (see _is_secret) inside text that is not valid JSON (truncated, garbled).
+The parser (orjson) stops at 1,024 levels by itself, so parsing an untrusted body is
+bounded in depth, and in size by ``max_bytes``. This lower bound is for what walks a
+parsed message afterwards: the secret filters here and the CloudEvent's serializer
+(orjson writes 254 levels at most) recurse, and Python stops recursing at 1,000 frames.
+"""
+
+# A secret key (see _is_secret) and its value in text that is not valid JSON (truncated,
+# garbled) or inside a JSON string (quotes escaped once, as in oslo.message, or more),
+# with bytes that are not text tolerated around the colon.
+_JUNK = rb"(?:[\x80-\xff]|\\u[0-9a-fA-F]{4})*"
 _SECRET_TEXT = re.compile(
-    rb'("(?:trust_id|_context_[A-Za-z0-9_]*)\\?"\s*:\s*)(\\?"[^"\\]*\\?"|[^,}\s]+)'
+    rb'(\\*"(?:trust_id|_context_[A-Za-z0-9_]*)\\*"'
+    + _JUNK
+    + rb"\s*"
+    + _JUNK
+    + rb":"
+    + _JUNK
+    + rb"\s*"
+    + _JUNK
+    + rb')((?:[^",}\s]*\s*)?\\*"[^"\\]*\\*"|[^,}\s]+)'
 )
+# What the pattern could not see: secret names behind escapes or among bytes that are not
+# printable ASCII (`"\xfftrust_id"`, `"\u0074rust_id"`, `"_con\\udc00text_..."`).
+_SECRET_NAME = re.compile(rb"trust_id|_context_")
+_ASCII_ESCAPE = re.compile(rb"\\u00([2-7][0-9a-fA-F])")
+_NOISE = re.compile(rb"\\u[0-9a-fA-F]{4}|[^\x20-\x7e]")
+WITHHELD: Final = b"[withheld: the body does not parse and a credential may hide in it]"
 
 
 @dataclass(frozen=True)
@@ -93,16 +117,19 @@ def from_body(body: bytes, *, max_bytes: int | None = None) -> dict[str, Any]:
         raise NotificationRejected("not-utf8", f"the body is not UTF-8: {exc}") from None
     outer = _json_object(text, "not-json", "the body")
     if "oslo.message" not in outer and "oslo.version" not in outer:
+        _check_depth(outer, text, "not-json", "the body")
         return _without_secrets(outer, text)  # the v1 `messaging` driver: the message itself
     version = outer.get("oslo.version")
-    if version not in SUPPORTED_OSLO_VERSIONS:
+    if not isinstance(version, str) or version not in SUPPORTED_OSLO_VERSIONS:  # [] is unhashable
         raise NotificationRejected(
             "unsupported-envelope", f"unsupported oslo.version {version!r} (expected 2.0)"
         )
     inner = outer.get("oslo.message")
     if not isinstance(inner, str):
         raise NotificationRejected("invalid-envelope", "oslo.message is not a JSON string")
-    return _without_secrets(_json_object(inner, "invalid-envelope", "oslo.message"), inner)
+    message = _json_object(inner, "invalid-envelope", "oslo.message")
+    _check_depth(message, inner, "invalid-envelope", "oslo.message")
+    return _without_secrets(message, inner)
 
 
 def _json_object(text: str, reason: str, what: str) -> dict[str, Any]:
@@ -115,6 +142,25 @@ def _json_object(text: str, reason: str, what: str) -> dict[str, Any]:
             reason, f"{what} is a JSON {type(value).__name__}, not an object"
         )
     return value
+
+
+def _check_depth(value: Any, text: str, reason: str, what: str) -> None:
+    # A value cannot nest deeper than it has brackets: counting them (in C) spares the
+    # walk for every real notification, which has a few dozen at most.
+    if text.count("{") + text.count("[") > MAX_DEPTH and too_deep(value):
+        raise NotificationRejected(reason, f"{what} nests deeper than {MAX_DEPTH} levels")
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests objects and arrays more than ``limit`` levels (no recursion)."""
+    pending: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def _without_secrets(message: dict[str, Any], text: str) -> dict[str, Any]:
@@ -202,13 +248,12 @@ def from_oslo_timestamp(value: Any) -> datetime:
         )
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        # Year 1 at +14:00 or year 9999 at -14:00 has no UTC time: OverflowError.
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise NotificationRejected(
-            "invalid-timestamp", f"timestamp {value!r} is not ISO 8601"
+            "invalid-timestamp", f"timestamp {value!r} is not an ISO 8601 time in UTC's range"
         ) from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def _text(container: Mapping[str, Any], key: str, reason: str) -> str:
@@ -249,25 +294,45 @@ def redact(value: Any) -> Any:
 def redact_body(body: bytes) -> bytes:
     """A rejected body with every credential value replaced by ``[redacted]``.
 
-    Structured when the body (and the envelope's inner message) parse as JSON, by pattern
-    otherwise: a truncated body can still carry a token.
+    Structured when the body (and the envelope's inner message) parse as JSON within
+    :data:`MAX_DEPTH`, by pattern otherwise: a truncated body can still carry a token. The
+    parser is orjson (1,024 levels at most, never a RecursionError), never :mod:`json`,
+    whose pure-Python fallback and the walk after it recurse without a bound of their own.
+    The pattern runs over the result in any case; see :func:`_redact_text`.
     """
     try:
-        outer = json.loads(body.decode("utf-8"))
-    except ValueError:  # UnicodeDecodeError is a ValueError too
+        outer = orjson.loads(body)
+    except orjson.JSONDecodeError:  # not UTF-8, not JSON, or deeper than orjson goes
+        return _redact_text(body)
+    if too_deep(outer):
         return _redact_text(body)
     if isinstance(outer, dict) and isinstance(outer.get("oslo.message"), str):
         inner = outer["oslo.message"]
         try:
-            outer["oslo.message"] = json.dumps(redact(json.loads(inner)))
-        except ValueError:
-            outer["oslo.message"] = _redact_text(inner.encode("utf-8")).decode("utf-8")
-    return json.dumps(redact(outer)).encode("utf-8")
+            message = orjson.loads(inner)
+        except orjson.JSONDecodeError:
+            message = None
+        if isinstance(message, dict | list) and not too_deep(message):
+            outer["oslo.message"] = orjson.dumps(redact(message)).decode("utf-8")
+    # The pattern too: JSON can hide more JSON in any string (a payload sent as text).
+    return _redact_text(orjson.dumps(redact(outer)))
 
 
 def _redact_text(body: bytes) -> bytes:
-    def replace(match: re.Match[bytes]) -> bytes:
-        quote = b'\\"' if match.group(2).startswith(b"\\") else b'"'
-        return match.group(1) + quote + REDACTED.encode() + quote
+    """``body`` with the values of secret keys replaced by pattern, or :data:`WITHHELD`.
 
-    return _SECRET_TEXT.sub(replace, body)
+    Should a secret name hide from the pattern (garbled by bytes that are not text, or
+    written with escapes), more names show once those are cleaned away than the pattern
+    replaced: then nothing of the body is kept, only its size and hash in the headers.
+    """
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        key = match.group(1)  # its quotes are escaped as the value's must be
+        quote = key[: key.index(b'"') + 1]
+        return key + quote + REDACTED.encode() + quote
+
+    redacted, replaced = _SECRET_TEXT.subn(replace, body)
+    visible = _NOISE.sub(b"", _ASCII_ESCAPE.sub(lambda m: bytes.fromhex(m[1].decode()), body))
+    if len(_SECRET_NAME.findall(visible)) > replaced:
+        return WITHHELD
+    return redacted

@@ -7,6 +7,9 @@ the queue directly keeps every body in our hands, with prefetch and one ``basic.
 multiple`` per batch. The queue and its bindings are declared the way an oslo listener
 with ``pool=<pool>`` would: a queue named after the pool, bound to ``<topic>.<priority>``
 on the control exchange, which is declared exactly as Blazar's notifier declares it.
+
+Every host of ``transport_url`` is tried in turn, as oslo.messaging does (kombu's
+round-robin failover): one RabbitMQ node down, the bridge consumes from the next.
 """
 
 from __future__ import annotations
@@ -14,18 +17,23 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import amqp.exceptions
 import kombu
 
 from bridge.pipeline import Delivery
 from bridge.settings import BridgeSettings
+from bridge.transport import kombu_urls
+from bridge.transport import to_kombu_url as to_kombu_url
 
 LOG = logging.getLogger(__name__)
 HEARTBEAT = 30  # seconds; checked at least every second by the loop
 READ_AHEAD = 16 * 1024
+CONNECT_TIMEOUT = 5  # seconds per host
+CONTENT_HEADER = 2  # AMQP frame type of a message's properties
+NO_PROPERTIES = b"\x00\x00"  # property flags with no bit set
 
 AMQP_ERRORS: tuple[type[BaseException], ...] = (
     OSError,  # includes ConnectionError and socket.timeout raised mid-frame
@@ -34,14 +42,6 @@ AMQP_ERRORS: tuple[type[BaseException], ...] = (
     *kombu.Connection("amqp://").channel_errors,
 )
 """Whatever means "this connection is gone or unusable": reconnect and start over."""
-
-
-def to_kombu_url(transport_url: str) -> str:
-    """An oslo ``rabbit://user:pass@host:port/vhost`` URL as kombu wants it (first host)."""
-    parts = urlsplit(transport_url)
-    netloc = parts.netloc.split(",")[0]
-    scheme = "amqp" if parts.scheme in {"rabbit", "amqp", "pyamqp", ""} else parts.scheme
-    return urlunsplit((scheme, netloc, parts.path or "/", "", ""))
 
 
 def _read_ahead(connection: kombu.Connection) -> None:
@@ -57,12 +57,46 @@ def _read_ahead(connection: kombu.Connection) -> None:
         transport._quick_recv = lambda n: sock.recv(max(n, READ_AHEAD))
 
 
+def _tolerate_undecodable_properties(
+    connection: kombu.Connection, dropped: Callable[[], None]
+) -> None:
+    """Let a message whose AMQP properties py-amqp cannot decode through, without them.
+
+    Any publisher on the bus chooses a message's properties, and py-amqp decodes them as
+    the frame arrives, before a consumer callback sees the message: a content type that is
+    not UTF-8, a timestamp past year 9999 or a header table nested a few thousand deep
+    raises out of ``drain_events``. The connection would drop, RabbitMQ would hand the
+    message back, and the bridge would stop there forever. The bridge reads only the
+    body, so such a content header is decoded again with its property flags cleared (an
+    empty property list, as AMQP allows); the body that follows is judged like any other.
+    """
+    amqp_connection = connection.connection
+    on_frame = amqp_connection.on_inbound_frame
+
+    def on_inbound_frame(frame: tuple[int, int, Any]) -> Any:
+        try:
+            return on_frame(frame)
+        except Exception:
+            frame_type, channel, payload = frame
+            if frame_type != CONTENT_HEADER:
+                raise
+            dropped()
+            # Class id, weight and body size as sent (12 bytes), then no properties.
+            return on_frame((frame_type, channel, bytes(payload[:12]) + NO_PROPERTIES))
+
+    amqp_connection.on_inbound_frame = on_inbound_frame
+
+
 class NotificationQueue:
     """Connects, declares, consumes; hands out batches; acknowledges up to a delivery tag."""
 
-    def __init__(self, settings: BridgeSettings) -> None:
+    def __init__(
+        self, settings: BridgeSettings, on_undecodable: Callable[[], None] = lambda: None
+    ) -> None:
         self.settings = settings
-        self.url = to_kombu_url(settings.transport_url.get_secret_value())
+        self.urls = kombu_urls(settings.transport_url.get_secret_value())
+        self._next_host = 0  # where the next connect() starts: round-robin over the hosts
+        self.on_undecodable = on_undecodable
         self.exchange = kombu.Exchange(
             settings.exchange, type="topic", durable=settings.exchange_durable, auto_delete=False
         )
@@ -86,10 +120,45 @@ class NotificationQueue:
     # --- lifecycle ---------------------------------------------------------------------
 
     def connect(self) -> None:
+        """Connect to the first host that answers, starting after the last one used.
+
+        Each host is tried once (no pause between them); when none answers the last error
+        is raised and the service retries with its backoff.
+        """
         self.close()
-        connection = kombu.Connection(self.url, heartbeat=HEARTBEAT, connect_timeout=5)
-        connection.connect()
+        count = len(self.urls)
+        start = self._next_host % count
+        order = self.urls[start:] + self.urls[:start]
+        failed = 0
+
+        def on_error(exc: Exception, interval: float) -> None:
+            nonlocal failed
+            LOG.warning("RabbitMQ host %s does not answer: %r", _host(order[failed % count]), exc)
+            failed += 1
+
+        connection = kombu.Connection(
+            order,
+            failover_strategy="round-robin",
+            heartbeat=HEARTBEAT,
+            connect_timeout=CONNECT_TIMEOUT,
+        )
+        try:
+            connection.ensure_connection(
+                errback=on_error,
+                max_retries=count - 1,
+                interval_start=0,
+                interval_step=0,
+                interval_max=0,
+                reraise_as_library_errors=False,
+            )
+        except BaseException:
+            with contextlib.suppress(*AMQP_ERRORS):
+                connection.release()
+            raise
+        # Next time (this host lost), begin with the one after it, as oslo's driver does.
+        self._next_host = start + failed + 1
         _read_ahead(connection)
+        _tolerate_undecodable_properties(connection, self.on_undecodable)
         self._connection = connection
         channel = self._declare_exchange(connection)
         self.queue(channel).declare()
@@ -100,10 +169,11 @@ class NotificationQueue:
         channel.basic_consume(queue=self.queue.name, callback=self._on_message, no_ack=False)
         self._channel = channel
         LOG.info(
-            "consuming queue %s on exchange %s (%s)",
+            "consuming queue %s on exchange %s (%s) from %s",
             self.queue.name,
             self.exchange.name,
             ", ".join(b.routing_key for b in self.queue.bindings),
+            _host(order[failed % count]),
         )
 
     def _declare_exchange(self, connection: kombu.Connection) -> Any:
@@ -138,12 +208,14 @@ class NotificationQueue:
     def _on_message(self, message: Any) -> None:
         info = message.delivery_info
         body = message.body
+        if not isinstance(body, bytes):  # py-amqp leaves "" for an empty body
+            body = bytes(body) if isinstance(body, bytearray | memoryview) else b""
         self._buffer.append(
             Delivery(
                 tag=info["delivery_tag"],
-                body=body if isinstance(body, bytes) else str(body).encode("utf-8"),
-                exchange=info.get("exchange", ""),
-                routing_key=info.get("routing_key", ""),
+                body=body,
+                exchange=str(info.get("exchange", "")),
+                routing_key=str(info.get("routing_key", "")),
             )
         )
 
@@ -178,3 +250,8 @@ class NotificationQueue:
     def ack_through(self, tag: int) -> None:
         """Acknowledge every delivery up to and including ``tag``."""
         self._channel.basic_ack(delivery_tag=tag, multiple=True)
+
+
+def _host(url: str) -> str:
+    """``host:port`` of a kombu URL, for logs (never the credentials)."""
+    return url.split("@", 1)[-1].split("/", 1)[0]

@@ -70,6 +70,15 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        self.poison = Counter(
+            "blazar_events_bridge_poison",
+            "Messages the ordinary path could not handle, parked anyway: translation failed "
+            "unexpectedly (internal-error), only a headers-only record could be written "
+            "(headers-only), or AMQP properties could not be decoded and were dropped "
+            "(amqp-properties)",
+            ["kind"],
+            registry=self.registry,
+        )
         self.retries = Counter(
             "blazar_events_bridge_retries",
             "Kafka produce retries (records resent or waited for after a failure)",
@@ -78,6 +87,13 @@ class Metrics:
         self.amqp_reconnects = Counter(
             "blazar_events_bridge_amqp_reconnects",
             "Reconnections to RabbitMQ",
+            registry=self.registry,
+        )
+        self.consumer_restarts = Counter(
+            "blazar_events_bridge_consumer_restarts",
+            "Times consuming stopped and started over: RabbitMQ trouble (amqp), or an "
+            "error of the bridge itself (internal; a bug, never expected)",
+            ["cause"],
             registry=self.registry,
         )
         self.batch_seconds = Gauge(

@@ -3,12 +3,20 @@
 No AMQP and no Kafka client here: the service hands in deliveries and a
 :class:`~bridge.producer.RecordSink`, and acknowledges the batch only when :meth:`deliver`
 returned True, i.e. when Kafka confirmed every record (events and rejections alike).
+
+Processing one message is total: whatever its body, it becomes an event record or a
+record on the rejected topic, and when even the (redacted) body cannot be written, a
+headers-only record: reason, size and SHA-256 of the body. Nothing a publisher sends may
+raise out of here and make the service drop its connection, which would hand the same
+message back forever and hold up every notification behind it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -17,7 +25,7 @@ from blazar_events.errors import NotificationRejected
 from blazar_events.records import KafkaRecord
 from blazar_events.settings import EventSettings, KafkaSettings
 from bridge.metrics import Health, Metrics
-from bridge.producer import RecordSink, is_refused
+from bridge.producer import Receipt, RecordRefused, RecordSink, is_refused
 from bridge.settings import BridgeSettings
 
 LOG = logging.getLogger(__name__)
@@ -26,6 +34,9 @@ LOG = logging.getLogger(__name__)
 # limit is 1 MiB, and an oversized body is usually junk whose start tells the story).
 REJECTED_BODY_LIMIT = 64 * 1024
 FLUSH_STEP = 1.0  # seconds between AMQP heartbeats while waiting for Kafka
+# The sentence of a rejection may quote a field of the message (up to a megabyte of it):
+# cut, so that the headers alone never make a record Kafka refuses.
+ERROR_LIMIT = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +55,30 @@ class Outgoing:
     record: KafkaRecord
     delivery: Delivery
     rejected: bool
+    headers_only: bool = False
+
+
+class _Failed:
+    """The receipt of a send that raised: done, with the reason."""
+
+    def __init__(self, error: BaseException) -> None:
+        self._error = error
+
+    def done(self) -> bool:
+        return True
+
+    def error(self) -> BaseException | None:
+        return self._error
+
+
+def bounded(text: str, limit: int = ERROR_LIMIT) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def where(exc: BaseException) -> str:
+    """Where ``exc`` was raised, without its message (which may quote the body)."""
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    return "; ".join(f"{frame.filename}:{frame.lineno} in {frame.name}" for frame in frames)
 
 
 class Pipeline:
@@ -67,51 +102,98 @@ class Pipeline:
         self.metrics = metrics
         self.health = health
 
+    # --- translation: total, one outcome per message -----------------------------------
+
     def to_outgoing(self, deliveries: Sequence[Delivery]) -> list[Outgoing]:
         """The records a batch turns into; notifications of other services turn into none."""
         out: list[Outgoing] = []
         self.metrics.received.inc(len(deliveries))
         ignored = 0
         for delivery in deliveries:
-            try:
-                message = events.from_body(delivery.body, max_bytes=self.max_body_bytes)
-                event = events.to_cloudevent(
-                    message,
-                    source_prefix=self.source_prefix,
-                    selection=self.selection,
-                    sanitized=True,
-                )
-                if event is None:
-                    ignored += 1
-                    continue
-                record = records.to_record(event)
-            except NotificationRejected as exc:
-                out.append(self.to_rejection(delivery, exc.reason, exc.message))
-                continue
-            except Exception as exc:
-                # A bug of ours must not turn one message into a poison that stalls the
-                # queue: it goes to the rejected topic like any untranslatable body.
-                LOG.exception("translation failed unexpectedly")
-                out.append(self.to_rejection(delivery, "internal-error", repr(exc)))
-                continue
-            out.append(Outgoing(self.topic, record, delivery, rejected=False))
+            item = self._translate(delivery)
+            if item is None:
+                ignored += 1
+            else:
+                out.append(item)
         self.metrics.ignored.inc(ignored)
         return out
 
+    def _translate(self, delivery: Delivery) -> Outgoing | None:
+        try:
+            message = events.from_body(delivery.body, max_bytes=self.max_body_bytes)
+            event = events.to_cloudevent(
+                message,
+                source_prefix=self.source_prefix,
+                selection=self.selection,
+                sanitized=True,
+            )
+            if event is None:
+                return None
+            return Outgoing(self.topic, records.to_record(event), delivery, rejected=False)
+        except NotificationRejected as exc:
+            return self.to_rejection(delivery, exc.reason, exc.message)
+        except Exception as exc:
+            # A bug of ours must not turn one message into a poison that stalls the
+            # queue: it goes to the rejected topic like any untranslatable body. The
+            # exception's text may quote the body: only its type and place are logged.
+            self.metrics.poison.labels("internal-error").inc()
+            LOG.error(
+                "translation failed unexpectedly",
+                extra={"exception": type(exc).__name__, "where": where(exc)},
+            )
+            return self.to_rejection(
+                delivery, "internal-error", f"the bridge failed on it ({type(exc).__name__})"
+            )
+
     def to_rejection(self, delivery: Delivery, reason: str, error: str) -> Outgoing:
+        """The rejected-topic record of ``delivery``; never raises."""
         body = delivery.body
-        origin = {"exchange": delivery.exchange, "routing_key": delivery.routing_key}
+        digest = hashlib.sha256(body).hexdigest()
+        self.metrics.rejected.labels(reason).inc()
+        # One line per parked message, never its id, body or error sentence (any of them
+        # may quote credentials): reason, size and hash find it on the rejected topic.
+        LOG.warning(
+            "parked a message on the rejected topic",
+            extra={"reason": reason, "bytes": len(body), "sha256": digest},
+        )
+        origin = {
+            "exchange": delivery.exchange,
+            "routing_key": delivery.routing_key,
+            "body_sha256": digest,
+        }
         if len(body) > REJECTED_BODY_LIMIT:
             origin["original_size"] = str(len(body))
             body = body[:REJECTED_BODY_LIMIT]
-        self.metrics.rejected.labels(reason).inc()
-        # Never a message id or body in the log: the reason and sizes are enough to look it
-        # up on the rejected topic, and a body may hold credentials.
-        LOG.warning(
-            "rejected a message", extra={"reason": reason, "error": error, "bytes": len(body)}
-        )
-        record = records.to_rejected_record(events.redact_body(body), reason, error, origin=origin)
+        try:
+            value = events.redact_body(body)
+            record = records.to_rejected_record(value, reason, bounded(error), origin=origin)
+        except Exception as exc:
+            LOG.error(
+                "could not write the body of a rejected message; parking its headers only",
+                extra={"reason": reason, "exception": type(exc).__name__, "where": where(exc)},
+            )
+            return self._headers_only(delivery, reason, error)
         return Outgoing(self.rejected_topic, record, delivery, rejected=True)
+
+    def _headers_only(self, delivery: Delivery, reason: str, error: str) -> Outgoing:
+        """The least record that stands for a message: no key, no value, small headers."""
+        self.metrics.poison.labels("headers-only").inc()
+        headers = (
+            ("blazar_events_reason", reason.encode("ascii", "replace")),
+            ("blazar_events_error", bounded(error).encode("utf-8", "replace")),
+            ("blazar_events_exchange", bounded(delivery.exchange).encode("utf-8", "replace")),
+            (
+                "blazar_events_routing_key",
+                bounded(delivery.routing_key).encode("utf-8", "replace"),
+            ),
+            ("blazar_events_original_size", str(len(delivery.body)).encode()),
+            ("blazar_events_body_sha256", hashlib.sha256(delivery.body).hexdigest().encode()),
+            ("blazar_events_body", b"omitted"),
+        )
+        record = KafkaRecord(key=None, value=b"", headers=headers)
+        return Outgoing(self.rejected_topic, record, delivery, rejected=True, headers_only=True)
+
+    # --- delivery: nothing acknowledged before Kafka has it ------------------------------
 
     def deliver(
         self,
@@ -124,13 +206,15 @@ class Pipeline:
 
         Retries what failed with a doubling backoff, forever: until Kafka confirms, the
         AMQP messages stay unacknowledged in RabbitMQ, so nothing is lost by waiting.
+        A record Kafka refuses (too large, invalid) is replaced by its rejection, then by
+        a headers-only one; only if Kafka refuses even that is it retried like an outage.
         ``wait(seconds)`` keeps the AMQP connection alive meanwhile. Returns False only
         when ``stopping()`` turned true first (then nothing may be acknowledged).
         """
         todo = list(outgoing)
         backoff = self.backoff
         while todo:
-            receipts = [(item, self.sink.send(item.topic, item.record)) for item in todo]
+            receipts = [(item, self._send(item)) for item in todo]
             started = time.monotonic()
             while not all(receipt.done() for _, receipt in receipts):
                 self.sink.flush(FLUSH_STEP)
@@ -144,16 +228,26 @@ class Pipeline:
                 error = receipt.error()
                 if error is None:
                     forwarded += not item.rejected
-                elif is_refused(error) and not item.rejected:
-                    todo.append(self.to_rejection(item.delivery, "kafka-refused", repr(error)))
-                elif is_refused(error) and item.record.value:
-                    LOG.error("Kafka refused a rejection record too; sending its headers only")
-                    todo.append(self._headers_only(item))
-                elif is_refused(error):
-                    LOG.error("Kafka refused even the headers of a rejection: %r", error)
-                else:
+                elif not is_refused(error) or item.headers_only:
+                    # Kafka is away, or refuses even a few hundred bytes of headers (a
+                    # compacted rejected topic, a tiny max.message.bytes): Kafka's problem,
+                    # not this message's. It stays unacknowledged and is sent again.
                     todo.append(item)
                     failures.append(error)
+                elif not item.rejected:
+                    why = f"Kafka refused the event: {type(error).__name__}: {error}"
+                    todo.append(self.to_rejection(item.delivery, "kafka-refused", why))
+                else:
+                    LOG.error("Kafka refused a rejection record too; sending its headers only")
+                    tag = item.record.header("blazar_events_reason") or b"kafka-refused"
+                    sentence = item.record.header("blazar_events_error") or b""
+                    todo.append(
+                        self._headers_only(
+                            item.delivery,
+                            tag.decode("ascii", "replace"),
+                            sentence.decode("utf-8", "replace"),
+                        )
+                    )
             self.metrics.forwarded.inc(forwarded)
             if failures:
                 self.metrics.retries.inc(len(failures))
@@ -161,18 +255,22 @@ class Pipeline:
                     "Kafka did not take %d record(s); retrying in %.1fs",
                     len(failures),
                     backoff,
-                    extra={"error": repr(failures[0])},
+                    extra={"error": bounded(repr(failures[0]))},
                 )
-                self.health.set(kafka=False, problem=f"Kafka is failing: {failures[0]!r}")
+                self.health.set(kafka=False, problem=bounded(f"Kafka is failing: {failures[0]!r}"))
                 if not self._pause(backoff, wait, stopping):
                     return False
                 backoff = min(backoff * 2, self.backoff_max)
         self.health.set(kafka=True)
         return True
 
-    def _headers_only(self, item: Outgoing) -> Outgoing:
-        record = KafkaRecord(key=None, value=b"", headers=item.record.headers)
-        return Outgoing(item.topic, record, item.delivery, rejected=True)
+    def _send(self, item: Outgoing) -> Receipt:
+        try:
+            return self.sink.send(item.topic, item.record)
+        except Exception as exc:
+            # The client choked on this record (Kafka's own errors come back in receipts):
+            # treat it as a record Kafka refuses, so that it cannot block the queue.
+            return _Failed(RecordRefused(f"the Kafka client failed on it: {type(exc).__name__}"))
 
     @staticmethod
     def _pause(seconds: float, wait: Callable[[float], None], stopping: Callable[[], bool]) -> bool:

@@ -24,11 +24,17 @@ from bridge.settings import BridgeSettings
 LOG = logging.getLogger(__name__)
 FAIL_FAST_SECONDS = 1.0
 
-# Errors no retry can cure: the record itself is unacceptable to the broker.
+
+class RecordRefused(Exception):
+    """The client could not take this record at all (it raised on it)."""
+
+
+# Errors no retry can cure: the record itself is unacceptable to the broker or the client.
 _REFUSED = (
     kafka_errors.MessageSizeTooLargeError,
     kafka_errors.RecordListTooLargeError,
     kafka_errors.InvalidRecordError,
+    RecordRefused,
 )
 
 

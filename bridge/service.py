@@ -23,7 +23,7 @@ from bridge import logs
 from bridge.consumer import AMQP_ERRORS, NotificationQueue
 from bridge.health import HealthServer
 from bridge.metrics import Health, Metrics
-from bridge.pipeline import Pipeline
+from bridge.pipeline import Pipeline, bounded, where
 from bridge.producer import KafkaSink, RecordSink
 from bridge.settings import BridgeSettings
 
@@ -44,7 +44,7 @@ class Bridge:
         self.metrics = Metrics()
         self.health = Health()
         self.sink = sink or KafkaSink(kafka, settings)
-        self.queue = NotificationQueue(settings)
+        self.queue = NotificationQueue(settings, on_undecodable=self._dropped_properties)
         self.pipeline = Pipeline(
             settings, kafka, event_settings, self.sink, self.metrics, self.health
         )
@@ -66,15 +66,18 @@ class Bridge:
                 self._serve()
             except Exception as exc:
                 # Connection trouble is expected; anything else is a bug, but a daemon that
-                # dies loses its place too: log it loudly and start over the same way.
+                # dies loses its place too: log it loudly and start over the same way. A
+                # bug's message may quote a body: only its type and place are logged.
                 expected = isinstance(exc, AMQP_ERRORS)
-                self.health.set(amqp=False, problem=f"consuming stopped: {exc!r}")
+                why = repr(exc) if expected else type(exc).__name__
+                self.metrics.consumer_restarts.labels("amqp" if expected else "internal").inc()
+                self.health.set(amqp=False, problem=bounded(f"consuming stopped: {why}"))
                 LOG.log(
                     logging.WARNING if expected else logging.ERROR,
-                    "consuming stopped; reconnecting to RabbitMQ in %.1fs: %r",
+                    "consuming stopped; reconnecting to RabbitMQ in %.1fs: %s",
                     backoff,
-                    exc,
-                    exc_info=not expected,
+                    bounded(why),
+                    extra={} if expected else {"where": where(exc)},
                 )
                 self.queue.close()
                 self.stop_event.wait(backoff)
@@ -100,6 +103,10 @@ class Bridge:
                 return  # stopping: close() hands the unacknowledged batch back to RabbitMQ
             self.queue.ack_through(batch[-1].tag)
             self.metrics.batch_seconds.set(time.monotonic() - started)
+
+    def _dropped_properties(self) -> None:
+        self.metrics.poison.labels("amqp-properties").inc()
+        LOG.warning("a message's AMQP properties could not be decoded; reading its body only")
 
     def _probe_kafka(self) -> None:
         # An idle bridge still owes its readiness probe an answer about Kafka.

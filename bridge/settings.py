@@ -17,7 +17,7 @@ class BridgeSettings(Section, section="bridge"):
     transport_url: SecretStr = Field(
         SecretStr("rabbit://guest:guest@127.0.0.1:5673/"),
         description="RabbitMQ URL, as [DEFAULT] transport_url in blazar.conf "
-        "(rabbit:// or amqp://; the first host is used)",
+        "(rabbit:// or amqp://; every host listed, comma-separated, is tried in turn)",
     )
     exchange: str = Field(
         "openstack", description="Exchange Blazar notifies on (its control_exchange)"

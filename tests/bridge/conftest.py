@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import amqp
 import kombu
 import oslo_messaging
 import pytest
@@ -275,3 +276,26 @@ def start_bridge(route: Route) -> Callable[..., Bridge]:
         )
 
     return make
+
+
+class RawPropertiesMessage(amqp.Message):  # type: ignore[misc]
+    """A message whose content-header properties are sent as the given bytes, unchecked."""
+
+    def __init__(self, body: bytes, properties: bytes) -> None:
+        super().__init__(body)
+        self._raw_properties = properties
+
+    def _serialize_properties(self) -> bytes:
+        return self._raw_properties
+
+
+def publish_with_properties(amqp_url: str, exchange: str, body: bytes, properties: bytes) -> None:
+    """Publish ``body`` with raw AMQP basic properties (flags and values, as on the wire):
+    what a foreign client may put on the bus that py-amqp would never write itself."""
+    with kombu.Connection(to_kombu_url(amqp_url)) as conn:
+        channel = conn.channel()
+        channel.basic_publish(
+            RawPropertiesMessage(body, properties),
+            exchange=exchange,
+            routing_key="notifications.info",
+        )

@@ -13,7 +13,8 @@ from bridge.settings import BridgeSettings
     [
         ("rabbit://guest:guest@127.0.0.1:5673/", "amqp://guest:guest@127.0.0.1:5673/"),
         ("rabbit://u:p@h1:5672,u:p@h2:5672/blazar", "amqp://u:p@h1:5672/blazar"),
-        ("amqp://guest:guest@127.0.0.1:5673//", "amqp://guest:guest@127.0.0.1:5673//"),
+        ("rabbit://u:p@h1/", "amqp://u:p@h1:5672/"),
+        ("amqp://guest:guest@127.0.0.1:5673//", "amqp://guest:guest@127.0.0.1:5673/%2F"),
     ],
 )
 def test_an_oslo_transport_url_becomes_a_kombu_url(transport_url: str, expected: str) -> None:

@@ -6,13 +6,15 @@ purpose in ways a live broker cannot be made to fail on demand.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kafka import errors as kafka_errors
 
-from blazar_events import records
+from blazar_events import events, records
 from blazar_events.records import KafkaRecord
 from blazar_events.settings import EventSettings, KafkaSettings
 from bridge.metrics import Health, Metrics
@@ -184,3 +186,147 @@ def test_an_operator_configures_the_bridge_in_ini_and_the_environment_wins(
     assert settings.publisher_prefixes == ["blazar.", "reservation."]
     assert "secret" not in repr(settings)  # the password stays out of logs and reprs
     assert KafkaSettings.load().topic == "region-two.blazar.events"
+
+
+class RefusingSink(ScriptedSink):
+    """Refuses every record on the rejected topic ``refusals`` times (as a rejected topic
+    with a tiny max.message.bytes, or compacted, would), the events topic never."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    def send(self, topic: str, record: KafkaRecord) -> Receipt:
+        self.attempts += 1
+        if topic == "rejected" and self.refusals > 0:
+            self.refusals -= 1
+            return Receipt(kafka_errors.MessageSizeTooLargeError("refused"))
+        self.accepted.append((topic, record))
+        return Receipt(None)
+
+
+def test_a_message_whose_headers_only_record_kafka_refuses_is_retried_never_dropped() -> None:
+    sink = RefusingSink(refusals=4)  # the rejection, then its headers only, 3 times
+    under_test, metrics = pipeline(sink)
+    outgoing = under_test.to_outgoing([Delivery(tag=7, body=b"junk")])
+
+    assert under_test.deliver(outgoing, wait=never, stopping=lambda: False)
+
+    [(topic, record)] = sink.accepted  # acknowledged only once Kafka has a record of it
+    assert topic == "rejected"
+    assert record.value == b""
+    assert record.header("blazar_events_reason") == b"not-json"
+    assert record.header("blazar_events_original_size") == b"4"
+    assert (
+        record.header("blazar_events_body_sha256") == hashlib.sha256(b"junk").hexdigest().encode()
+    )
+    assert metrics.retries._value.get() == 3
+    assert (
+        metrics.registry.get_sample_value(
+            "blazar_events_bridge_poison_total", {"kind": "headers-only"}
+        )
+        == 1.0
+    )
+
+
+def test_while_kafka_refuses_even_the_headers_nothing_may_be_acknowledged() -> None:
+    sink = RefusingSink(refusals=10**6)
+    under_test, _ = pipeline(sink)
+    outgoing = under_test.to_outgoing([Delivery(tag=7, body=b"junk")])
+    calls = iter(range(10**6))
+
+    assert under_test.deliver(outgoing, wait=never, stopping=lambda: next(calls) > 20) is False
+    assert sink.accepted == []
+    assert not under_test.health.kafka_ok
+
+
+def test_a_field_of_a_megabyte_quoted_in_the_error_does_not_swell_the_rejection() -> None:
+    message = json.loads(
+        json.loads((FIXTURES / "v2-lease.create.json").read_text())["oslo.message"]
+    )
+    message["event_type"] = ["\u0085" * 400_000]  # repr() doubles it, JSON does not
+    inner = json.dumps(message, ensure_ascii=False)
+    body = json.dumps({"oslo.version": "2.0", "oslo.message": inner}, ensure_ascii=False).encode()
+    assert len(body) < 1_000_000  # under max_body_bytes: translated, then rejected
+    under_test, _ = pipeline(ScriptedSink())
+
+    [item] = under_test.to_outgoing([Delivery(tag=1, body=body)])
+
+    assert item.record.header("blazar_events_reason") == b"invalid-event-type"
+    assert sum(len(value) for _, value in item.record.headers) < 4096
+    assert len(item.record.value) <= 64 * 1024 + 1024
+
+
+def test_a_rejection_whose_body_cannot_be_written_is_parked_as_headers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(body: bytes) -> bytes:
+        raise RecursionError("as json.loads raised on 200,000 nested arrays")
+
+    monkeypatch.setattr(events, "redact_body", broken)
+    under_test, metrics = pipeline(ScriptedSink())
+
+    [item] = under_test.to_outgoing(
+        [Delivery(tag=1, body=b"[[[", routing_key="notifications.info")]
+    )
+
+    assert item.topic == "rejected"
+    assert item.record.value == b""
+    assert item.record.header("blazar_events_reason") == b"not-json"
+    assert item.record.header("blazar_events_routing_key") == b"notifications.info"
+    assert (
+        metrics.registry.get_sample_value(
+            "blazar_events_bridge_rejected_total", {"reason": "not-json"}
+        )
+        == 1.0
+    )
+
+
+def test_a_client_that_raises_on_a_record_gets_its_rejection_instead() -> None:
+    class Choking(ScriptedSink):
+        def send(self, topic: str, record: KafkaRecord) -> Receipt:
+            if topic == "events":
+                raise TypeError("a bug in the client")
+            return super().send(topic, record)
+
+    sink = Choking()
+    under_test, _ = pipeline(sink)
+    body = (FIXTURES / "v2-lease.create.json").read_bytes()
+
+    assert under_test.deliver(
+        under_test.to_outgoing([Delivery(tag=1, body=body)]), wait=never, stopping=lambda: False
+    )
+
+    [(topic, record)] = sink.accepted
+    assert topic == "rejected"
+    assert record.header("blazar_events_reason") == b"kafka-refused"
+
+
+@pytest.mark.parametrize(
+    "garbled",
+    [
+        b'\\"\xfftrust_id\\": \\"gAAAAABtoken\\"',  # a name the pattern cannot read
+        b'\\"trust_id\\":\xff \\"gAAAAABtoken\\"',  # a byte between name and value
+        b'\\"_context_auth_token\\": \\"gAAAAABtoken\\"\\udc00',  # an escape of no character
+    ],
+)
+def test_a_garbled_body_keeps_no_token_in_its_rejection(garbled: bytes) -> None:
+    body = b'{"oslo.version": "2.0", "oslo.message": "{\\"payload\\": {' + garbled + b'}}"}'
+    under_test, _ = pipeline(ScriptedSink())
+
+    [item] = under_test.to_outgoing([Delivery(tag=1, body=body)])
+
+    assert item.record.header("blazar_events_reason") in {b"not-utf8", b"not-json"}
+    assert b"gAAAAABtoken" not in item.record.value
+
+
+def test_json_hidden_in_a_string_is_redacted_too() -> None:
+    hidden = json.dumps({"_context_auth_token": "gAAAAABtoken", "trust_id": "t-1"})
+    body = json.dumps({"publisher_id": "blazar.lease", "payload": hidden}).encode()
+    under_test, _ = pipeline(ScriptedSink())
+
+    [item] = under_test.to_outgoing([Delivery(tag=1, body=body)])
+
+    assert item.record.header("blazar_events_reason") == b"missing-message-id"
+    assert b"gAAAAABtoken" not in item.record.value
+    assert b"t-1" not in item.record.value
