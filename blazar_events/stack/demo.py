@@ -20,12 +20,13 @@ import tempfile
 import time
 import uuid
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 
 from blazar_events.errors import BlazarEventsError
-from blazar_events.stack import samples, services
+from blazar_events.stack import blazar, leases, samples, services
 from blazar_events.stack.layout import REDIS_URL, TRANSPORT_URL, stack_dir
 from blazar_events.stack.sink import Received, Sink
 
@@ -185,6 +186,40 @@ class Demo:
         got = {str(r.event.get_type()) for r in self.sink.requests("demo") if r.event}
         return self.expected <= got
 
+    def real_lease(self) -> None:
+        """A lease made through the real Blazar, whose manager then publishes its life."""
+        say()
+        say("6. a real Blazar: blazar-api and blazar-manager 18.0.0 on the same stack"
+            " (first time: a few minutes to install)")  # fmt: skip
+        _, errors = services.up(["keystone", "blazar", "blazar-api"])
+        if errors:
+            raise BlazarEventsError("Blazar did not come up: " + "; ".join(errors))
+        tenant = blazar.demo_account()
+        body = {"name": "real-blazar", "sink": self.sink.url("blazar")}
+        headers = {**self._headers(), "X-Project-Id": tenant.project_id}
+        answer = httpx.post(f"{self.api}/v1/subscriptions", json=body, headers=headers, timeout=10)
+        if answer.status_code != 201:
+            raise BlazarEventsError(f"subscribing the Blazar tenant: {answer.text}")
+        self.sink.verify_with("blazar", answer.json()["secret"])
+        start = leases.next_minute(timedelta(seconds=30))
+        end = start + timedelta(minutes=3)
+        client = leases.Leases(tenant)
+        try:
+            lease = client.create("blazar-events-demo", start, end)
+        finally:
+            client.close()
+        say(f"   tenant {tenant.username} (project {tenant.project_id}) subscribed; lease"
+            f" {lease['id'][:8]} made through Blazar's API:")  # fmt: skip
+        say(f"   lease.create now; start_lease at {start:%H:%M}, before_end_lease at"
+            f" {end - timedelta(minutes=1):%H:%M}, end_lease at {end:%H:%M} UTC"
+            " (blazar-manager looks every 10 s)")  # fmt: skip
+        say("   Make your own, as the tenant:")
+        say(f"     source {blazar.demo_openrc()}")
+        later = leases.next_minute(timedelta(minutes=2))
+        openstack = str(blazar.venv() / "bin" / "openstack")
+        mine = leases.create_command(openstack, "my-lease", later, later + timedelta(hours=1))
+        say(f"     {mine}")
+
     def usage(self) -> None:
         say()
         say(f"The API: {self.api}/v1 (OpenAPI document at {self.api}/v1/openapi.json)")
@@ -237,6 +272,7 @@ def main(argv: list[str]) -> int:
         say(f"5. all {len(demo.expected)} events arrived, signed; the other project's did not.")
         if args.once:
             return 0
+        demo.real_lease()
         demo.usage()
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         with contextlib.suppress(KeyboardInterrupt):

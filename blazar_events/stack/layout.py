@@ -15,12 +15,14 @@ AMQP_DIST_PORT = 25673
 KAFKA_PORT = 9092
 KAFKA_CONTROLLER_PORT = 9093
 KEYSTONE_PORT = 5001
+BLAZAR_PORT = 1234  # Blazar's own default
 
 REDIS_URL = f"redis://{HOST}:{REDIS_PORT}/0"
 AMQP_URL = f"amqp://guest:guest@{HOST}:{AMQP_PORT}//"
 TRANSPORT_URL = f"rabbit://guest:guest@{HOST}:{AMQP_PORT}/"
 KAFKA_BOOTSTRAP = f"{HOST}:{KAFKA_PORT}"
 KEYSTONE_URL = f"http://{HOST}:{KEYSTONE_PORT}/v3"
+BLAZAR_URL = f"http://{HOST}:{BLAZAR_PORT}"
 
 
 def project_root() -> Path:

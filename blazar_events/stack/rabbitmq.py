@@ -12,10 +12,16 @@ import subprocess
 import kombu
 
 from blazar_events.stack.layout import AMQP_DIST_PORT, AMQP_PORT, AMQP_URL, HOST, TRANSPORT_URL
+from blazar_events.stack.process import run_step
 from blazar_events.stack.service import Service
 
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+CTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
 NODE_NAME = "blazar-events@localhost"
+# oslo's rabbit notifier declares and binds the topic queues (notifications.info, ...) itself;
+# where nothing consumes them (no Ceilometer) they grow without end. Keep the newest 10,000.
+NOBODY_READS = r"^(notifications|versioned_notifications)\.(audit|critical|error|info|warn)$"
+CAP = '{"max-length": 10000, "overflow": "drop-head"}'
 
 
 class RabbitMQ(Service):
@@ -62,6 +68,12 @@ class RabbitMQ(Service):
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
         }
         return [SERVER], env
+
+    def after_start(self) -> None:
+        policy = [CTL, "-n", NODE_NAME, "set_policy", "--apply-to", "queues",
+                  "notifications-nobody-reads", NOBODY_READS, CAP]  # fmt: skip
+        run_step("rabbitmqctl set_policy", policy, self.directory / "policy.log", timeout=60.0,
+                 env={"HOME": str(self.directory / "home")})  # fmt: skip
 
     def stop(self) -> bool:
         stopped = super().stop()

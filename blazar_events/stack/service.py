@@ -27,7 +27,8 @@ class Status:
     def line(self) -> str:
         pid = f"pid {self.pid}" if self.pid else ""
         extra = ", ".join(part for part in (pid, self.detail) if part)
-        return f"{self.name:<9} {self.state:<13} {self.address}" + (f"  ({extra})" if extra else "")
+        line = f"{self.name:<10} {self.state:<13} {self.address}"
+        return line + (f"  ({extra})" if extra else "")
 
 
 class Service(ABC):

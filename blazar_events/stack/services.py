@@ -20,6 +20,8 @@ REGISTRY: dict[str, str] = {
     "rabbitmq": "blazar_events.stack.rabbitmq:RabbitMQ",
     "kafka": "blazar_events.stack.kafka:Kafka",
     "keystone": "blazar_events.stack.keystone:Keystone",
+    "blazar": "blazar_events.stack.blazar:BlazarManager",
+    "blazar-api": "blazar_events.stack.blazar:BlazarAPI",
 }
 NAMES: tuple[str, ...] = tuple(REGISTRY)
 

@@ -1,0 +1,57 @@
+"""The stack's real Blazar, as its tenant and the `openstack` client find it."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import httpx
+
+from blazar_events.stack import blazar, rabbitmq
+from blazar_events.stack.identity import Account
+from blazar_events.stack.layout import BLAZAR_URL
+from blazar_events.stack.leases import Leases
+from tests.conftest import _require
+
+
+def tenant() -> Account:
+    _require("blazar-api")
+    return blazar.demo_account()
+
+
+def test_the_catalog_names_blazar_as_the_reservation_service() -> None:
+    account = tenant()
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": account.username, "domain": {"id": "default"}, "password": account.password}}},
+        "scope": {"project": {"id": account.project_id}}}}  # fmt: skip
+    answer = httpx.post(f"{account.auth_url}/auth/tokens", json=body, timeout=30)
+    answer.raise_for_status()
+    catalog = answer.json()["token"]["catalog"]
+    urls = {e["url"] for s in catalog if s["type"] == "reservation" for e in s["endpoints"]}
+    assert urls == {f"{BLAZAR_URL}/v1"}
+    assert f"OS_PROJECT_NAME={account.project_name}" in blazar.demo_openrc().read_text()
+
+
+def test_the_tenant_lists_its_leases_and_a_stranger_is_refused() -> None:
+    leases = Leases(tenant())
+    try:
+        assert leases.client.get("/leases").status_code == 200
+    finally:
+        leases.close()
+    anonymous = httpx.get(f"{BLAZAR_URL}/v1/leases", headers={"Accept": "application/json"})
+    assert anonymous.status_code == 401
+
+
+def test_the_notification_queues_nobody_reads_are_capped() -> None:
+    _require("rabbitmq")
+    listed = subprocess.run(
+        [rabbitmq.CTL, "-n", rabbitmq.NODE_NAME, "list_policies", "--formatter", "json"],
+        capture_output=True, text=True, timeout=60, check=True,
+        env={"HOME": str(rabbitmq.RabbitMQ().directory / "home"), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    policies = {p["name"]: p for p in json.loads(listed.stdout)}
+    policy = policies["notifications-nobody-reads"]
+    assert json.loads(policy["definition"])["max-length"] == 10000
+    assert re.match(policy["pattern"], "notifications.info")
+    assert not re.match(policy["pattern"], "blazar-events")  # the bridge's queue is never capped
