@@ -108,7 +108,8 @@ class Pool:
         sink = self._sinks[connection.key]
         sink.idle.append(connection)
         self._idle[connection] = None
-        self._wake(sink)
+        if sink.waiters or self._waiters:
+            self._wake(sink)
 
     async def close(self) -> None:
         for connection in list(self._idle):

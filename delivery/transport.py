@@ -95,7 +95,12 @@ class Connection(asyncio.Protocol):
             self.close()  # nothing was asked: a pooled connection must carry no stray bytes
             return
         try:
-            self._feed(data)
+            fed = self._fed + len(data)
+            if fed <= self.max_head:  # the usual answer: within every limit, one call
+                self._fed = fed
+                self._parser.feed_data(data)
+            else:
+                self._feed(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade, ProtocolError) as exc:
             if waiter.done():  # bytes after the answer (_Unsolicited), or after a close
                 self.close()

@@ -110,6 +110,9 @@ def to_request_parts() -> tuple[dict[str, str], bytes]:
     return headers, body
 
 
+LAST_CPU: list[float] = [0.0]  # requests per CPU-second of the last baseline measured
+
+
 async def baseline(
     url: str, requests: int = 20000, concurrency: int = 64, client_class: Any = HttpClient
 ) -> float:
@@ -121,9 +124,10 @@ async def baseline(
         for _ in range(n):
             await client.request("POST", f"{url}/baseline", headers, body, timeout=10)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker(requests // concurrency) for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
+    LAST_CPU[0] = (requests // concurrency * concurrency) / (time.process_time() - cpu)
     await client.close()
     return (requests // concurrency * concurrency) / elapsed
 
@@ -164,9 +168,10 @@ async def raw_baseline(url: str, requests: int = 20000, concurrency: int = 64) -
             await protocol.waiter
         transport.close()
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker(requests // concurrency) for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
+    LAST_CPU[0] = (requests // concurrency * concurrency) / (time.process_time() - cpu)
     return (requests // concurrency * concurrency) / elapsed
 
 
@@ -181,24 +186,30 @@ def load_client(path: str) -> Any:
 
 
 def client_alone(url: str, rounds: int, compare: str | None) -> list[tuple[str, str]]:
-    """The client against the raw baseline, in alternating rounds of the same run (medians)."""
+    """The client against the raw baseline, in alternating rounds of the same run (medians).
+
+    Two ratios: of requests per wall-clock second, and of requests per CPU-second of this
+    process (what one delivery costs; steadier when other processes share the cores).
+    """
     clients: list[tuple[str, Any]] = [("delivery.http1", HttpClient)]
     if compare:
         clients.append((compare, load_client(compare)))
-    raw: list[float] = []
-    ratios: dict[str, list[float]] = {name: [] for name, _ in clients}
+    raw: list[tuple[float, float]] = []
+    ratios: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in clients}
     with asyncio.Runner(loop_factory=to_loop_factory()) as runner:
-        for _ in range(rounds):
-            raw.append(runner.run(raw_baseline(url)))
-            for name, client_class in clients:
+        for n in range(rounds):
+            raw.append((runner.run(raw_baseline(url)), LAST_CPU[0]))
+            for name, client_class in clients[:: 1 if n % 2 else -1]:  # alternate the order
                 rate = runner.run(baseline(url, client_class=client_class))
-                ratios[name].append(rate / raw[-1])
+                ratios[name].append((rate / raw[-1][0], LAST_CPU[0] / raw[-1][1]))
     rows = [(f"raw: one process, no parser ({rounds} rounds, median)",
-             f"{statistics.median(raw):,.0f} requests/s")]  # fmt: skip
+             f"{statistics.median(r[0] for r in raw):,.0f} requests/s, "
+             f"{statistics.median(r[1] for r in raw):,.0f} per CPU-second")]  # fmt: skip
     for name, values in ratios.items():
-        listed = ", ".join(f"{value:.2f}" for value in values)
+        wall = ", ".join(f"{value[0]:.2f}" for value in values)
         rows.append((f"client alone: {name}, of the raw baseline",
-                     f"median {statistics.median(values):.2f} ({listed})"))  # fmt: skip
+                     f"median {statistics.median(v[0] for v in values):.2f} ({wall}); "
+                     f"per CPU-second {statistics.median(v[1] for v in values):.2f}"))  # fmt: skip
     return rows
 
 
