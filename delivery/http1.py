@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from blazar_events import egress
 from delivery.guard import AddressCheck, Resolve, Resolver
 from delivery.pool import Pool
-from delivery.transport import Connection, Key, ProtocolError, Response
+from delivery.transport import Connection, Key, ProtocolError, Response, StaleConnection
 
 __all__ = ["Deadline", "HttpClient", "ProtocolError", "Resolve", "Response"]
 
@@ -70,15 +70,23 @@ class HttpClient:
         head = [prefix, f"Content-Length: {len(body)}"]
         head += [f"{name}: {value}" for name, value in headers.items()]
         data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = asyncio.get_running_loop().time() + timeout
         connection = self.pool.take_idle(key)
         if connection is None:
             connection = await self._acquire(key, deadline)
+        try:
+            return await self._exchange(connection, data, deadline)
+        except StaleConnection:
+            # The sink closed a kept-alive connection as the request went out (its idle
+            # timeout): nothing was answered, so send it again, once, within the deadline.
+            connection = await self._acquire(key, deadline)
+            return await self._exchange(connection, data, deadline)
+
+    async def _exchange(self, connection: Connection, data: bytes, deadline: float) -> Response:
         # One timer handle rather than a timeout context: several times cheaper on the hot
         # path, and the waiter is failed however bytes trickle in meanwhile.
         waiter = connection.send(data)
-        timer = loop.call_at(deadline, _expire, waiter)
+        timer = asyncio.get_running_loop().call_at(deadline, _expire, waiter)
         try:
             response = await waiter
         except BaseException:

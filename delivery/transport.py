@@ -31,6 +31,11 @@ class ProtocolError(ConnectionError):
     """The sink's answer is not HTTP/1.x within our limits."""
 
 
+class StaleConnection(ConnectionResetError):
+    """A kept-alive connection closed before a byte of the next answer: the peer's idle
+    timeout met our request, which may be sent again on a new connection."""
+
+
 class _Unsolicited(Exception):
     """A second answer began where only one was asked for."""
 
@@ -52,6 +57,7 @@ class Connection(asyncio.Protocol):
         self.waiter: asyncio.Future[Response] | None = None
         self.closed = False
         self.reusable = True
+        self.answers = 0  # complete answers read on this connection
         self._on_close: Callable[[Connection], None] | None = None
         self._parser = httptools.HttpResponseParser(self)
         self._fed = 0  # bytes of the current answer given to the parser
@@ -82,9 +88,8 @@ class Connection(asyncio.Protocol):
             if self._status and not self._framed:
                 waiter.set_result(Response(self._status, self._retry_after))  # read-to-close
             else:
-                waiter.set_exception(
-                    ConnectionResetError("the sink closed the connection before answering")
-                )
+                error = StaleConnection if self.answers and not self._fed else ConnectionResetError
+                waiter.set_exception(error("the sink closed the connection before answering"))
         on_close, self._on_close = self._on_close, None
         if on_close is not None:
             on_close(self)
@@ -146,6 +151,7 @@ class Connection(asyncio.Protocol):
 
     def _finish(self, reusable: bool) -> None:
         self._complete = True
+        self.answers += 1
         self.reusable = self.reusable and reusable
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(Response(self._status, self._retry_after))

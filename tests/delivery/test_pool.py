@@ -167,3 +167,35 @@ def test_stray_bytes_after_the_answer_in_the_same_read_drop_the_connection() -> 
     results, connections = asyncio.run(scenario())
     assert [a.outcome for a in results] == [Delivered(200)] * 3  # never the smuggled 410
     assert connections == 3
+
+
+def test_a_kept_alive_connection_the_sink_closes_as_the_request_arrives_is_sent_again() -> None:
+    """A sink's idle timeout meeting our next request is not the subscriber's failure."""
+
+    async def scenario() -> tuple[list[Attempt], int, int]:
+        connections = requests = 0
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal connections, requests
+            connections += 1
+            await reader.readuntil(b"\r\n\r\n")
+            requests += 1
+            writer.write(OK)
+            await writer.drain()
+            await reader.readuntil(b"\r\n\r\n")  # the next request: closed on, unanswered
+            requests += 1
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+        client = sender()
+        try:
+            results = [await attempt(client, url) for _ in range(3)]
+        finally:
+            await client.close()
+            server.close()
+        return results, connections, requests
+
+    results, connections, requests = asyncio.run(scenario())
+    assert [a.outcome for a in results] == [Delivered(200)] * 3
+    assert (connections, requests) == (3, 5)  # each stale request was sent again, once
