@@ -163,12 +163,13 @@ class Pool:
         sink = self._sinks[key]
         sink.open -= 1
         self._open -= 1
-        if not self._wake(sink):
-            self._tidy(key)
+        self._wake(sink)
+        self._tidy(key)
 
-    def _wake(self, sink: _Sink) -> bool:
+    def _wake(self, sink: _Sink | None) -> bool:
         """Let the first waiter for this sink, else for any slot, try again."""
-        for line in (sink.waiters, self._waiters):
+        lines = [self._waiters] if sink is None else [sink.waiters, self._waiters]
+        for line in lines:
             while line:
                 waiter = line.popleft()
                 if not waiter.done():
@@ -183,9 +184,7 @@ class Pool:
             await waiter
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
-                sink = self._sinks.get(key)  # woken, then cancelled: pass the turn on
-                if sink is not None:
-                    self._wake(sink)
+                self._wake(self._sinks.get(key))  # woken, then cancelled: pass the turn on
             elif waiter in line:
                 line.remove(waiter)
             self._tidy(key)

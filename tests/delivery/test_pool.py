@@ -33,7 +33,7 @@ def test_a_healthy_sink_keeps_receiving_while_hostile_sinks_hang_and_trickle() -
         Script((), "hang", read_request=False),  # never even reads the request
     ]
 
-    async def scenario() -> tuple[list[Attempt], list[Attempt], list[int], int]:
+    async def scenario() -> tuple[list[Attempt], list[Attempt], list[int], int, int]:
         healthy = HostileSink(Script((OK,), "keep"))
         healthy_url = await healthy.start()
         hostile = [HostileSink(script) for script in hostile_scripts]
@@ -52,18 +52,21 @@ def test_a_healthy_sink_keeps_receiving_while_hostile_sinks_hang_and_trickle() -
             still_pending = sum(not task.done() for task in stuck)
             peaks = [sink.peak for sink in hostile]  # before any deadline: none closed yet
             ended = await asyncio.gather(*stuck)
+            await asyncio.sleep(0.2)  # the aborted connections' ends are delivered
+            left_open = client.client.pool.open
         finally:
             await client.close()
             for sink in [healthy, *hostile]:
                 await sink.stop()
-        return delivered, ended, peaks, still_pending
+        return delivered, ended, peaks, still_pending, left_open
 
-    delivered, ended, peaks, still_pending = asyncio.run(scenario())
+    delivered, ended, peaks, still_pending, left_open = asyncio.run(scenario())
     assert [a.outcome for a in delivered] == [Delivered(200)] * 50
     # All 50 arrived while every hostile attempt was still held by its sink or its line.
     assert still_pending == len(ended)
     assert all(isinstance(a.outcome, Retry) for a in ended)
     assert peaks == [2, 2, 2, 2]  # each hostile sink held its cap, no more
+    assert left_open == 1  # the healthy sink's kept-alive one: no slot leaked
 
 
 def test_the_process_wide_cap_holds_and_idle_connections_give_their_slot_up() -> None:
