@@ -151,7 +151,7 @@ async def attempt_against(script: Script, timeout: float, **options: object) -> 
 
 
 @settings(
-    max_examples=120,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
