@@ -70,32 +70,33 @@ class HttpClient:
         head = [prefix, f"Content-Length: {len(body)}"]
         head += [f"{name}: {value}" for name, value in headers.items()]
         data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
-        deadline = asyncio.get_running_loop().time() + timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         connection = self.pool.take_idle(key)
         if connection is None:
             connection = await self._acquire(key, deadline)
-        try:
-            return await self._exchange(connection, data, deadline)
-        except StaleConnection:
-            # The sink closed a kept-alive connection as the request went out (its idle
-            # timeout): nothing was answered, so send it again, once, within the deadline.
-            connection = await self._acquire(key, deadline)
-            return await self._exchange(connection, data, deadline)
-
-    async def _exchange(self, connection: Connection, data: bytes, deadline: float) -> Response:
-        # One timer handle rather than a timeout context: several times cheaper on the hot
-        # path, and the waiter is failed however bytes trickle in meanwhile.
-        waiter = connection.send(data)
-        timer = asyncio.get_running_loop().call_at(deadline, _expire, waiter)
-        try:
-            response = await waiter
-        except BaseException:
-            connection.close()
-            raise
-        finally:
-            timer.cancel()
-        self.pool.give_back(connection)
-        return response
+        for resend in (False, True):
+            # One timer handle rather than a timeout context: several times cheaper on the
+            # hot path, and the waiter is failed however bytes trickle in meanwhile.
+            waiter = connection.send(data)
+            timer = loop.call_at(deadline, _expire, waiter)
+            try:
+                response = await waiter
+            except StaleConnection:
+                if resend:
+                    raise
+                # The sink closed a kept-alive connection as the request went out (its
+                # idle timeout): nothing was answered, so send it again, once, in time.
+                connection = await self._acquire(key, deadline)
+                continue
+            except BaseException:
+                connection.close()
+                raise
+            finally:
+                timer.cancel()
+            self.pool.give_back(connection)
+            return response
+        raise AssertionError("unreachable: the second try returns or raises")
 
     async def _acquire(self, key: Key, deadline: float) -> Connection:
         stage: Stage = "wait"

@@ -163,24 +163,28 @@ class Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         if self._complete:
             raise _Unsolicited()
-        self._retry_after = None
-        self._framed = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        lowered = name.lower()
-        if lowered == b"retry-after":
+        size = len(name)  # most headers are none of these: skip lowering them
+        if size == 11 and name.lower() == b"retry-after":
             self._retry_after = value.decode("latin-1").strip()[:64]
-        elif lowered in (b"content-length", b"transfer-encoding"):
+        elif (size == 14 or size == 17) and name.lower() in _FRAMING:
             self._framed = True
 
     def on_headers_complete(self) -> None:
         status = self._parser.get_status_code()
-        if status >= 200:  # 1xx are interim; their bytes count against the head's limit
+        if status >= 200:
             self._status = status
+        else:  # 1xx are interim: their bytes count against the head's limit, nothing else
+            self._retry_after = None
+            self._framed = False
 
     def on_message_complete(self) -> None:
         if self._status:
             self._finish(self._parser.should_keep_alive())
+
+
+_FRAMING = (b"content-length", b"transfer-encoding")
 
 
 def _describe(exc: Exception) -> str:
