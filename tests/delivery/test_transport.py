@@ -22,7 +22,7 @@ from delivery.outcomes import Attempt, Delivered, Gone, PermanentFailure, Retry
 from delivery.request import Payload, Target
 from delivery.settings import DeliverySettings
 from tests.delivery.conftest import from_fixture, to_secret
-from tests.delivery.hostile import HostileSink, Script
+from tests.delivery.hostile import HostileSink, Script, read_request
 
 T = TypeVar("T")
 EVENT = from_fixture("v2-lease.event.start_lease.json")
@@ -222,3 +222,46 @@ def test_the_negative_chunk_size_that_froze_the_broker_is_a_retry_not_a_spin() -
     answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-6\r\n"
     outcome = asyncio.run(attempt_against(Script((answer,), "hang"), timeout=5)).outcome
     assert isinstance(outcome, Retry) and outcome.error.startswith("protocol error"), outcome
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(junk=st.one_of(ANSWER, GARBAGE), apart=st.booleans())
+def test_bytes_after_an_answer_never_answer_the_next_request(junk: bytes, apart: bool) -> None:
+    """A sink writes its answer, then more (a smuggled second answer, garbage), in the same
+    write or just after: the next request on the sink gets its own answer, never those."""
+
+    async def scenario() -> list[Attempt]:
+        answers = iter([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"] + [
+            b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"] * 4)  # fmt: skip
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while True:
+                    await read_request(reader)
+                    answer = next(answers)
+                    writer.write(answer if apart else answer + junk)
+                    await writer.drain()
+                    if apart:
+                        await asyncio.sleep(0.01)
+                        writer.write(junk)
+                        await writer.drain()
+            except (ConnectionError, asyncio.IncompleteReadError, StopIteration):
+                writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+        sender = Sender(DeliverySettings.load(allowed_networks=["127.0.0.0/8"]))
+        try:
+            results = []
+            for _ in range(2):
+                target = Target("s", url, timeout=5)
+                results.append(await sender.attempt(target, Payload(EVENT), [SECRET]))
+                await asyncio.sleep(0.05)  # junk written apart arrives on the idle connection
+        finally:
+            await sender.close()
+            server.close()
+        return results
+
+    first, second = (a.outcome for a in run_uvloop(scenario))
+    assert first == Delivered(200)
+    assert second == Delivered(202)
