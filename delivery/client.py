@@ -8,15 +8,15 @@ resolves to is checked, and the connection goes to a checked one.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
 
 from blazar_events import egress
 from blazar_events.errors import BlazarEventsError, SinkRefused
 from delivery import outcomes
-from delivery.guard import check_sink, to_check
-from delivery.http1 import HttpClient, ProtocolError, Resolve
+from delivery.failures import to_retry
+from delivery.guard import Resolve, check_sink, to_check
+from delivery.http1 import HttpClient
 from delivery.outcomes import Attempt, Outcome
 from delivery.request import Payload, Target, to_request
 from delivery.settings import DeliverySettings
@@ -30,16 +30,18 @@ class Sender:
         self.settings = settings
         self._check = to_check(egress.parse_networks(settings.allowed_networks))
         self._sinks_checked: set[str] = set()  # URL rules never change for a URL
-        self._client = HttpClient(
+        self.client = HttpClient(
             self._check,
             resolve,
             dns_cache_seconds=settings.dns_cache_seconds,
-            max_idle_per_host=settings.max_connections,
+            max_connections=settings.max_connections,
+            max_connections_per_sink=settings.max_connections_per_sink,
+            max_head=settings.max_response_head_bytes,
             max_body=settings.max_response_bytes,
         )
 
     async def close(self) -> None:
-        await self._client.close()
+        await self.client.close()
 
     async def attempt(
         self, target: Target, payload: Payload, secrets: Sequence[str], number: int = 1
@@ -60,9 +62,7 @@ class Sender:
                 if len(self._sinks_checked) < 100_000:
                     self._sinks_checked.add(target.sink)
             headers, body = to_request(target, payload, secrets, int(started))
-            response = await self._client.request(
-                target.method, target.sink, headers, body, timeout
-            )
+            response = await self.client.request(target.method, target.sink, headers, body, timeout)
             return outcomes.from_status(
                 response.status, response.retry_after, self.settings.retry_after_cap
             )
@@ -70,11 +70,9 @@ class Sender:
             return outcomes.PermanentFailure(f"refused by the egress policy: {exc.message}")
         except BlazarEventsError as exc:
             return outcomes.PermanentFailure(exc.message)
-        except TimeoutError:
-            return outcomes.Retry(f"no answer within {timeout:g} s")
-        except ProtocolError as exc:
-            return outcomes.Retry(str(exc))
-        except (OSError, asyncio.IncompleteReadError, UnicodeError) as exc:
-            return outcomes.Retry(f"network error: {type(exc).__name__}: {exc}".rstrip(": "))
+        except OSError as exc:  # the network, TLS, the sink's bytes, the deadline
+            return to_retry(exc, timeout)
+        except UnicodeError as exc:  # a header the subscription set that HTTP cannot carry
+            return outcomes.PermanentFailure(f"the request cannot be encoded: {type(exc).__name__}")
         except ValueError as exc:
             return outcomes.PermanentFailure(f"invalid sink URL: {exc}")

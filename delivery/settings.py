@@ -19,13 +19,31 @@ class DeliverySettings(Section, section="delivery"):
         300.0, description="Longest Retry-After (seconds) honoured; a longer one is cut to this"
     )
     max_connections: int = Field(
-        1000, description="Open connections to all sinks together (the pool is shared)"
+        1000,
+        ge=1,
+        description="Open connections to all sinks together, busy or idle (one pool per "
+        "process); an attempt that finds none free waits within its own timeout",
+    )
+    max_connections_per_sink: int = Field(
+        100,
+        ge=1,
+        description="Open connections to one sink (scheme, host and port), busy or idle: "
+        "what one endpoint that hangs or trickles can hold of max_connections",
     )
     dns_cache_seconds: int = Field(
         10, description="How long checked DNS answers are reused before resolving again"
     )
     max_response_bytes: int = Field(
-        65536, description="Bytes of a sink's response body read (the rest is dropped)"
+        65536,
+        ge=0,
+        description="Bytes of a sink's response body read (the status stands; the rest is "
+        "not read and the connection is closed)",
+    )
+    max_response_head_bytes: int = Field(
+        65536,
+        ge=1024,
+        description="Bytes of a sink's status line and headers, 1xx interim answers "
+        "included; a longer head is a protocol error (retried)",
     )
     allowed_networks: CsvList = Field(
         default_factory=list,

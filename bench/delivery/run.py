@@ -5,6 +5,9 @@ same-run baseline (one Python process POSTing straight to the same sink with the
 
 Scenarios (each prints one or more rows; see RESULTS.md for runs):
   baseline    the broker's HTTP client alone: one process, keep-alive, 64 concurrent POSTs
+  client      that client against a raw one (pre-encoded requests, answers counted, no
+              parser) in alternating rounds; --compare-client FILE measures another
+              http1.py's HttpClient beside it (e.g. an earlier version)
   throughput  a backlog of E events on Kafka x S subscriptions, one broker process started after it
   latency     R events/s produced for D seconds x S subscriptions (Kafka produce -> sink), for
               each rate in --rates, with one broker process and with --brokers processes
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import statistics
@@ -94,8 +98,8 @@ class Sink:
         self.proc.wait(10)
 
 
-async def baseline(url: str, requests: int = 20000, concurrency: int = 64) -> float:
-    """The same HTTP client the broker uses, with nothing else: the ceiling for one process."""
+def to_request_parts() -> tuple[dict[str, str], bytes]:
+    """Headers and body of an event-sized delivery, as the broker sends them."""
     body = to_record(to_event(0)).value
     headers = {
         "content-type": "application/json",
@@ -103,17 +107,110 @@ async def baseline(url: str, requests: int = 20000, concurrency: int = 64) -> fl
         "webhook-timestamp": "1700000000",
         "webhook-signature": "v1," + "A" * 44,
     }
-    client = HttpClient(lambda _address: None)
+    return headers, body
+
+
+LAST_CPU: list[float] = [0.0]  # requests per CPU-second of the last baseline measured
+
+
+async def baseline(
+    url: str, requests: int = 20000, concurrency: int = 64, client_class: Any = HttpClient
+) -> float:
+    """The same HTTP client the broker uses, with nothing else: the ceiling for one process."""
+    headers, body = to_request_parts()
+    client = client_class(lambda _address: None)
 
     async def worker(n: int) -> None:
         for _ in range(n):
             await client.request("POST", f"{url}/baseline", headers, body, timeout=10)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker(requests // concurrency) for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
+    LAST_CPU[0] = (requests // concurrency * concurrency) / (time.process_time() - cpu)
     await client.close()
     return (requests // concurrency * concurrency) / elapsed
+
+
+class _Raw(asyncio.Protocol):
+    """The least a keep-alive client can do: write bytes, count answers of the bench sink."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = b""
+        self.waiter: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")  # the sink answers "Content-Length: 0"
+        if end >= 0 and self.waiter is not None:
+            self.buffer = self.buffer[end + 4 :]
+            self.waiter.set_result(None)
+
+
+async def raw_baseline(url: str, requests: int = 20000, concurrency: int = 64) -> float:
+    """No parser, no pool, no limits: pre-encoded requests on 64 connections, answers counted."""
+    headers, body = to_request_parts()
+    host, port = url.removeprefix("http://").split(":")
+    head = ["POST /baseline HTTP/1.1", f"Host: {host}:{port}", f"Content-Length: {len(body)}"]
+    data = ("\r\n".join(head + [f"{k}: {v}" for k, v in headers.items()]) + "\r\n\r\n").encode()
+    data += body
+    loop = asyncio.get_running_loop()
+
+    async def worker(n: int) -> None:
+        transport, protocol = await loop.create_connection(_Raw, host, int(port))
+        for _ in range(n):
+            protocol.waiter = loop.create_future()
+            transport.write(data)
+            await protocol.waiter
+        transport.close()
+
+    started, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(worker(requests // concurrency) for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    LAST_CPU[0] = (requests // concurrency * concurrency) / (time.process_time() - cpu)
+    return (requests // concurrency * concurrency) / elapsed
+
+
+def load_client(path: str) -> Any:
+    """``HttpClient`` from another file, e.g. ``git show REV:delivery/http1.py > FILE``."""
+    spec = importlib.util.spec_from_file_location("compared_http1", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module.HttpClient
+
+
+def client_alone(url: str, rounds: int, compare: str | None) -> list[tuple[str, str]]:
+    """The client against the raw baseline, in alternating rounds of the same run (medians).
+
+    Two ratios: of requests per wall-clock second, and of requests per CPU-second of this
+    process (what one delivery costs; steadier when other processes share the cores).
+    """
+    clients: list[tuple[str, Any]] = [("delivery.http1", HttpClient)]
+    if compare:
+        clients.append((compare, load_client(compare)))
+    raw: list[tuple[float, float]] = []
+    ratios: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in clients}
+    with asyncio.Runner(loop_factory=to_loop_factory()) as runner:
+        for n in range(rounds):
+            raw.append((runner.run(raw_baseline(url)), LAST_CPU[0]))
+            for name, client_class in clients[:: 1 if n % 2 else -1]:  # alternate the order
+                rate = runner.run(baseline(url, client_class=client_class))
+                ratios[name].append((rate / raw[-1][0], LAST_CPU[0] / raw[-1][1]))
+    rows = [(f"raw: one process, no parser ({rounds} rounds, median)",
+             f"{statistics.median(r[0] for r in raw):,.0f} requests/s, "
+             f"{statistics.median(r[1] for r in raw):,.0f} per CPU-second")]  # fmt: skip
+    for name, values in ratios.items():
+        wall = ", ".join(f"{value[0]:.2f}" for value in values)
+        rows.append((f"client alone: {name}, of the raw baseline",
+                     f"median {statistics.median(v[0] for v in values):.2f} ({wall}); "
+                     f"per CPU-second {statistics.median(v[1] for v in values):.2f}"))  # fmt: skip
+    return rows
 
 
 class LoadProducer:
@@ -340,13 +437,18 @@ def main() -> None:
                         help="broker processes for the latency rows (one per core)")  # fmt: skip
     parser.add_argument("--hung-rate", type=int, default=200, help="events/s for the hung rows")
     parser.add_argument("--rounds", type=int, default=3, help="alternating hung/no-hung pairs")
-    parser.add_argument("--only", help="comma-separated: throughput,latency,hung,matching")
+    parser.add_argument("--only", help="comma-separated: client,throughput,latency,hung,matching")
+    parser.add_argument("--client-rounds", type=int, default=5, help="alternating client rounds")
+    parser.add_argument("--compare-client", help="an http1.py whose HttpClient to measure too")
     args = parser.parse_args()
     rows: list[tuple[str, str]] = []
-    only = set(args.only.split(",")) if args.only else {"throughput", "latency", "hung", "matching"}
+    everything = {"client", "throughput", "latency", "hung", "matching"}
+    only = set(args.only.split(",")) if args.only else everything
     subs = args.subscriptions
     sink = Sink()
     try:
+        if "client" in only:
+            rows += client_alone(sink.url, args.client_rounds, args.compare_client)
         with asyncio.Runner(loop_factory=to_loop_factory()) as runner:  # as the broker does
             base = runner.run(baseline(sink.url))
         rows.append(("baseline: one process POSTing, same client", f"{base:,.0f} requests/s"))
