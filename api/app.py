@@ -13,7 +13,7 @@ from api.settings import ApiSettings
 from blazar_events import egress
 from blazar_events.errors import ConfigurationError
 from blazar_events.settings import RedisSettings
-from blazar_events.store import SubscriptionStore
+from blazar_events.store import SubscriptionStore, to_sealer
 
 LOG = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def to_store(redis_settings: RedisSettings) -> SubscriptionStore:
         socket_connect_timeout=1,
         health_check_interval=30,
     )
-    return SubscriptionStore(client, redis_settings.key_prefix)
+    return SubscriptionStore(client, redis_settings.key_prefix, sealer=to_sealer(redis_settings))
 
 
 def check_sealing(store: SubscriptionStore, settings: ApiSettings) -> None:

@@ -90,6 +90,14 @@ class Quota:
 NO_QUOTA = Quota()
 
 
+def to_sealer(redis_settings: RedisSettings) -> Sealer:
+    """The sealer of ``[redis] secrets_key_file`` and ``secrets_keys``."""
+    keys = redis_settings.secrets_keys
+    return Sealer.from_settings(
+        keys.get_secret_value() if keys else None, redis_settings.secrets_key_file
+    )
+
+
 class QuotaExceeded(Conflict):
     """A write would take a project past a :class:`Quota` (a 409, as before quotas were
     atomic)."""
@@ -119,14 +127,7 @@ class SubscriptionStore(Streams):
             delivery_log_size=delivery_log_size,
             change_feed_size=change_feed_size,
         )
-        if sealer is None:
-            redis_settings = RedisSettings.load()
-            secrets_keys = redis_settings.secrets_keys
-            sealer = Sealer.from_settings(
-                secrets_keys.get_secret_value() if secrets_keys else None,
-                redis_settings.secrets_key_file,
-            )
-        self.sealer = sealer
+        self.sealer = sealer or to_sealer(RedisSettings.load())
         self._create_script = client.register_script(_CREATE)
 
     # --- keys ---------------------------------------------------------------------------------
