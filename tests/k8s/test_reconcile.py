@@ -361,3 +361,18 @@ def test_an_api_subscription_that_asks_for_its_own_function_gets_one(
     assert (NS, f"blazar-fn-{sub.id}") not in cluster.functions
     uri = cluster.triggers[(NS, trigger_name(sub.id))]["spec"]["subscriber"]["uri"]
     assert uri.startswith(reconciler.settings.function_url)
+
+
+def test_the_operator_applies_the_apis_quota_through_the_same_store_call(
+    store: SubscriptionStore, cluster: MemoryCluster
+) -> None:
+    settings = OperatorSettings.load(namespace=NS, max_subscriptions_per_project=2)
+    reconciler = Reconciler(store, cluster, settings)
+    store.create(  # one from the API counts too
+        Subscription(project_id="p-team-a", sink="https://hooks.example.org/"),
+        SigningKeys.generate(),
+    )
+    outcomes = [reconciler.reconcile(resource(WEBHOOK, name=f"hook-{n}")) for n in range(3)]
+    reasons = [_condition(to_status(o), "Ready").get("reason") for o in outcomes]
+    assert reasons.count("QuotaExceeded") == 2
+    assert store.count("p-team-a") == 2
