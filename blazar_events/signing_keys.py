@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken
 from pydantic import BaseModel, ConfigDict, Field
 
 from blazar_events.errors import ConfigurationError, ServiceUnavailable
@@ -58,7 +58,8 @@ class SigningKeys(BaseModel):
 # The signing secrets are stored sealed with Fernet (AES-128-CBC + HMAC-SHA256, from the
 # `cryptography` library) under an operator key that never enters Redis: a copy of the
 # database alone (a backup, a replica, a stolen dump) does not let anyone sign as us.
-# MultiFernet gives key rotation: every listed key opens, the first one seals.
+# Key rotation as MultiFernet does it: every listed key opens, the first one seals; tried in
+# order here, so a value sealed under the first key is decrypted once.
 
 SEALED_PREFIX = b"fernet:"
 
@@ -75,13 +76,12 @@ class Sealer:
                 "[redis] secrets_keys: each key must be 32 url-safe base64-encoded bytes "
                 "(make one with `blazar-events secrets generate-key`)"
             ) from None
-        self._fernet = MultiFernet(fernets) if fernets else None
+        self._fernets = fernets
         self._primary = fernets[0] if fernets else None
-        self._others = fernets[1:]
 
     @property
     def enabled(self) -> bool:
-        return self._fernet is not None
+        return self._primary is not None
 
     @staticmethod
     def generate_key() -> str:
@@ -116,28 +116,19 @@ class Sealer:
         data = raw.encode() if isinstance(raw, str) else raw
         if not data.startswith(SEALED_PREFIX):
             return SigningKeys.model_validate_json(data), self.enabled
-        if self._fernet is None:
+        if not self._fernets:
             raise SealedKeys(
                 "signing secrets are encrypted at rest but this process has no key to open "
                 "them: set [redis] secrets_keys or secrets_key_file as on the API"
             )
         token = data[len(SEALED_PREFIX) :]
-        try:
-            plain = self._fernet.decrypt(token)
-        except InvalidToken:
-            raise SealedKeys(
-                "signing secrets are sealed under a key missing from [redis] secrets_keys"
-            ) from None
-        return SigningKeys.model_validate_json(plain), self._sealed_by_other(token)
-
-    def _sealed_by_other(self, token: bytes) -> bool:
-        if not self._others or self._primary is None:
-            return False
-        try:
-            self._primary.decrypt(token)
-        except InvalidToken:
-            return True
-        return False
+        for position, fernet in enumerate(self._fernets):
+            try:
+                plain = fernet.decrypt(token)
+            except InvalidToken:
+                continue
+            return SigningKeys.model_validate_json(plain), position > 0
+        raise SealedKeys("signing secrets are sealed under a key missing from [redis] secrets_keys")
 
 
 class SealedKeys(ServiceUnavailable):

@@ -24,70 +24,25 @@ from __future__ import annotations
 import builtins
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import redis
 
 from blazar_events.errors import Conflict, NotFound, PreconditionFailed
+from blazar_events.quotas import (
+    CREATE_SCRIPT,
+    NO_QUOTA,
+    Quota,
+    QuotaExceeded,
+    to_quota_error,
+)
 from blazar_events.settings import RedisSettings
 from blazar_events.signing_keys import Sealer
 from blazar_events.streams import Streams, guard, text
 from blazar_events.subscription import SigningKeys, Status, Subscription, utcnow
 
 R = TypeVar("R")
-
-# Creates one or more subscriptions atomically, quotas included. KEYS: the change feed, then
-# per subscription a block: record, signing keys, project index, dedicated-function index,
-# then every index it belongs to. ARGV: change feed length, subscription quota, dedicated
-# quota (0: none), then per subscription: block length, record JSON, keys, id, version,
-# dedicated (1/0). Returns {1}, {0, id} (exists) or {-1, index key, quota} (over quota).
-_CREATE = """
-local feed, quota, dedicated_quota = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local subs, first, arg = {}, 2, 4
-while arg <= #ARGV do
-  local n = tonumber(ARGV[arg])
-  subs[#subs + 1] = {first = first, n = n, doc = ARGV[arg + 1], keys = ARGV[arg + 2],
-                     id = ARGV[arg + 3], version = ARGV[arg + 4], dedicated = ARGV[arg + 5]}
-  first = first + n
-  arg = arg + 6
-end
-local adding, limits = {}, {}
-for _, s in ipairs(subs) do
-  if redis.call('EXISTS', KEYS[s.first]) == 1 then return {0, s.id} end
-  local project, dedicated = KEYS[s.first + 2], KEYS[s.first + 3]
-  adding[project] = (adding[project] or 0) + 1
-  limits[project] = quota
-  if s.dedicated == '1' then
-    adding[dedicated] = (adding[dedicated] or 0) + 1
-    limits[dedicated] = dedicated_quota
-  end
-end
-for index, n in pairs(adding) do
-  local limit = limits[index]
-  if limit > 0 and redis.call('ZCARD', index) + n > limit then return {-1, index, limit} end
-end
-for _, s in ipairs(subs) do
-  redis.call('SET', KEYS[s.first], s.doc)
-  redis.call('SET', KEYS[s.first + 1], s.keys)
-  for i = s.first + 4, s.first + s.n - 1 do redis.call('ZADD', KEYS[i], 0, s.id) end
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', feed, '*', 'op', 'created', 'id', s.id,
-             'version', s.version)
-end
-return {1}
-"""
-
-
-@dataclass(frozen=True)
-class Quota:
-    """Per-project limits the store enforces atomically with the write (0: no limit)."""
-
-    subscriptions: int = 0
-    dedicated_functions: int = 0
-
-
-NO_QUOTA = Quota()
 
 
 def to_sealer(redis_settings: RedisSettings) -> Sealer:
@@ -96,11 +51,6 @@ def to_sealer(redis_settings: RedisSettings) -> Sealer:
     return Sealer.from_settings(
         keys.get_secret_value() if keys else None, redis_settings.secrets_key_file
     )
-
-
-class QuotaExceeded(Conflict):
-    """A write would take a project past a :class:`Quota` (a 409, as before quotas were
-    atomic)."""
 
 
 _MAX_WATCH_RETRIES = 5
@@ -128,7 +78,7 @@ class SubscriptionStore(Streams):
             change_feed_size=change_feed_size,
         )
         self.sealer = sealer or to_sealer(RedisSettings.load())
-        self._create_script = client.register_script(_CREATE)
+        self._create_script = client.register_script(CREATE_SCRIPT)
 
     # --- keys ---------------------------------------------------------------------------------
 
@@ -378,19 +328,7 @@ class SubscriptionStore(Streams):
         if answer[0] == "0":
             raise Conflict(f"subscription {answer[1]} already exists")
         if answer[0] == "-1":
-            raise self._over_quota(answer[1], int(answer[2]))
-
-    def _over_quota(self, index: str, limit: int) -> QuotaExceeded:
-        kind, project = index[len(self.prefix) + len(":idx:") :].split(":", 1)
-        if kind == "dedicated":
-            return QuotaExceeded(
-                f"project {project} may have at most {limit} subscriptions with a dedicated "
-                "function (max_dedicated_functions_per_project)"
-            )
-        return QuotaExceeded(
-            f"project {project} may have at most {limit} subscriptions "
-            "(max_subscriptions_per_project); delete some first"
-        )
+            raise to_quota_error(self.prefix, answer[1], int(answer[2]))
 
     @guard
     def update(
@@ -466,7 +404,7 @@ class SubscriptionStore(Streams):
         pipe.watch(*checked)
         for index in checked:
             if int(pipe.zcard(index)) + 1 > limits[index]:
-                raise self._over_quota(index, limits[index])
+                raise to_quota_error(self.prefix, index, limits[index])
 
     @guard
     def delete(self, sub_id: str, expected_version: int | None = None) -> Subscription:
@@ -524,3 +462,6 @@ class SubscriptionStore(Streams):
             return keys
 
         return self._transaction([key, keys_key], body)
+
+
+__all__ = ["NO_QUOTA", "Quota", "QuotaExceeded", "SubscriptionStore", "to_sealer"]
