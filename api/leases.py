@@ -41,7 +41,7 @@ def create(lease_id: str) -> Response:
         check_dedicated(spec, project_id, None)
         sub = Subscription.from_input(spec, project_id=project_id, user_id=caller().user_id)
         planned.append((sub, SigningKeys.generate()))
-    all_warnings = check_all_sinks(specs)
+    all_warnings = check_all_sinks(specs, "subscriptions.{n}.")
     # All or none, the quota counted over all of them, in one atomic step.
     services().store.create_many(planned, quota())
     created = [

@@ -74,9 +74,10 @@ def check_sinks(spec: SubscriptionInput) -> list[str]:
     return check_all_sinks([spec])[0]
 
 
-def check_all_sinks(specs: Sequence[SubscriptionInput]) -> list[list[str]]:
-    """:func:`check_sinks` for several bodies at once, each body's warnings. Host names are
-    resolved in the shared resolver pool, all of them within ``[api] resolve_budget_seconds``
+def check_all_sinks(specs: Sequence[SubscriptionInput], field_prefix: str = "") -> list[list[str]]:
+    """:func:`check_sinks` for several bodies at once, each body's warnings; ``field_prefix``
+    (``subscriptions.{n}.``) names the entry in messages. Host names are resolved in the
+    shared resolver pool, each distinct URL once, all within ``[api] resolve_budget_seconds``
     together (:mod:`api.resolver`): slow DNS costs a request that long, never a worker."""
     settings = services().settings
     allowed = services().allowed_networks
@@ -88,23 +89,27 @@ def check_all_sinks(specs: Sequence[SubscriptionInput]) -> list[list[str]]:
         ):
             if url is None:
                 continue
+            name = field_prefix.format(n=n) + field
             # Syntax, literal addresses and localhost first: no DNS, refused at once.
             _refuse_named(
-                field, functools.partial(egress.resolve_and_check, url, allowed, resolve=False)
+                name, functools.partial(egress.resolve_and_check, url, allowed, resolve=False)
             )
             if settings.resolve_sinks and egress.check_url(url).literal is None:
-                named.append((n, field, url))
+                named.append((n, name, url))
+    urls = list(dict.fromkeys(url for _, _, url in named))
     calls = [
-        functools.partial(egress.resolve_and_check, url, allowed, resolve=True)
-        for _, _, url in named
+        functools.partial(egress.resolve_and_check, url, allowed, resolve=True) for url in urls
     ]
-    outcomes = services().resolver.run_all(calls, settings.resolve_budget_seconds)
+    outcomes = dict(
+        zip(urls, services().resolver.run_all(calls, settings.resolve_budget_seconds), strict=True)
+    )
     warnings: list[list[str]] = [[] for _ in specs]
-    for (n, field, _url), outcome in zip(named, outcomes, strict=True):
+    for n, name, url in named:
+        outcome = outcomes[url]
         if isinstance(outcome, SinkRefused) and outcome.details.get("rule") == "resolve":
-            warnings[n].append(f"{field}: {outcome.message}; it is checked again at each delivery")
+            warnings[n].append(f"{name}: {outcome.message}; it is checked again at each delivery")
         elif isinstance(outcome, SinkRefused):
-            raise SinkRefused(f"{field}: {outcome.message}", **outcome.details) from None
+            raise SinkRefused(f"{name}: {outcome.message}", **outcome.details) from None
         elif isinstance(outcome, BaseException):
             raise outcome
     return warnings

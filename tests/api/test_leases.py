@@ -36,7 +36,9 @@ def test_one_bad_entry_creates_nothing(client: FlaskClient, store: SubscriptionS
         ]
     }
     response = client.post("/v1/leases/lease-1/subscriptions", json=body, headers=MEMBER_A)
-    assert response.status_code == 400 and "rule=loopback" in response.json["error_message"]  # type: ignore[index]
+    assert response.status_code == 400 and response.json is not None
+    assert "subscriptions.1.sink" in response.json["error_message"]
+    assert "rule=loopback" in response.json["error_message"]
     assert store.all() == []
 
 
