@@ -18,6 +18,7 @@ from oslo_policy import policy
 
 from api import auth
 from api.policies import list_rules
+from api.resolver import Resolver
 from api.settings import ApiSettings
 from blazar_events.errors import ConfigurationError, NotFound, PolicyNotAuthorized
 from blazar_events.store import SubscriptionStore
@@ -75,6 +76,7 @@ class Services:
     allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default_factory=tuple
     )
+    resolver: Resolver = field(default_factory=Resolver)
 
 
 def services() -> Services:

@@ -13,7 +13,7 @@ from api.settings import ApiSettings
 from blazar_events import egress
 from blazar_events.errors import ConfigurationError
 from blazar_events.settings import RedisSettings
-from blazar_events.store import SubscriptionStore
+from blazar_events.store import SubscriptionStore, to_sealer
 
 LOG = logging.getLogger(__name__)
 
@@ -26,7 +26,25 @@ def to_store(redis_settings: RedisSettings) -> SubscriptionStore:
         socket_connect_timeout=1,
         health_check_interval=30,
     )
-    return SubscriptionStore(client, redis_settings.key_prefix)
+    return SubscriptionStore(client, redis_settings.key_prefix, sealer=to_sealer(redis_settings))
+
+
+def check_sealing(store: SubscriptionStore, settings: ApiSettings) -> None:
+    """Signing secrets are sealed at rest with the operator's key. Without one a production
+    API (keystone) refuses to start rather than hand out secrets it stores in the clear; the
+    development mode (noauth, what `make run` uses) stores them in plaintext and says so."""
+    if store.sealer.enabled:
+        return
+    if settings.auth_strategy == "keystone":
+        raise ConfigurationError(
+            "no key to encrypt signing secrets at rest: set [redis] secrets_key_file (or "
+            "secrets_keys) on the API and every other component; make one with "
+            "`blazar-events secrets generate-key`"
+        )
+    LOG.warning(
+        "[redis] secrets_keys is not set: signing secrets are stored in Redis in PLAINTEXT "
+        "(acceptable for development only)"
+    )
 
 
 def create_app(
@@ -42,6 +60,7 @@ def create_app(
         raise ConfigurationError(f"api allowed_networks: {exc}") from None
     if store is None:
         store = to_store(redis_settings or RedisSettings.load())
+        check_sealing(store, settings)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes

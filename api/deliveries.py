@@ -14,10 +14,10 @@ from pydantic import ValidationError
 from api.access import services, visible
 from api.requests import int_param, json_body, only_params
 from api.schemas import DeliveryList, ReplayAccepted, ReplayInput, SyntheticEventAccepted
-from api.throttle import admit
+from api.throttle import admit, admit_project
 from blazar_events.errors import InvalidInput
 from blazar_events.eventtypes import TEST_TYPE
-from blazar_events.subscription import to_invalid_input
+from blazar_events.subscription import Subscription, to_invalid_input
 
 bp = Blueprint("deliveries", __name__, url_prefix="/v1/subscriptions")
 
@@ -54,15 +54,27 @@ def check_window(spec: ReplayInput, max_age_hours: float) -> None:
         raise InvalidInput("until: must be after since")
 
 
+def throttle(route: str, sub: Subscription) -> None:
+    """429 past the subscription's and then the project's rate of broker requests."""
+    settings = services().settings
+    admit(services().store, route, sub.id, settings.request_interval_seconds)
+    admit_project(
+        services().store,
+        sub.project_id,
+        settings.project_requests_per_interval,
+        settings.request_interval_seconds,
+    )
+
+
 @bp.post("/<sub_id>/replay")
 def replay(sub_id: str) -> Response:
-    visible(sub_id, "replay")
+    sub = visible(sub_id, "replay")
     try:
         spec = ReplayInput.model_validate(json_body())
     except ValidationError as exc:
         raise to_invalid_input(exc) from None
     check_window(spec, services().settings.replay_max_age_hours)
-    admit(services().store, "replay", sub_id, services().settings.request_interval_seconds)
+    throttle("replay", sub)
     since = spec.since.astimezone(UTC)
     until = spec.until.astimezone(UTC) if spec.until else None
     replay_id = services().store.request_replay(sub_id, since, until)
@@ -74,8 +86,7 @@ def replay(sub_id: str) -> Response:
 
 @bp.post("/<sub_id>/test")
 def test_event(sub_id: str) -> Response:
-    visible(sub_id, "test")
-    admit(services().store, "test", sub_id, services().settings.request_interval_seconds)
+    throttle("test", visible(sub_id, "test"))
     request_id = services().store.request_test(sub_id)
     accepted = SyntheticEventAccepted(request_id=request_id, subscription_id=sub_id, type=TEST_TYPE)
     response = jsonify(accepted.model_dump(mode="json"))

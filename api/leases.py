@@ -14,7 +14,7 @@ from api.access import authorize, caller, services
 from api.requests import json_body, only_params
 from api.schemas import LeaseSubscriptionsInput
 from api.subscriptions import LIST_PARAMS, RULE, list_page
-from api.views import check_quota, check_sinks, settle_project, to_view
+from api.views import check_all_sinks, check_dedicated, quota, settle_project, to_view
 from blazar_events.errors import InvalidInput
 from blazar_events.subscription import SigningKeys, Subscription, to_invalid_input
 
@@ -38,15 +38,16 @@ def create(lease_id: str) -> Response:
     for spec in specs:
         project_id = settle_project(spec)
         authorize(RULE + "create", project_id)
-        warnings = spec.warnings() + check_sinks(spec)
+        check_dedicated(spec, project_id, None)
         sub = Subscription.from_input(spec, project_id=project_id, user_id=caller().user_id)
-        planned.append((sub, SigningKeys.generate(), warnings))
-    for project_id in {sub.project_id for sub, _, _ in planned}:
-        check_quota(project_id, sum(sub.project_id == project_id for sub, _, _ in planned))
-    created = []
-    for sub, keys, warnings in planned:
-        services().store.create(sub, keys)
-        created.append(to_view(sub, warnings=warnings, secret=keys.current))
+        planned.append((sub, SigningKeys.generate()))
+    all_warnings = check_all_sinks(specs, "subscriptions.{n}.")
+    # All or none, the quota counted over all of them, in one atomic step.
+    services().store.create_many(planned, quota())
+    created = [
+        to_view(sub, warnings=spec.warnings() + warnings, secret=keys.current)
+        for (sub, keys), spec, warnings in zip(planned, specs, all_warnings, strict=True)
+    ]
     response = jsonify({"subscriptions": created})
     response.status_code = 201
     response.headers["Location"] = url_for(".index", lease_id=lease_id, _external=True)

@@ -34,6 +34,14 @@ class ApiSettings(Section, section="api"):
     resolve_sinks: bool = Field(
         True, description="Resolve sink host names at create/update and refuse internal ones"
     )
+    resolve_budget_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=30,
+        description="Time one request may spend resolving sink host names, all of them "
+        "together (off the request thread); a name without an answer by then is treated as "
+        "one that does not resolve",
+    )
     max_body_bytes: int = Field(65536, description="Largest request body accepted (else 413)")
     secret_grace_hours: float = Field(
         24.0, description="Hours the previous secret keeps signing after a rotation"
@@ -41,6 +49,13 @@ class ApiSettings(Section, section="api"):
     list_limit_max: int = Field(1000, description="Largest `limit` a list request may ask")
     max_subscriptions_per_project: int = Field(
         10000, description="Subscriptions one project may have (0: no limit); more is a 409"
+    )
+    max_dedicated_functions_per_project: int = Field(
+        5,
+        ge=0,
+        description="Subscriptions with dedicated_function one project may have (0: no "
+        "limit); more is a 409. Who may ask at all is the policy rule "
+        "blazar-events:subscription:dedicated_function (admins by default)",
     )
     replay_max_age_hours: float = Field(
         168.0,
@@ -53,6 +68,12 @@ class ApiSettings(Section, section="api"):
         ge=0,
         description="Per subscription, at most one replay and one test request in this many "
         "seconds; more is a 429 with Retry-After (0: no limit)",
+    )
+    project_requests_per_interval: int = Field(
+        10,
+        ge=0,
+        description="Per project, at most this many replay and test requests (together, "
+        "all its subscriptions) in request_interval_seconds; more is a 429 (0: no limit)",
     )
     trigger_broker: str = Field("blazar-events", description="Broker named by rendered Triggers")
     trigger_namespace: str = Field("blazar-events", description="Namespace of rendered Triggers")

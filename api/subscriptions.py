@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -22,15 +23,16 @@ from api.requests import (
 )
 from api.schemas import SecretRotation, SecretRotationInput
 from api.views import (
-    check_quota,
+    check_dedicated,
     check_sinks,
+    quota,
     refuse_if_kubernetes,
     settle_project,
     to_response,
 )
 from blazar_events import eventtypes, triggers
 from blazar_events.delivery_spec import JsonInt
-from blazar_events.errors import InvalidInput, NotAcceptable
+from blazar_events.errors import Conflict, InvalidInput, NotAcceptable, PreconditionFailed
 from blazar_events.subscription import (
     SigningKeys,
     Subscription,
@@ -50,11 +52,11 @@ def create() -> Response:
     spec = from_input(json_body())
     project_id = settle_project(spec)
     authorize(RULE + "create", project_id)
+    check_dedicated(spec, project_id, None)
     warnings = spec.warnings() + check_sinks(spec)
-    check_quota(project_id)
     sub = Subscription.from_input(spec, project_id=project_id, user_id=caller().user_id)
     keys = SigningKeys.generate()
-    services().store.create(sub, keys)
+    services().store.create(sub, keys, quota())
     response = to_response(sub, 201, warnings=warnings, secret=keys.current)
     response.headers["Location"] = url_for(".show", sub_id=sub.id, _external=True)
     return response
@@ -103,15 +105,41 @@ def show(sub_id: str) -> Response:
     return to_response(visible(sub_id, "get"))
 
 
-def _replace(current: Subscription, body: Any, version_hint: int | None) -> Response:
-    spec = from_input(body)
-    expected = expected_version(spec.version if spec.version is not None else version_hint)
-    project_id = settle_project(spec, current.project_id)
-    authorize(RULE + "update", project_id)
-    warnings = spec.warnings() + check_sinks(spec)
-    new = current.replaced_by(spec, project_id=project_id)
-    stored = services().store.update(new, expected_version=expected)
-    return to_response(stored, warnings=warnings)
+# A PUT or PATCH without If-Match is computed again on the fresh record this many times
+# when another write lands between its read and its write, then answered 409.
+WRITE_ATTEMPTS = 5
+Compute = Callable[[Subscription], tuple[Any, int | None]]
+
+
+def _write(sub_id: str, action: str, compute: Compute) -> Response:
+    """Read, compute the new record from what was read, write it only if the record is still
+    at the version read. The write never lands on a record it was not computed from: a
+    concurrent change (a 410 disabling the subscription) is kept, and the request computed
+    again on top of it, unless the client named a version (If-Match), which then decides."""
+    for _ in range(WRITE_ATTEMPTS):
+        current = visible(sub_id, action)
+        refuse_if_kubernetes(current)
+        body, version_hint = compute(current)
+        spec = from_input(body)
+        expected = expected_version(spec.version if spec.version is not None else version_hint)
+        if expected is not None and expected != current.version:
+            raise PreconditionFailed(
+                f"subscription {sub_id} is at version {current.version}, not {expected}; "
+                "fetch it again"
+            )
+        project_id = settle_project(spec, current.project_id)
+        authorize(RULE + "update", project_id)
+        check_dedicated(spec, project_id, current)
+        warnings = spec.warnings() + check_sinks(spec)
+        new = current.replaced_by(spec, project_id=project_id)
+        try:
+            stored = services().store.update(new, expected_version=current.version, quota=quota())
+        except PreconditionFailed:
+            if expected is not None:
+                raise
+            continue
+        return to_response(stored, warnings=warnings)
+    raise Conflict(f"subscription {sub_id} changed concurrently too often; retry")
 
 
 _VERSION: TypeAdapter[int] = TypeAdapter(JsonInt)
@@ -134,9 +162,10 @@ def without_read_only(body: Any, current: Subscription) -> Any:
 
 @bp.put("/<sub_id>")
 def replace(sub_id: str) -> Response:
-    current = visible(sub_id, "update")
-    refuse_if_kubernetes(current)
-    return _replace(current, without_read_only(json_body(), current), None)
+    def compute(current: Subscription) -> tuple[Any, int | None]:
+        return without_read_only(json_body(), current), None
+
+    return _write(sub_id, "update", compute)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -154,23 +183,24 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 @bp.patch("/<sub_id>")
 def patch(sub_id: str) -> Response:
-    current = visible(sub_id, "patch")
-    refuse_if_kubernetes(current)
-    body = json_body(MERGE_PATCH_TYPES)
-    if not isinstance(body, dict):
-        raise InvalidInput("a merge patch must be a JSON object")
-    body = without_read_only(body, current)
-    base = current.to_input()
-    if "notify_endpoint" in body:
-        base.pop("sink", None)
-    version = body.pop("version", None)
-    if version is not None:
-        # The same JSON Schema integer as in a PUT body (2 and 2.0; not true, "2" or 2.5).
-        try:
-            version = _VERSION.validate_python(version)
-        except ValidationError:
-            raise InvalidInput("version: must be an integer") from None
-    return _replace(current, merge_patch(base, body), version)
+    def compute(current: Subscription) -> tuple[Any, int | None]:
+        body = json_body(MERGE_PATCH_TYPES)  # parsed afresh: without_read_only edits it
+        if not isinstance(body, dict):
+            raise InvalidInput("a merge patch must be a JSON object")
+        body = without_read_only(body, current)
+        base = current.to_input()
+        if "notify_endpoint" in body:
+            base.pop("sink", None)
+        version = body.pop("version", None)
+        if version is not None:
+            # The same JSON Schema integer as in a PUT body (2 and 2.0; not true, "2" or 2.5).
+            try:
+                version = _VERSION.validate_python(version)
+            except ValidationError:
+                raise InvalidInput("version: must be an integer") from None
+        return merge_patch(base, body), version
+
+    return _write(sub_id, "patch", compute)
 
 
 @bp.delete("/<sub_id>")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import Response, jsonify
@@ -10,6 +12,7 @@ from api.access import authorize, caller, services
 from api.requests import etag
 from blazar_events import egress
 from blazar_events.errors import Conflict, SinkRefused
+from blazar_events.store import Quota
 from blazar_events.subscription import Subscription, SubscriptionInput
 
 
@@ -47,37 +50,76 @@ def settle_project(spec: SubscriptionInput, current: str | None = None) -> str:
     return wanted
 
 
-def check_quota(project_id: str, adding: int = 1) -> None:
-    """Refuse a create past the project's quota: every subscription costs the shared broker
-    a match per event, so one project must not be able to add them without bound."""
-    quota = services().settings.max_subscriptions_per_project
-    if quota and services().store.count(project_id) + adding > quota:
-        raise Conflict(
-            f"project {project_id} may have at most {quota} subscriptions "
-            "(api max_subscriptions_per_project); delete some first"
-        )
+def quota() -> Quota:
+    """The per-project limits the store checks atomically with each create or update: every
+    subscription costs the shared broker a match per event, and a dedicated function costs
+    always-on pods, so one project must not add them without bound."""
+    settings = services().settings
+    return Quota(
+        subscriptions=settings.max_subscriptions_per_project,
+        dedicated_functions=settings.max_dedicated_functions_per_project,
+    )
+
+
+def check_dedicated(spec: SubscriptionInput, project_id: str, current: Subscription | None) -> None:
+    """Turning a dedicated function on needs its own policy rule (admins by default): each
+    one runs pods of its own. Keeping one an admin granted is not a new request."""
+    if spec.dedicated_function and not (current is not None and current.dedicated_function):
+        authorize("blazar-events:subscription:dedicated_function", project_id)
 
 
 def check_sinks(spec: SubscriptionInput) -> list[str]:
     """Apply the SSRF policy to the sink and dead-letter sink; warnings for unresolvable hosts
     (the delivery checks again at connect time)."""
-    warnings: list[str] = []
+    return check_all_sinks([spec])[0]
+
+
+def check_all_sinks(specs: Sequence[SubscriptionInput], field_prefix: str = "") -> list[list[str]]:
+    """:func:`check_sinks` for several bodies at once, each body's warnings; ``field_prefix``
+    (``subscriptions.{n}.``) names the entry in messages. Host names are resolved in the
+    shared resolver pool, each distinct URL once, all within ``[api] resolve_budget_seconds``
+    together (:mod:`api.resolver`): slow DNS costs a request that long, never a worker."""
     settings = services().settings
-    for field, url in (
-        ("sink", spec.sink),
-        ("delivery.deadLetterSink", spec.delivery.deadLetterSink),
-    ):
-        if url is None:
-            continue
-        try:
-            egress.resolve_and_check(
-                url, services().allowed_networks, resolve=settings.resolve_sinks
+    allowed = services().allowed_networks
+    named: list[tuple[int, str, str]] = []
+    for n, spec in enumerate(specs):
+        for field, url in (
+            ("sink", spec.sink),
+            ("delivery.deadLetterSink", spec.delivery.deadLetterSink),
+        ):
+            if url is None:
+                continue
+            name = field_prefix.format(n=n) + field
+            # Syntax, literal addresses and localhost first: no DNS, refused at once.
+            _refuse_named(
+                name, functools.partial(egress.resolve_and_check, url, allowed, resolve=False)
             )
-        except SinkRefused as exc:
-            if exc.details.get("rule") != "resolve":
-                raise SinkRefused(f"{field}: {exc.message}", **exc.details) from None
-            warnings.append(f"{field}: {exc.message}; it is checked again at each delivery")
+            if settings.resolve_sinks and egress.check_url(url).literal is None:
+                named.append((n, name, url))
+    urls = list(dict.fromkeys(url for _, _, url in named))
+    calls = [
+        functools.partial(egress.resolve_and_check, url, allowed, resolve=True) for url in urls
+    ]
+    outcomes = dict(
+        zip(urls, services().resolver.run_all(calls, settings.resolve_budget_seconds), strict=True)
+    )
+    warnings: list[list[str]] = [[] for _ in specs]
+    for n, name, url in named:
+        outcome = outcomes[url]
+        if isinstance(outcome, SinkRefused) and outcome.details.get("rule") == "resolve":
+            warnings[n].append(f"{name}: {outcome.message}; it is checked again at each delivery")
+        elif isinstance(outcome, SinkRefused):
+            raise SinkRefused(f"{name}: {outcome.message}", **outcome.details) from None
+        elif isinstance(outcome, BaseException):
+            raise outcome
     return warnings
+
+
+def _refuse_named(field: str, check: Callable[[], object]) -> None:
+    try:
+        check()
+    except SinkRefused as exc:
+        raise SinkRefused(f"{field}: {exc.message}", **exc.details) from None
 
 
 def refuse_if_kubernetes(sub: Subscription) -> None:

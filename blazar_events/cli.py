@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "function": ("functions.service", "main", "the delivery function as an HTTP service"),
     "operator": ("k8s.operator.service", "main", "the kopf operator for EventSubscription"),
     "config": ("blazar_events.cli", "print_config", "the sample config (--markdown)"),
+    "secrets": ("api.secrets", "main", "signing secrets at rest: generate-key | reseal"),
 }
 
 

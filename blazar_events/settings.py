@@ -186,6 +186,17 @@ class RedisSettings(Section, section="redis"):
         description="Redis URL (redis:// or rediss://, may carry a password)",
     )
     key_prefix: str = Field("blazar-events", description="Prefix of every key this product owns")
+    secrets_keys: SecretStr | None = Field(
+        None,
+        description="Fernet keys sealing the signing secrets at rest, comma-separated: the "
+        "first seals, every one opens (rotation). Every component reading the store needs "
+        "them (docs/api.md, Signing secrets at rest)",
+    )
+    secrets_key_file: str | None = Field(
+        None,
+        description="File with Fernet keys, one per line, the sealing one first; read "
+        "before secrets_keys (e.g. a mounted Kubernetes Secret)",
+    )
 
 
 class EventSettings(Section, section="events"):

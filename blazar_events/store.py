@@ -2,8 +2,10 @@
 
 The only core module with I/O. Layout under ``<prefix>``:
 
-* ``sub:<id>`` the subscription as JSON; ``keys:<id>`` its signing keys (never listed);
-* ``idx:all``, ``idx:project:<p>``, ``idx:lease:<l>``, ``idx:type:<t>`` (``*`` = every type):
+* ``sub:<id>`` the subscription as JSON; ``keys:<id>`` its signing keys (never listed), sealed
+  with the operator's key when one is configured (:class:`blazar_events.signing_keys.Sealer`);
+* ``idx:all``, ``idx:project:<p>``, ``idx:lease:<l>``, ``idx:type:<t>`` (``*`` = every type),
+  ``idx:dedicated:<p>`` (a project's subscriptions with a dedicated function):
   sorted sets of ids, all at score 0 so they order by id (ids sort by creation time), which
   gives stable ``marker`` pagination and lets matching avoid scanning every subscription;
 * ``changes``: a Redis Stream of ``(op, id, version)`` that brokers and the operator follow;
@@ -12,7 +14,8 @@ The only core module with I/O. Layout under ``<prefix>``:
 
 The streams (change feed, delivery log, replay requests) live in :mod:`blazar_events.streams`.
 Each write changes the record, its indexes and the change feed in one MULTI/EXEC, guarded by
-WATCH for the version check. Redis being down is :class:`ServiceUnavailable`; redis-py
+WATCH for the version check; quotas are checked inside the same transaction, so concurrent
+creates cannot overshoot them. Redis being down is :class:`ServiceUnavailable`; redis-py
 reconnects by itself on the next call.
 """
 
@@ -20,29 +23,36 @@ from __future__ import annotations
 
 import builtins
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import redis
 
 from blazar_events.errors import Conflict, NotFound, PreconditionFailed
+from blazar_events.quotas import (
+    CREATE_SCRIPT,
+    NO_QUOTA,
+    Quota,
+    QuotaExceeded,
+    to_quota_error,
+)
+from blazar_events.settings import RedisSettings
+from blazar_events.signing_keys import Sealer
 from blazar_events.streams import Streams, guard, text
 from blazar_events.subscription import SigningKeys, Status, Subscription, utcnow
 
 R = TypeVar("R")
 
-# KEYS: record, signing keys, change feed, then every index; ARGV: record JSON, keys JSON,
-# id, version, change feed length.
-_CREATE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('SET', KEYS[2], ARGV[2])
-for i = 4, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[3]) end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'op', 'created', 'id', ARGV[3],
-           'version', ARGV[4])
-return 1
-"""
+
+def to_sealer(redis_settings: RedisSettings) -> Sealer:
+    """The sealer of ``[redis] secrets_key_file`` and ``secrets_keys``."""
+    keys = redis_settings.secrets_keys
+    return Sealer.from_settings(
+        keys.get_secret_value() if keys else None, redis_settings.secrets_key_file
+    )
+
+
 _MAX_WATCH_RETRIES = 5
 _CHUNK = 200
 
@@ -57,14 +67,18 @@ class SubscriptionStore(Streams):
         *,
         delivery_log_size: int = 100,
         change_feed_size: int = 100_000,
+        sealer: Sealer | None = None,
     ) -> None:
+        """``sealer`` seals the signing keys at rest; by default from ``[redis]`` settings,
+        so every component that reads the store opens them with the same operator keys."""
         super().__init__(
             client,
             prefix,
             delivery_log_size=delivery_log_size,
             change_feed_size=change_feed_size,
         )
-        self._create_script = client.register_script(_CREATE)
+        self.sealer = sealer or to_sealer(RedisSettings.load())
+        self._create_script = client.register_script(CREATE_SCRIPT)
 
     # --- keys ---------------------------------------------------------------------------------
 
@@ -79,6 +93,8 @@ class SubscriptionStore(Streams):
 
     def _indexes(self, sub: Subscription) -> set[str]:
         keys = {self._index("all"), self._index("project", sub.project_id)}
+        if sub.dedicated_function:
+            keys.add(self._index("dedicated", sub.project_id))
         if sub.lease_id:
             keys.add(self._index("lease", sub.lease_id))
         for event_type in sub.types or ["*"]:
@@ -104,10 +120,42 @@ class SubscriptionStore(Streams):
 
     @guard
     def get_keys(self, sub_id: str) -> SigningKeys:
-        raw = self.client.get(self._keys_key(sub_id))
+        """The signing keys, opened; keys stored in plaintext or under an older operator key
+        are sealed again under the current one on the way (the read path migrates)."""
+        key = self._keys_key(sub_id)
+        raw = self.client.get(key)
         if raw is None:
             raise NotFound(f"subscription {sub_id} not found")
-        return SigningKeys.model_validate_json(raw)  # type: ignore[arg-type]
+        keys, stale = self.sealer.open(raw)  # type: ignore[arg-type]
+        if stale:
+            self._reseal(key, raw)  # type: ignore[arg-type]
+        return keys
+
+    def _reseal(self, key: str, raw: bytes) -> bool:
+        """Seal ``key`` again under the current operator key unless it changed meanwhile."""
+
+        def body(pipe: Any) -> bool:
+            if pipe.get(key) != raw:
+                return False  # rotated or deleted since: whoever wrote it sealed it
+            keys, _stale = self.sealer.open(raw)
+            pipe.multi()
+            pipe.set(key, self.sealer.seal(keys))
+            pipe.execute()
+            return True
+
+        return self._transaction([key], body)
+
+    @guard
+    def reseal_all(self) -> int:
+        """Seal every subscription's keys under the current operator key (after adding a key
+        in front, before removing the old one); returns how many were rewritten."""
+        count = 0
+        for sub_id in self._range(self._index("all"), None):
+            key = self._keys_key(sub_id)
+            raw = self.client.get(key)
+            if raw is not None and self.sealer.open(raw)[1]:  # type: ignore[arg-type]
+                count += self._reseal(key, raw)  # type: ignore[arg-type]
+        return count
 
     def _range(self, index: str, marker: str | None, chunk: int = _CHUNK) -> Iterator[str]:
         start = f"({marker}" if marker else "-"
@@ -239,28 +287,60 @@ class SubscriptionStore(Streams):
         raise Conflict("the subscription changed concurrently too often; retry")
 
     @guard
-    def create(self, sub: Subscription, keys: SigningKeys) -> Subscription:
-        """Store a new subscription; Conflict if the id exists. One round trip (a Lua script
-        is atomic like MULTI/EXEC, and can refuse an existing id without a WATCH first)."""
-        indexes = sorted(self._indexes(sub))
-        created = self._create_script(
-            keys=[self._sub_key(sub.id), self._keys_key(sub.id), self.changes_key, *indexes],
-            args=[
-                sub.model_dump_json(),
-                keys.model_dump_json(),
-                sub.id,
-                str(sub.version),
-                str(self.change_feed_size),
-            ],
-        )
-        if not created:
-            raise Conflict(f"subscription {sub.id} already exists")
+    def create(self, sub: Subscription, keys: SigningKeys, quota: Quota = NO_QUOTA) -> Subscription:
+        """Store a new subscription; Conflict if the id exists or the project's ``quota``
+        would be exceeded (checked in the same atomic step as the write)."""
+        self.create_many([(sub, keys)], quota)
         return sub
 
     @guard
-    def update(self, sub: Subscription, expected_version: int | None = None) -> Subscription:
-        """Replace the record; ``version`` becomes the stored one + 1. 412 on a stale version."""
-        return self._modify(sub.id, lambda _old: sub, expected_version)
+    def create_many(
+        self, items: Sequence[tuple[Subscription, SigningKeys]], quota: Quota = NO_QUOTA
+    ) -> None:
+        """Store several new subscriptions all or none, quotas counted over all of them.
+        One round trip: a Lua script is atomic like MULTI/EXEC and needs no WATCH first."""
+        keys: builtins.list[str] = [self.changes_key]
+        args: builtins.list[str | bytes] = [
+            str(self.change_feed_size),
+            str(quota.subscriptions),
+            str(quota.dedicated_functions),
+        ]
+        for sub, signing_keys in items:
+            block = [
+                self._sub_key(sub.id),
+                self._keys_key(sub.id),
+                self._index("project", sub.project_id),
+                self._index("dedicated", sub.project_id),
+                *sorted(self._indexes(sub)),
+            ]
+            keys.extend(block)
+            args.extend(
+                [
+                    str(len(block)),
+                    sub.model_dump_json(),
+                    self.sealer.seal(signing_keys),
+                    sub.id,
+                    str(sub.version),
+                    "1" if sub.dedicated_function else "0",
+                ]
+            )
+        answer = [text(part) for part in self._create_script(keys=keys, args=args)]
+        if answer[0] == "0":
+            raise Conflict(f"subscription {answer[1]} already exists")
+        if answer[0] == "-1":
+            raise to_quota_error(self.prefix, answer[1], int(answer[2]))
+
+    @guard
+    def update(
+        self, sub: Subscription, expected_version: int | None = None, quota: Quota = NO_QUOTA
+    ) -> Subscription:
+        """Replace the record; ``version`` becomes the stored one + 1. 412 on a stale version.
+
+        Without ``expected_version`` the record replaces whatever is stored (last writer
+        wins): a caller that read the record first passes the version it read, so that a
+        change made meanwhile (a 410 disabling it) is never overwritten.
+        """
+        return self._modify(sub.id, lambda _old: sub, expected_version, quota)
 
     @guard
     def set_status(self, sub_id: str, status: Status, reason: str | None = None) -> Subscription:
@@ -284,6 +364,7 @@ class SubscriptionStore(Streams):
         sub_id: str,
         change: Callable[[Subscription], Subscription],
         expected_version: int | None,
+        quota: Quota = NO_QUOTA,
     ) -> Subscription:
         key = self._sub_key(sub_id)
 
@@ -305,6 +386,7 @@ class SubscriptionStore(Streams):
                 }
             )
             old_indexes, new_indexes = self._indexes(old), self._indexes(new)
+            self._check_growth(pipe, new, new_indexes - old_indexes, quota)
             pipe.multi()
             pipe.set(key, new.model_dump_json())
             for index in old_indexes - new_indexes:
@@ -316,6 +398,21 @@ class SubscriptionStore(Streams):
             return new
 
         return self._transaction([key], body)
+
+    def _check_growth(self, pipe: Any, new: Subscription, added: set[str], quota: Quota) -> None:
+        """Quotas of the indexes an update adds the subscription to (a move to another
+        project, a dedicated function turned on), watched so the check holds at EXEC."""
+        limits = {
+            self._index("project", new.project_id): quota.subscriptions,
+            self._index("dedicated", new.project_id): quota.dedicated_functions,
+        }
+        checked = [index for index in added if limits.get(index)]
+        if not checked:
+            return
+        pipe.watch(*checked)
+        for index in checked:
+            if int(pipe.zcard(index)) + 1 > limits[index]:
+                raise to_quota_error(self.prefix, index, limits[index])
 
     @guard
     def delete(self, sub_id: str, expected_version: int | None = None) -> Subscription:
@@ -352,17 +449,27 @@ class SubscriptionStore(Streams):
     def _change_keys(
         self, sub_id: str, change: Callable[[SigningKeys], SigningKeys]
     ) -> SigningKeys:
+        """New keys, and the record's ``version`` + 1: a follower that missed the ``secret``
+        change still sees, from the version alone, that the keys it holds are stale."""
         key, keys_key = self._sub_key(sub_id), self._keys_key(sub_id)
 
         def body(pipe: Any) -> SigningKeys:
             old_sub, raw = self._decode(pipe.get(key)), pipe.get(keys_key)
             if old_sub is None or raw is None:
                 raise NotFound(f"subscription {sub_id} not found")
-            keys = change(SigningKeys.model_validate_json(raw))
+            keys = change(self.sealer.open(raw)[0])
+            new_sub = old_sub.model_copy(
+                update={"version": old_sub.version + 1,
+                        "updated_at": max(utcnow(), old_sub.updated_at)}
+            )  # fmt: skip
             pipe.multi()
-            pipe.set(keys_key, keys.model_dump_json())
-            self._record_change(pipe, "secret", sub_id, old_sub.version)
+            pipe.set(key, new_sub.model_dump_json())
+            pipe.set(keys_key, self.sealer.seal(keys))
+            self._record_change(pipe, "secret", sub_id, new_sub.version)
             pipe.execute()
             return keys
 
         return self._transaction([key, keys_key], body)
+
+
+__all__ = ["NO_QUOTA", "Quota", "QuotaExceeded", "SubscriptionStore", "to_sealer"]

@@ -44,6 +44,17 @@ def guard(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+# KEYS: the requests stream, the brokers' cursor in it. ARGV: the most requests that may
+# wait, then field/value pairs. Trims what the brokers have passed (MINID keeps the cursor's
+# own entry and later ones), then adds the request unless the stream is full: false.
+_QUEUE_REQUEST = """
+local cursor = redis.call('GET', KEYS[2])
+if cursor and cursor ~= '0-0' then redis.call('XTRIM', KEYS[1], 'MINID', cursor) end
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return false end
+return redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
+"""
+
+
 class Streams:
     def __init__(
         self,
@@ -52,6 +63,7 @@ class Streams:
         *,
         delivery_log_size: int = 100,
         change_feed_size: int = 100_000,
+        max_pending_requests: int = 10_000,
     ) -> None:
         self.client = client
         self.prefix = prefix
@@ -59,6 +71,10 @@ class Streams:
         self.change_feed_size = change_feed_size
         self.changes_key = f"{prefix}:changes"
         self.replays_key = f"{prefix}:replays"
+        # Where the brokers' RequestFollower has got to in ``replays`` (it writes the key).
+        self.requests_cursor_key = f"{prefix}:broker:requests-cursor"
+        self.max_pending_requests = max_pending_requests
+        self._request_script = client.register_script(_QUEUE_REQUEST)
 
     def _log_key(self, sub_id: str) -> str:
         return f"{self.prefix}:deliveries:{sub_id}"
@@ -110,9 +126,21 @@ class Streams:
         return [json.loads(raw) for raw in raws]  # type: ignore[union-attr]
 
     def _request(self, fields: dict[str, str]) -> str:
+        """Queue a request for a broker, or refuse (503) when ``max_pending_requests`` wait.
+
+        Only entries the brokers have passed (their cursor) are ever trimmed: a request
+        answered 202 stays until a broker took it, whatever other tenants ask meanwhile.
+        """
         request_id = str(uuid.uuid4())
-        entry: dict[Any, Any] = {**fields, "request_id": request_id}
-        self.client.xadd(self.replays_key, entry, maxlen=10_000, approximate=True)
+        args: list[str] = [str(self.max_pending_requests)]
+        for name, value in {**fields, "request_id": request_id}.items():
+            args.extend((name, value))
+        queued = self._request_script(keys=[self.replays_key, self.requests_cursor_key], args=args)
+        if not queued:
+            raise ServiceUnavailable(
+                f"{self.max_pending_requests} replay and test requests are already waiting "
+                "for a broker; retry later"
+            )
         return request_id
 
     @guard

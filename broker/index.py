@@ -91,7 +91,10 @@ class SubscriptionIndex:
         old = self._entries.get(entry.id)
         if old is not None:
             self._unfile(old)
-            if entry.keys is None and old.sub.version <= entry.sub.version:
+            # Keys are only known good for the version they were loaded with: a rotation
+            # bumps the version, so a newer record (even one whose `secret` change was
+            # missed) loads them afresh on its next delivery.
+            if entry.keys is None and old.sub.version == entry.sub.version:
                 entry.keys = old.keys
         self._entries[entry.id] = entry
         if entry.sub.status == "ACTIVE":

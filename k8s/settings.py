@@ -45,3 +45,15 @@ class OperatorSettings(Section, section="operator"):
     )
     health_port: int = Field(8080, ge=0, le=65535, description="Port of /healthz")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    max_subscriptions_per_project: int = Field(
+        10000,
+        ge=0,
+        description="Subscriptions one project may have, counting the API's (0: no limit); "
+        "keep it equal to [api] max_subscriptions_per_project",
+    )
+    max_dedicated_functions_per_project: int = Field(
+        5,
+        ge=0,
+        description="Subscriptions with dedicatedFunction one project may have (0: no "
+        "limit); keep it equal to [api] max_dedicated_functions_per_project",
+    )

@@ -34,6 +34,14 @@ rules = [
         "POST",
         ROOT,
     ),
+    _rule(
+        "dedicated_function",
+        base.RULE_ADMIN,
+        "Give a subscription a dedicated delivery function (Knative mode: pods of its own, "
+        "always on); also capped per project by [api] max_dedicated_functions_per_project",
+        "POST",
+        ROOT,
+    ),
     _rule("get", base.RULE_PROJECT_READER_OR_ADMIN, "Show a subscription", "GET", ONE),
     _rule("update", base.RULE_PROJECT_MEMBER_OR_ADMIN, "Replace a subscription", "PUT", ONE),
     _rule("patch", base.RULE_PROJECT_MEMBER_OR_ADMIN, "Change a subscription", "PATCH", ONE),

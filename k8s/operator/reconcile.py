@@ -20,7 +20,7 @@ from typing import Any
 
 from blazar_events import egress
 from blazar_events.errors import InvalidInput, NotFound, PolicyNotAuthorized
-from blazar_events.store import SubscriptionStore
+from blazar_events.store import Quota, QuotaExceeded, SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription, SubscriptionInput
 from blazar_events.triggers import LABEL_ID, function_name, to_trigger, trigger_name
 from k8s.operator.cluster import Cluster
@@ -44,6 +44,11 @@ class Reconciler:
         self.settings = settings
         self.allowed = egress.parse_networks(settings.allowed_networks)
         self.admin_namespaces = set(settings.admin_namespaces or [settings.namespace])
+        # The API's quotas, checked by the same store calls atomically with each write.
+        self.quota = Quota(
+            subscriptions=settings.max_subscriptions_per_project,
+            dedicated_functions=settings.max_dedicated_functions_per_project,
+        )
 
     def trigger(self, sub: Subscription) -> dict[str, Any]:
         """The Trigger of ``sub``: to its own function if it has ``dedicated_function``."""
@@ -155,7 +160,7 @@ class Reconciler:
         try:
             existing = self.store.get(sub_id)
         except NotFound:
-            return self.store.create(new, keys)
+            return self._create(new, keys, outcome)
         if existing.owner != "k8s":
             outcome.failed("Conflict", f"subscription {sub_id} exists and belongs to the API")
             return None
@@ -163,11 +168,24 @@ class Reconciler:
             # The store has no "set keys" call: a changed Secret re-creates the record under
             # the same id (the Trigger does not change; the delivery log starts afresh).
             self.store.delete(sub_id)
-            return self.store.create(new, keys)
+            return self._create(new, keys, outcome)
         replaced = existing.replaced_by(wanted, project_id=wanted.project_id)
         if replaced.to_input() == existing.to_input():
             return existing
-        return self.store.update(replaced)
+        try:
+            return self.store.update(replaced, quota=self.quota)
+        except QuotaExceeded as exc:
+            outcome.failed("QuotaExceeded", exc.message)
+            return None
+
+    def _create(
+        self, new: Subscription, keys: SigningKeys, outcome: Outcome
+    ) -> Subscription | None:
+        try:
+            return self.store.create(new, keys, self.quota)
+        except QuotaExceeded as exc:
+            outcome.failed("QuotaExceeded", exc.message)
+            return None
 
     def _route(self, sub: Subscription, outcome: Outcome) -> None:
         namespace, name = self.settings.namespace, trigger_name(sub.id)

@@ -6,7 +6,7 @@ from flask.testing import FlaskClient
 
 from api.app import create_app
 from blazar_events.store import SubscriptionStore
-from tests.api.conftest import MEMBER_A, create, settings
+from tests.api.conftest import MEMBER_A, MEMBER_B, create, settings
 
 
 def test_delivery_log_newest_first(client: FlaskClient, store: SubscriptionStore) -> None:
@@ -118,3 +118,42 @@ def test_test_event_request(client: FlaskClient, store: SubscriptionStore) -> No
     assert response.json["type"] == "org.openstack.blazar.subscription.test"
     ((_, request),) = store.requests()
     assert request["kind"] == "test" and request["subscription_id"] == sub["id"]
+
+
+def test_a_project_with_many_subscriptions_is_limited_as_a_whole(
+    store: SubscriptionStore,
+) -> None:
+    client = create_app(settings(project_requests_per_interval=3), store=store).test_client()
+    subs = [create(client) for _ in range(5)]
+    codes = [
+        client.post(f"/v1/subscriptions/{sub['id']}/test", headers=MEMBER_A).status_code
+        for sub in subs
+    ]
+    assert codes == [202, 202, 202, 429, 429]
+    refused = client.post(f"/v1/subscriptions/{subs[4]['id']}/replay",
+                          json={"since": _ago(1)}, headers=MEMBER_A)  # fmt: skip
+    assert refused.status_code == 429 and refused.json is not None
+    assert "project project-a" in refused.json["error_message"]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 10
+    # Another project is not held back by this one.
+    other = create(client, MEMBER_B)
+    assert client.post(f"/v1/subscriptions/{other['id']}/test", headers=MEMBER_B).status_code == 202
+    assert len(store.requests()) == 4
+
+
+def test_a_full_request_queue_refuses_instead_of_dropping_accepted_ones(
+    store: SubscriptionStore,
+) -> None:
+    store.max_pending_requests = 2
+    client = create_app(settings(request_interval_seconds=0), store=store).test_client()
+    subs = [create(client) for _ in range(3)]
+    accepted = [
+        client.post(f"/v1/subscriptions/{sub['id']}/test", headers=MEMBER_A) for sub in subs[:2]
+    ]
+    assert [r.status_code for r in accepted] == [202, 202]
+    full = client.post(f"/v1/subscriptions/{subs[2]['id']}/replay",
+                       json={"since": _ago(1)}, headers=MEMBER_A)  # fmt: skip
+    assert full.status_code == 503 and full.json is not None
+    assert full.json["error_name"] == "ServiceUnavailable"
+    waiting = [fields["request_id"] for _, fields in store.requests()]
+    assert waiting == [r.json["request_id"] for r in accepted if r.json]

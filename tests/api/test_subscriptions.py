@@ -1,6 +1,14 @@
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.api.conftest import ADMIN, MEMBER_A, MEMBER_B, READER_A, SINK, create
+from api.app import create_app
+from blazar_events.store import SubscriptionStore
+from tests.api.conftest import ADMIN, MEMBER_A, MEMBER_B, READER_A, SINK, create, settings
 
 
 def test_create_returns_the_realized_subscription_with_location_etag_and_secret(
@@ -242,3 +250,77 @@ def test_read_only_fields_cannot_be_changed(client: FlaskClient) -> None:
         response = client.patch(url, json={field: value}, headers=MEMBER_A)
         assert response.status_code == 400, field
         assert response.json is not None and f"{field}: read-only" in response.json["error_message"]
+
+
+# --- writes without If-Match never land on a record they were not computed from ----------
+
+
+class DisablingStore(SubscriptionStore):
+    """The real store, with the sink's 410 landing between the API's read and its write (as
+    it may from a broker at any moment): once, just before the first update."""
+
+    armed = True
+
+    def update(self, sub: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.armed:
+            self.armed = False
+            self.set_status(sub.id, "DISABLED", "the sink answered 410 Gone")
+        return super().update(sub, *args, **kwargs)
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_a_write_without_if_match_keeps_a_concurrent_disable(
+    store: SubscriptionStore, method: str
+) -> None:
+    racing = DisablingStore(store.client, store.prefix)
+    client = create_app(settings(), store=racing).test_client()
+    racing.armed = False
+    sub = create(client)
+    racing.armed = True
+    body = {"name": "renamed"} if method == "patch" else {"sink": SINK, "name": "renamed"}
+    response = getattr(client, method)(
+        f"/v1/subscriptions/{sub['id']}", json=body, headers=MEMBER_A
+    )
+    assert response.status_code == 200, response.json
+    stored = store.get(sub["id"])
+    assert stored.status == "DISABLED" and stored.name == "renamed"
+    assert response.json["status"] == "DISABLED"
+
+
+def test_a_write_with_a_stale_if_match_is_412_even_after_a_disable(
+    store: SubscriptionStore,
+) -> None:
+    racing = DisablingStore(store.client, store.prefix)
+    client = create_app(settings(), store=racing).test_client()
+    racing.armed = False
+    sub = create(client)
+    racing.armed = True
+    response = client.patch(
+        f"/v1/subscriptions/{sub['id']}",
+        json={"name": "renamed"},
+        headers={**MEMBER_A, "If-Match": '"1"'},
+    )
+    assert response.status_code == 412
+    assert store.get(sub["id"]).name == ""
+
+
+def test_patches_racing_a_disable_in_threads_never_revert_it(
+    client: FlaskClient, store: SubscriptionStore, app: Flask
+) -> None:
+    sub = create(client)
+    start = threading.Barrier(9)
+
+    def rename(n: int) -> int:
+        own = app.test_client()
+        start.wait()
+        return own.patch(
+            f"/v1/subscriptions/{sub['id']}", json={"name": f"n{n}"}, headers=MEMBER_A
+        ).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        renames = [pool.submit(rename, n) for n in range(8)]
+        start.wait()
+        store.set_status(sub["id"], "DISABLED", "the sink answered 410 Gone")
+        codes = [f.result() for f in renames]
+    assert set(codes) <= {200, 409}
+    assert store.get(sub["id"]).status == "DISABLED"

@@ -5,7 +5,7 @@ import jsonschema
 import yaml
 from flask.testing import FlaskClient
 
-from tests.api.conftest import MEMBER_A, create
+from tests.api.conftest import ADMIN, MEMBER_A, create
 
 SCHEMA = json.loads(
     (Path(__file__).parents[1] / "blazar_events" / "knative-trigger.schema.json").read_text()
@@ -39,7 +39,8 @@ def test_trigger_as_yaml_when_asked(client: FlaskClient) -> None:
 
 
 def test_a_dedicated_function_is_asked_for_through_the_api(client: FlaskClient) -> None:
-    sub = create(client, dedicated_function=True)
+    # Granted by an admin (the default policy), then seen and turned off by the project.
+    sub = create(client, ADMIN, dedicated_function=True, project_id="project-a")
     assert sub["dedicated_function"] is True
     trigger = client.get(f"/v1/subscriptions/{sub['id']}/trigger", headers=MEMBER_A).json
     assert trigger is not None

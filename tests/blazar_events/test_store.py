@@ -1,3 +1,5 @@
+import base64
+import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -7,8 +9,15 @@ from typing import Any
 import pytest
 import redis
 
-from blazar_events.errors import Conflict, NotFound, PreconditionFailed, ServiceUnavailable
-from blazar_events.store import SubscriptionStore
+from blazar_events.errors import (
+    ConfigurationError,
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    ServiceUnavailable,
+)
+from blazar_events.signing_keys import Sealer
+from blazar_events.store import Quota, QuotaExceeded, SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription, from_input
 from tests.conftest import PrivateRedis
 
@@ -17,7 +26,7 @@ from tests.conftest import PrivateRedis
 def store(redis_url: str) -> Iterator[SubscriptionStore]:
     client = redis.Redis.from_url(redis_url)
     prefix = f"test-{uuid.uuid4().hex}"
-    yield SubscriptionStore(client, prefix, delivery_log_size=5)
+    yield SubscriptionStore(client, prefix, delivery_log_size=5, sealer=Sealer())
     for key in client.scan_iter(match=f"{prefix}:*", count=1000):
         client.delete(key)
     client.close()
@@ -246,3 +255,158 @@ def test_set_keys_replaces_them_and_tells_the_followers(store: SubscriptionStore
     assert [(op, i) for _, op, i in store.changes(start)] == [("secret", sub.id)]
     with pytest.raises(NotFound):
         store.set_keys(str(uuid.uuid4()), chosen)
+
+
+# --- quotas: checked in the same atomic step as the write ---------------------------------
+
+
+def test_concurrent_creates_never_exceed_the_quota(store: SubscriptionStore) -> None:
+    quota = Quota(subscriptions=5)
+    start = threading.Barrier(24)
+
+    def attempt(_n: int) -> bool:
+        start.wait()
+        try:
+            store.create(make("project-q"), SigningKeys.generate(), quota)
+        except QuotaExceeded:
+            return False
+        return True
+
+    with ThreadPoolExecutor(24) as pool:
+        created = list(pool.map(attempt, range(24)))
+    assert sum(created) == 5
+    assert store.count("project-q") == 5
+
+
+def test_a_batch_is_created_all_or_none_within_the_quota(store: SubscriptionStore) -> None:
+    quota = Quota(subscriptions=3)
+    store.create(make("project-q"), SigningKeys.generate(), quota)
+    batch = [(make("project-q"), SigningKeys.generate()) for _ in range(3)]
+    with pytest.raises(QuotaExceeded, match="at most 3 subscriptions"):
+        store.create_many(batch, quota)
+    assert store.count("project-q") == 1  # nothing of the refused batch was stored
+    store.create_many(batch[:2], quota)
+    assert store.count("project-q") == 3
+    assert store.count("project-other") == 0
+
+
+def test_dedicated_functions_have_their_own_cap(store: SubscriptionStore) -> None:
+    quota = Quota(subscriptions=10, dedicated_functions=1)
+    first = store.create(make(dedicated_function=True), SigningKeys.generate(), quota)
+    with pytest.raises(QuotaExceeded, match="dedicated function"):
+        store.create(make(dedicated_function=True), SigningKeys.generate(), quota)
+    plain = store.create(make(), SigningKeys.generate(), quota)
+    turned_on = plain.model_copy(update={"dedicated_function": True})
+    with pytest.raises(QuotaExceeded, match="dedicated function"):
+        store.update(turned_on, quota=quota)
+    store.update(first.model_copy(update={"dedicated_function": False}), quota=quota)
+    assert store.update(turned_on, quota=quota).dedicated_function  # the slot is free again
+
+
+def test_moving_a_subscription_counts_against_the_target_project(
+    store: SubscriptionStore,
+) -> None:
+    quota = Quota(subscriptions=1)
+    store.create(make("project-full"), SigningKeys.generate(), quota)
+    mover = store.create(make("project-a"), SigningKeys.generate(), quota)
+    with pytest.raises(QuotaExceeded):
+        store.update(mover.model_copy(update={"project_id": "project-full"}), quota=quota)
+    assert store.get(mover.id).project_id == "project-a"
+
+
+# --- rotation moves the version --------------------------------------------------------------
+
+
+def test_rotation_bumps_the_version_and_feeds_it(store: SubscriptionStore) -> None:
+    sub = store.create(make(), SigningKeys.generate())
+    start = store.last_change_id()
+    store.rotate_secret(sub.id)
+    assert store.get(sub.id).version == sub.version + 1
+    store.set_keys(sub.id, SigningKeys.generate())
+    assert store.get(sub.id).version == sub.version + 2
+    entries = store.client.xrange(store.changes_key, f"({start}", "+")
+    assert [fields[b"version"] for _, fields in entries] == [b"2", b"3"]
+
+
+# --- signing keys sealed at rest -------------------------------------------------------------
+
+
+def sealed_store(client: redis.Redis, prefix: str, *keys: str) -> SubscriptionStore:
+    return SubscriptionStore(client, prefix, sealer=Sealer(keys))
+
+
+def test_secrets_are_encrypted_at_rest(store: SubscriptionStore) -> None:
+    sealed = sealed_store(store.client, store.prefix, Sealer.generate_key())
+    sub, keys = make(), SigningKeys.generate()
+    sealed.create(sub, keys)
+    raw = store.client.get(sealed._keys_key(sub.id))
+    assert raw is not None and raw.startswith(b"fernet:")
+    secret_bytes = base64.b64decode(keys.current.removeprefix("whsec_"))
+    assert keys.current.encode() not in raw and secret_bytes not in raw
+    assert sealed.get_keys(sub.id) == keys
+    rotated = sealed.rotate_secret(sub.id)
+    assert rotated.current.encode() not in store.client.get(sealed._keys_key(sub.id))  # type: ignore[operator]
+    assert sealed.get_keys(sub.id) == rotated
+
+
+def test_plaintext_secrets_keep_working_and_are_sealed_on_read(store: SubscriptionStore) -> None:
+    sub, keys = make(), SigningKeys.generate()
+    store.create(sub, keys)  # an older release: plaintext
+    assert store.client.get(store._keys_key(sub.id)).startswith(b"{")  # type: ignore[union-attr]
+    sealed = sealed_store(store.client, store.prefix, Sealer.generate_key())
+    assert sealed.get_keys(sub.id) == keys
+    assert store.client.get(store._keys_key(sub.id)).startswith(b"fernet:")  # type: ignore[union-attr]
+    assert sealed.get_keys(sub.id) == keys
+
+
+def test_operator_key_rotation_reads_old_and_reseals_under_the_new(
+    store: SubscriptionStore,
+) -> None:
+    old_key, new_key = Sealer.generate_key(), Sealer.generate_key()
+    before = sealed_store(store.client, store.prefix, old_key)
+    subs = [before.create(make(), SigningKeys.generate()) for _ in range(3)]
+    expected = {sub.id: before.get_keys(sub.id) for sub in subs}
+    after = sealed_store(store.client, store.prefix, new_key, old_key)
+    assert after.get_keys(subs[0].id) == expected[subs[0].id]  # read, and resealed on the way
+    assert after.reseal_all() == 2
+    assert after.reseal_all() == 0
+    only_new = sealed_store(store.client, store.prefix, new_key)
+    assert {sub.id: only_new.get_keys(sub.id) for sub in subs} == expected
+    with pytest.raises(ServiceUnavailable, match="missing from"):
+        sealed_store(store.client, store.prefix, old_key).get_keys(subs[0].id)
+
+
+def test_sealed_secrets_without_a_key_are_unavailable_not_garbage(
+    store: SubscriptionStore,
+) -> None:
+    sealed = sealed_store(store.client, store.prefix, Sealer.generate_key())
+    sub = sealed.create(make(), SigningKeys.generate())
+    with pytest.raises(ServiceUnavailable, match="secrets_keys"):
+        store.get_keys(sub.id)
+
+
+def test_keys_come_from_a_file_first_then_the_setting(tmp_path: Any) -> None:
+    first, second = Sealer.generate_key(), Sealer.generate_key()
+    path = tmp_path / "keys"
+    path.write_text(f"# sealing key first\n{first}\n")
+    token = Sealer([first]).seal(SigningKeys(current="whsec_AAAA"))
+    opened, stale = Sealer.from_settings(second, str(path)).open(token)
+    assert opened.current == "whsec_AAAA" and not stale
+    with pytest.raises(ConfigurationError, match="secrets_keys"):
+        Sealer(["not-a-key"])
+
+
+def test_waiting_requests_are_never_trimmed_and_a_full_queue_refuses(
+    store: SubscriptionStore,
+) -> None:
+    store.max_pending_requests = 3
+    accepted = [store.request_test(f"sub-{n}") for n in range(3)]
+    with pytest.raises(ServiceUnavailable, match="already waiting"):
+        store.request_test("sub-late")
+    waiting = [fields["request_id"] for _, fields in store.requests()]
+    assert waiting == accepted  # every request answered 202 is still there for a broker
+    # A broker passes the first two (its cursor): they make room, the third stays.
+    passed = store.requests()[1][0]
+    store.client.set(store.requests_cursor_key, passed)
+    late = store.request_test("sub-late")
+    assert [fields["request_id"] for _, fields in store.requests(passed)] == [accepted[2], late]

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from blazar_events.matching import Matcher
-from blazar_events.subscription import Subscription
+from blazar_events.subscription import SigningKeys, Subscription
 from broker.index import SubscriptionIndex, from_subscription_entry
 
 START = "org.openstack.blazar.lease.event.start_lease"
@@ -150,3 +150,17 @@ def ids_failing(
     index: SubscriptionIndex, attributes: dict[str, str], failed: list[tuple[str, str]]
 ) -> set[str]:
     return {e.id for e in index.match(attributes, lambda e, exc: failed.append((e.id, repr(exc))))}
+
+
+def test_keys_are_kept_only_for_the_version_they_were_loaded_with() -> None:
+    # A rotation bumps the version: a newer record whose `secret` change the broker missed
+    # (a snapshot after a Redis outage) must not keep signing with the rotated-out keys.
+    sub = Subscription(id="s", project_id="p1", sink="http://h/", types=[START])
+    index = SubscriptionIndex()
+    index.put(from_subscription_entry(sub, SigningKeys(current="whsec_b2xk")))
+    index.put(from_subscription_entry(sub))  # the same version again: the keys stay
+    entry = index.get("s")
+    assert entry is not None and entry.keys is not None
+    index.put(from_subscription_entry(sub.model_copy(update={"version": 2})))
+    entry = index.get("s")
+    assert entry is not None and entry.keys is None  # loaded afresh on the next delivery

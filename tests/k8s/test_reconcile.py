@@ -408,3 +408,18 @@ def test_the_operator_renders_tokens_and_routes_dead_letters_through_the_functio
         f"{base}/deadletter?token={to_token(key.encode(), sub_id, DEAD_LETTER_ROUTE)}"
     )
     assert store.get(sub_id).delivery.deadLetterSink == "https://dl.example.org/"
+
+
+def test_the_operator_applies_the_apis_quota_through_the_same_store_call(
+    store: SubscriptionStore, cluster: MemoryCluster
+) -> None:
+    settings = OperatorSettings.load(namespace=NS, max_subscriptions_per_project=2)
+    reconciler = Reconciler(store, cluster, settings)
+    store.create(  # one from the API counts too
+        Subscription(project_id="p-team-a", sink="https://hooks.example.org/"),
+        SigningKeys.generate(),
+    )
+    outcomes = [reconciler.reconcile(resource(WEBHOOK, name=f"hook-{n}")) for n in range(3)]
+    reasons = [_condition(to_status(o), "Ready").get("reason") for o in outcomes]
+    assert reasons.count("QuotaExceeded") == 2
+    assert store.count("p-team-a") == 2
