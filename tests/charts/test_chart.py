@@ -239,3 +239,20 @@ def test_noauth_shows_a_warning_in_the_notes() -> None:
     # It tells the installer how to create a first subscription, both ways.
     assert "kind: EventSubscription" in default
     assert "POST http://127.0.0.1:8090/v1/subscriptions" in default
+
+
+@pytest.mark.parametrize(("knative", "secret"), [(True, ""), (False, "sealing-keys")])
+def test_every_component_that_reads_signing_secrets_gets_the_sealing_keys(
+    knative: bool, secret: str
+) -> None:
+    values = merged(REQUIRED, {"knative": {"enabled": knative},
+                               "redis": {"secretsKey": {"existingSecret": secret}}})  # fmt: skip
+    objects = render(values)
+    ref = {"name": secret or "blazar-events-secrets-key", "key": "keys"}
+    keyed = {name for name, item in _env(objects)
+             if item["name"] == "BLAZAR_EVENTS_REDIS_SECRETS_KEYS"
+             and item["valueFrom"]["secretKeyRef"] == ref}  # fmt: skip
+    readers = {name for name in _pod_specs(objects) if "bridge" not in name and "test" not in name}
+    assert keyed == readers  # the API, the operator, and the broker or the function
+    assert not [name for name in keyed if "bridge" in name]
+    assert "create secret generic " + (secret or "blazar-events-secrets-key") in notes(values)

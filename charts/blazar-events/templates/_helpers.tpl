@@ -161,3 +161,15 @@ spec:
   resources: [events]
   verbs: [create, patch]
 {{- end }}
+
+{{/* The Secret with the keys that seal signing secrets at rest (every component reads them). */}}
+{{- define "be.secretsKeySecret" -}}
+{{- .Values.redis.secretsKey.existingSecret | default (printf "%s-secrets-key" (include "be.fullname" .)) -}}
+{{- end -}}
+
+{{/* For the components that read or write signing secrets (not the bridge). */}}
+{{- define "be.secretsKeyEnv" -}}
+- name: BLAZAR_EVENTS_REDIS_SECRETS_KEYS
+  valueFrom:
+    secretKeyRef: {name: {{ include "be.secretsKeySecret" . | quote }}, key: {{ .Values.redis.secretsKey.key | quote }}}
+{{- end -}}
