@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.v1.event import CloudEvent
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
 
+from blazar_events.records import to_record
 from blazar_events.settings import KafkaSettings
 from blazar_events.stack.sink import HANG, Sink
 from blazar_events.store import SubscriptionStore
@@ -307,3 +308,36 @@ def test_an_ordered_subscription_answering_503_holds_no_offset_and_keeps_its_ord
 
     sink.wait_for(lambda _r: len(taken()) >= len(events), timeout=60)
     assert taken() == [e.get_id() for e in events]
+
+
+def test_a_replay_goes_past_a_record_nested_too_deep(
+    start_broker: Start,
+    publish: Publish,
+    store: SubscriptionStore,
+    sink: Sink,
+    kafka_settings: KafkaSettings,
+) -> None:
+    """Another pod wrote a record whose data nests 5,000 deep straight to the topic: every
+    tenant's replay over that time still brings the events around it."""
+    broker = start_broker()
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    first, after = from_fixture(START), renamed(from_fixture(START), 1)
+    publish(first)
+    producer = KafkaProducer(bootstrap_servers=kafka_settings.bootstrap_servers, acks="all")
+    try:
+        deep = CloudEvent({**first.get_attributes(), "id": "deep"}, None)
+        record = to_record(deep)
+        producer.send(kafka_settings.topic, key=record.key, value=b"[" * 5000 + b"]" * 5000,
+                      headers=list(record.headers)).get(30)  # fmt: skip
+    finally:
+        producer.close()
+    publish(after)
+    deadline = time.monotonic() + 30  # routed live first, to no one: only a replay brings them
+    while broker.router.metrics.records._value.get() < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    late, _ = to_subscription(store, sink.url("late"), project_id="*")
+
+    store.request_replay(late, since=before)
+
+    received = sink.wait_for(lambda r: len(r) >= 2, timeout=60)
+    assert {r.headers["webhook-id"] for r in received} == {first.get_id(), after.get_id()}
