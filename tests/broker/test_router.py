@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.v1.event import CloudEvent
@@ -201,6 +202,9 @@ def test_new_subscriptions_test_and_replay_requests(
 
 # A filter that raises when evaluated (int() of more than 4,300 digits), written to the store
 # directly as a bus producer or an older API could have.
+REPLAYED = 150
+REPLAY_WINDOW = 32  # broker.router.REPLAY_WINDOW, the replayed events one replay may hold
+
 RAISING = {"sql": "INT(CONCAT_WS('" + "9" * 2000 + "','1','1','1','1','1')) > 1"}
 
 
@@ -341,3 +345,41 @@ def test_a_replay_goes_past_a_record_nested_too_deep(
 
     received = sink.wait_for(lambda r: len(r) >= 2, timeout=60)
     assert {r.headers["webhook-id"] for r in received} == {first.get_id(), after.get_id()}
+
+
+def test_a_replay_holds_a_bounded_number_of_events_in_the_broker(
+    start_broker: Start, publish: Publish, store: SubscriptionStore, sink: Sink
+) -> None:
+    """A replay of a long range to a subscriber that does not answer: the broker reads the
+    topic only as fast as the lane and the retry schedule take the events, instead of
+    holding every replayed event in memory at once (a week of a busy cloud's events, for
+    one tenant's request)."""
+    broker = start_broker(queue_size=2, concurrency=1)
+    dispatcher = broker.router.dispatcher
+    peak = [0]
+    spawn = dispatcher._spawn
+
+    def counting(coro: Any) -> None:
+        spawn(coro)
+        peak[0] = max(peak[0], len(dispatcher._background))
+
+    dispatcher._spawn = counting  # type: ignore[method-assign]
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    events = [renamed(from_fixture(START), n) for n in range(REPLAYED)]
+    for event in events:
+        publish(event)
+    deadline = time.monotonic() + 60  # routed live first, to no one: only the replay brings them
+    while broker.router.metrics.records._value.get() < REPLAYED and time.monotonic() < deadline:
+        time.sleep(0.1)
+    sub_id, _ = to_subscription(store, sink.url("slow"), project_id="*")
+    sink.answer_always("slow", HANG)
+
+    store.request_replay(sub_id, since=before)
+
+    # Every replayed event is either in the lane (one hangs, two wait) or in the schedule.
+    deadline = time.monotonic() + 60
+    backlog = broker.router.schedule.schedule_key
+    while store.client.zcard(backlog) < REPLAYED - 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert store.client.zcard(backlog) == REPLAYED - 3
+    assert peak[0] <= REPLAY_WINDOW
