@@ -381,5 +381,5 @@ def test_a_replay_holds_a_bounded_number_of_events_in_the_broker(
     backlog = broker.router.schedule.schedule_key
     while store.client.zcard(backlog) < REPLAYED - 3 and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert store.client.zcard(backlog) == REPLAYED - 3
+    assert store.client.zcard(backlog) >= REPLAYED - 3  # more once the hung attempt times out
     assert peak[0] <= REPLAY_WINDOW
