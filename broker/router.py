@@ -188,8 +188,11 @@ class Router:
     # --- subscriptions ----------------------------------------------------------------------
 
     def _on_snapshot(self, subs: Snapshot) -> None:
-        old = {entry.id: entry.keys for entry in self.index.entries()}
-        self.index.replace_all(from_subscription_entry(s, old.get(s.id)) for s in subs)
+        # No signing keys carried over: a reload follows an outage, during which a rotation
+        # may have been missed (rotating does not change the subscription's version), and
+        # keys kept from before would sign with a rotated-out secret for good. Each
+        # subscription loads its keys again on its next delivery.
+        self.index.replace_all(from_subscription_entry(s) for s in subs)
 
     def _on_changes(self, changes: list[Change]) -> None:
         for sub_id, sub, keys in changes:

@@ -16,7 +16,7 @@ from blazar_events.records import to_record
 from blazar_events.settings import KafkaSettings
 from blazar_events.stack.sink import HANG, Sink
 from blazar_events.store import SubscriptionStore
-from blazar_events.subscription import DeliverySpec
+from blazar_events.subscription import DeliverySpec, SigningKeys
 from tests.broker.conftest import RunningBroker, read_topic
 from tests.delivery.conftest import from_fixture, to_subscription
 
@@ -383,3 +383,32 @@ def test_a_replay_holds_a_bounded_number_of_events_in_the_broker(
         time.sleep(0.2)
     assert store.client.zcard(backlog) >= REPLAYED - 3  # more once the hung attempt times out
     assert peak[0] <= REPLAY_WINDOW
+
+
+def test_after_a_reload_the_broker_signs_with_the_stored_secret(
+    start_broker: Start, publish: Publish, store: SubscriptionStore, sink: Sink
+) -> None:
+    """The broker missed a rotation (its change feed entry was lost while Redis was away
+    from it, and it reloaded the subscriptions): it must not go on signing with the
+    rotated-out secret, which the subscriber no longer accepts."""
+    sub_id, old = to_subscription(store, sink.url("rotated"), project_id="*")
+    sink.verify_with("rotated", old)
+    broker = start_broker()
+    first = from_fixture(START)
+    publish(first)
+    sink.wait_for(lambda r: len(r) >= 1)  # the broker now holds the keys it signed with
+
+    # Rotated with no grace, the change feed entry missed; then the reload after an outage.
+    keys = SigningKeys.model_validate_json(store.client.get(f"{store.prefix}:keys:{sub_id}"))
+    new_keys = keys.rotated(timedelta(0))
+    store.client.set(f"{store.prefix}:keys:{sub_id}", new_keys.model_dump_json())
+    sink.verify_with("rotated", new_keys.current)
+    loop = broker.router._loop
+    assert loop is not None
+    loop.call_soon_threadsafe(broker.router._on_snapshot, store.all())
+    second = renamed(first, 2)
+    publish(second)
+
+    [_, delivery] = sink.wait_for(lambda r: len(r) >= 2)
+    assert delivery.headers["webhook-id"] == second.get_id()
+    assert delivery.verified is True, delivery.error
