@@ -412,3 +412,23 @@ def test_after_a_reload_the_broker_signs_with_the_stored_secret(
     [_, delivery] = sink.wait_for(lambda r: len(r) >= 2)
     assert delivery.headers["webhook-id"] == second.get_id()
     assert delivery.verified is True, delivery.error
+
+
+def test_a_filter_that_raises_during_a_replay_is_recorded_on_its_subscription(
+    start_broker: Start, publish: Publish, store: SubscriptionStore, sink: Sink
+) -> None:
+    broker = start_broker()
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    publish(from_fixture(START))
+    deadline = time.monotonic() + 30  # routed live first, to no one: only the replay sees it
+    while broker.router.metrics.records._value.get() < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    broken, _ = to_subscription(store, sink.url("broken"), project_id="*", filters=[RAISING])
+
+    store.request_replay(broken, since=before)
+
+    deadline = time.monotonic() + 30
+    while not store.get(broken).status_reason and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "filters could not be evaluated" in str(store.get(broken).status_reason)
+    assert sink.requests("broken") == []
