@@ -19,6 +19,7 @@ from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.formats.json import JSONFormat
 
 from blazar_events.errors import NotificationRejected
+from blazar_events.events import MAX_DEPTH, too_deep
 
 REJECTION_HEADER_PREFIX: Final = "blazar_events_"
 """Headers of records on the rejected topic: ``blazar_events_reason``, ``..._error``, ..."""
@@ -73,11 +74,28 @@ def from_record(key: bytes | str | None, value: bytes, headers: Headers) -> Base
         message = kafka.KafkaMessage(
             headers={name: bytes(raw) for name, raw in pairs}, key=key, value=value or b""
         )
-        return kafka.from_kafka(message, _FORMAT)
-    except (BaseCloudEventException, ValueError, TypeError, KeyError) as exc:
+        event = kafka.from_kafka(message, _FORMAT)
+    except (BaseCloudEventException, ValueError, TypeError, KeyError, RecursionError) as exc:
         raise NotificationRejected(
             "invalid-record", f"the Kafka record is not a CloudEvent: {exc}"
         ) from None
+    _check_depth(event.get_data(), message.value)
+    return event
+
+
+def _check_depth(data: Any, value: bytes) -> None:
+    """Refuse data nesting deeper than the bridge lets a notification's data nest.
+
+    Anyone who can write to the topic can write such a record. Past ~1,000 levels the SDK's
+    parser (the stdlib's, recursive) raises RecursionError, caught above (uncaught, it
+    stopped every replay over the record); below that, every JSON writer downstream
+    (signing, dead letters, the retry schedule) would recurse over the data again, deeper in
+    the stack. Counting brackets (in C) spares the walk for every real event.
+    """
+    if value.count(b"[") + value.count(b"{") > MAX_DEPTH and too_deep(data):
+        raise NotificationRejected(
+            "invalid-record", f"the Kafka record's data nests deeper than {MAX_DEPTH} levels"
+        )
 
 
 def to_rejected_record(

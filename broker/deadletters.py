@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.v1.event import CloudEvent
 from kafka import KafkaProducer
+from kafka import errors as kafka_errors
 
 from blazar_events.records import to_record
 from blazar_events.settings import KafkaSettings
@@ -22,6 +23,18 @@ from delivery.request import Payload, Target
 log = logging.getLogger(__name__)
 
 MAX_ERROR_DATA = 1024
+MAX_ATTRIBUTE = 2048  # a sink URL's limit
+# What a letter without its data keeps: what identifies the event and the subscription.
+KEPT = frozenset({
+    "specversion", "id", "source", "type", "subject", "time", "datacontenttype",
+    "subscriptionid", "projectid", "leaseid", "partitionkey",
+})  # fmt: skip
+# Kafka refuses the record itself: sending it again cannot help.
+REFUSED = (
+    kafka_errors.MessageSizeTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+    kafka_errors.InvalidRecordError,
+)
 
 
 class Producer(Protocol):
@@ -112,6 +125,33 @@ class DeadLetters:
         return True
 
     async def publish(self, letter: BaseCloudEvent) -> None:
-        """Returns once the dead-letter topic has the letter; raises if it cannot."""
+        """Returns once the dead-letter topic has the letter; raises if it cannot.
+
+        A letter Kafka refuses for itself (too large: the event fitted in a record, the
+        error extensions made it too big) is written without its data instead: retried as
+        is, it would fail forever and hold its record's offset, and the partition's, for
+        good. Only if Kafka refuses even that small letter does the caller retry it.
+        """
         record = to_record(letter)
-        await self.producer.send(self.topic, record.key, record.value, list(record.headers))
+        try:
+            await self.producer.send(self.topic, record.key, record.value, list(record.headers))
+            return
+        except REFUSED as exc:
+            reason = f"Kafka refused the letter: {type(exc).__name__}"
+            log.warning("dead letter of event %s written without its data: %s",
+                        str(letter.get_id())[:100], reason)  # fmt: skip
+        small = to_record(to_small_letter(letter, reason))
+        await self.producer.send(self.topic, small.key, small.value, list(small.headers))
+
+
+def to_small_letter(letter: BaseCloudEvent, reason: str) -> BaseCloudEvent:
+    """The letter without data, its attributes cut to a size Kafka always takes."""
+    attributes = {
+        name: value[:MAX_ATTRIBUTE] if isinstance(value, str) else value
+        for name, value in letter.get_attributes().items()
+        if name in KEPT or name.startswith("knativeerror")
+    }
+    attributes.pop("datacontenttype", None)  # there is no data left to describe
+    data = str(attributes.get("knativeerrordata", ""))
+    attributes["knativeerrordata"] = f"{data} (data omitted: {reason})"[-MAX_ERROR_DATA:]
+    return CloudEvent(attributes, None)

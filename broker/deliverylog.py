@@ -3,13 +3,16 @@
 Attempts are buffered and written once a second in a thread. Failures are always written;
 successes up to ``per_second`` per subscription each second: the log keeps only the newest
 entries anyway, and writing thousands of successes a second would cost more than delivering.
+Of one subscription, a second's buffer keeps only the newest entries its log keeps
+(``delivery_log_size``): a burst of failures (a replay to a sink answering 503 at once)
+writes what the log would end up holding anyway, and leaves the shared buffer to the others.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from typing import Any
 
 from blazar_events.errors import BlazarEventsError
@@ -24,7 +27,9 @@ class DeliveryLog:
     def __init__(self, store: SubscriptionStore, per_second: int) -> None:
         self.store = store
         self.per_second = per_second
-        self._pending: list[tuple[str, dict[str, Any]]] = []
+        self.kept = int(getattr(store, "delivery_log_size", 100))  # entries a log holds
+        self._pending: dict[str, deque[dict[str, Any]]] = {}
+        self._count = 0
         self._successes: dict[str, int] = defaultdict(int)
         self._errors: dict[str, int] = defaultdict(int)
         self.dropped = 0
@@ -47,13 +52,21 @@ class DeliveryLog:
         return True
 
     def add(self, sub_id: str, entry: dict[str, Any]) -> None:
-        if len(self._pending) >= MAX_PENDING:  # Redis slow or down: bounded, like the rest
+        pending = self._pending.get(sub_id)
+        if pending is not None and len(pending) >= self.kept:
+            pending.append(entry)  # its oldest goes: the log would trim it anyway
+            return
+        if self._count >= MAX_PENDING:  # Redis slow or down: bounded, like the rest
             self.dropped += 1
             return
-        self._pending.append((sub_id, entry))
+        if pending is None:
+            pending = self._pending[sub_id] = deque(maxlen=self.kept)
+        pending.append(entry)
+        self._count += 1
 
     async def flush(self) -> None:
-        batch, self._pending = self._pending, []
+        pending, self._pending, self._count = self._pending, {}, 0
+        batch = [(sub_id, entry) for sub_id, entries in pending.items() for entry in entries]
         self._successes.clear()
         self._errors.clear()
         if self.dropped:

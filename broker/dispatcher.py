@@ -110,6 +110,11 @@ class Dispatcher:
             self.lanes[entry.id] = lane
         return lane
 
+    @property
+    def pending_spills(self) -> int:
+        """Background writes (spills, parkings) not yet done: events held in memory."""
+        return len(self._background)
+
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
         self._background.add(task)

@@ -8,6 +8,7 @@ redis-py for the store) live in threads that hand their results to the loop.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import time
@@ -20,6 +21,7 @@ import redis.asyncio as aioredis
 from cloudevents.core.base import BaseCloudEvent
 
 from blazar_events.errors import BlazarEventsError, NotificationRejected
+from blazar_events.matching import evaluate
 from blazar_events.records import from_record
 from blazar_events.settings import EventSettings, KafkaSettings
 from blazar_events.store import SubscriptionStore
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 CONSUMER = "kafka-consumer"
 THREADS = (CONSUMER, "subscription-changes", "replay-requests")
+REPLAY_WINDOW = 32  # spills to the schedule pending before a replay reads on
 
 
 def to_loop(loop: asyncio.AbstractEventLoop, call: Callable[[T], None]) -> Callable[[T], None]:
@@ -185,8 +188,11 @@ class Router:
     # --- subscriptions ----------------------------------------------------------------------
 
     def _on_snapshot(self, subs: Snapshot) -> None:
-        old = {entry.id: entry.keys for entry in self.index.entries()}
-        self.index.replace_all(from_subscription_entry(s, old.get(s.id)) for s in subs)
+        # No signing keys carried over: a reload follows an outage, during which a rotation
+        # may have been missed (rotating does not change the subscription's version), and
+        # keys kept from before would sign with a rotated-out secret for good. Each
+        # subscription loads its keys again on its next delivery.
+        self.index.replace_all(from_subscription_entry(s) for s in subs)
 
     def _on_changes(self, changes: list[Change]) -> None:
         for sub_id, sub, keys in changes:
@@ -273,10 +279,33 @@ class Router:
             until = datetime.fromisoformat(fields["until"]) if fields.get("until") else None
             count = 0
             for event in replay.from_kafka(self.kafka, since, until, stop=lambda: self._stopping):
-                if entry.match(to_attributes(event)):
-                    self._loop.call_soon_threadsafe(self._fan_out, event, [entry])
+                verdict = evaluate(entry.match, to_attributes(event))
+                if verdict.error is not None:
+                    self._loop.call_soon_threadsafe(self._match_failed, event, entry, verdict.error)
+                if verdict.matched and self._replay_one(event, entry):
                     count += 1
             log.info("replayed %d event(s) to subscription %s", count, sub_id)
+
+    def _replay_one(self, event: BaseCloudEvent, entry: Entry) -> bool:
+        """Hand one replayed event to the loop and wait until the broker has room for the
+        next: its lane took it, or fewer than ``REPLAY_WINDOW`` spills to the schedule are
+        pending. A replay reads the topic only as fast as that, instead of posting a whole
+        range (millions of events, for one tenant's request) into memory at once."""
+        assert self._loop is not None
+        taken = asyncio.run_coroutine_threadsafe(self._replayed(event, entry), self._loop)
+        while not self._stopping:
+            try:
+                taken.result(timeout=1.0)
+                return True
+            except concurrent.futures.TimeoutError:
+                continue
+        taken.cancel()
+        return False
+
+    async def _replayed(self, event: BaseCloudEvent, entry: Entry) -> None:
+        self._fan_out(event, [entry])
+        while self.dispatcher.pending_spills >= REPLAY_WINDOW:
+            await asyncio.sleep(0.01)
 
     async def _unstick(self) -> None:
         while True:

@@ -9,6 +9,8 @@ import pytest
 from cloudevents.core.bindings import kafka
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from blazar_events import events, records
 from blazar_events.errors import NotificationRejected
@@ -93,3 +95,46 @@ def test_a_rejected_record_carries_the_reason_and_the_body() -> None:
     assert record.header("blazar_events_reason") == b"not-utf8"
     assert record.header("blazar_events_error") == b"the body is not UTF-8"
     assert record.header("blazar_events_routing_key") == b"notifications.info"
+
+
+BINARY = [("ce_specversion", b"1.0"), ("ce_id", b"x"), ("ce_source", b"/s"), ("ce_type", b"t"),
+          ("content-type", b"application/json")]  # fmt: skip
+STRUCTURED = [("content-type", b"application/cloudevents+json")]
+
+
+def nested(opening: str, depth: int, inner: str) -> str:
+    closing = opening.translate(str.maketrans("[{", "]}"))[::-1]
+    return opening * depth + inner + closing * depth if opening else inner
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    depth=st.integers(min_value=events.MAX_DEPTH + 1, max_value=200_000),
+    opening=st.sampled_from(["[", '{"a":[', '[{"b":']),
+    inner=st.sampled_from(["", "1", "NaN", '"x"']),
+    structured=st.booleans(),
+)
+def test_data_nested_deeper_than_a_notification_may_is_an_invalid_record(
+    depth: int, opening: str, inner: str, structured: bool
+) -> None:
+    """Whatever another pod wrote to the topic, reading it either gives an event or says why
+    not: never a RecursionError (which stopped every replay over that record), and never data
+    deeper than the bridge lets through (which the JSON writers downstream recurse over)."""
+    data = nested(opening, depth // max(1, opening.count("[") + opening.count("{")), inner)
+    if structured:
+        value = '{"specversion":"1.0","id":"x","source":"/s","type":"t","data":' + data + "}"
+        headers = STRUCTURED
+    else:
+        value, headers = data, BINARY
+    try:
+        event = records.from_record(None, value.encode(), headers)
+    except NotificationRejected as exc:
+        assert exc.reason == "invalid-record"
+    else:
+        assert not events.too_deep(event.get_data())
+
+
+def test_data_as_deep_as_a_notification_may_be_is_read() -> None:
+    data = b"[" * events.MAX_DEPTH + b"]" * events.MAX_DEPTH
+    event = records.from_record(None, data, BINARY)
+    assert not events.too_deep(event.get_data()) and event.get_data() is not None

@@ -5,16 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.v1.event import CloudEvent
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
 
+from blazar_events.records import to_record
 from blazar_events.settings import KafkaSettings
 from blazar_events.stack.sink import HANG, Sink
 from blazar_events.store import SubscriptionStore
-from blazar_events.subscription import DeliverySpec
+from blazar_events.subscription import DeliverySpec, SigningKeys
 from tests.broker.conftest import RunningBroker, read_topic
 from tests.delivery.conftest import from_fixture, to_subscription
 
@@ -200,6 +202,9 @@ def test_new_subscriptions_test_and_replay_requests(
 
 # A filter that raises when evaluated (int() of more than 4,300 digits), written to the store
 # directly as a bus producer or an older API could have.
+REPLAYED = 150
+REPLAY_WINDOW = 32  # broker.router.REPLAY_WINDOW, the replayed events one replay may hold
+
 RAISING = {"sql": "INT(CONCAT_WS('" + "9" * 2000 + "','1','1','1','1','1')) > 1"}
 
 
@@ -307,3 +312,123 @@ def test_an_ordered_subscription_answering_503_holds_no_offset_and_keeps_its_ord
 
     sink.wait_for(lambda _r: len(taken()) >= len(events), timeout=60)
     assert taken() == [e.get_id() for e in events]
+
+
+def test_a_replay_goes_past_a_record_nested_too_deep(
+    start_broker: Start,
+    publish: Publish,
+    store: SubscriptionStore,
+    sink: Sink,
+    kafka_settings: KafkaSettings,
+) -> None:
+    """Another pod wrote a record whose data nests 5,000 deep straight to the topic: every
+    tenant's replay over that time still brings the events around it."""
+    broker = start_broker()
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    first, after = from_fixture(START), renamed(from_fixture(START), 1)
+    publish(first)
+    producer = KafkaProducer(bootstrap_servers=kafka_settings.bootstrap_servers, acks="all")
+    try:
+        deep = CloudEvent({**first.get_attributes(), "id": "deep"}, None)
+        record = to_record(deep)
+        producer.send(kafka_settings.topic, key=record.key, value=b"[" * 5000 + b"]" * 5000,
+                      headers=list(record.headers)).get(30)  # fmt: skip
+    finally:
+        producer.close()
+    publish(after)
+    deadline = time.monotonic() + 30  # routed live first, to no one: only a replay brings them
+    while broker.router.metrics.records._value.get() < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    late, _ = to_subscription(store, sink.url("late"), project_id="*")
+
+    store.request_replay(late, since=before)
+
+    received = sink.wait_for(lambda r: len(r) >= 2, timeout=60)
+    assert {r.headers["webhook-id"] for r in received} == {first.get_id(), after.get_id()}
+
+
+def test_a_replay_holds_a_bounded_number_of_events_in_the_broker(
+    start_broker: Start, publish: Publish, store: SubscriptionStore, sink: Sink
+) -> None:
+    """A replay of a long range to a subscriber that does not answer: the broker reads the
+    topic only as fast as the lane and the retry schedule take the events, instead of
+    holding every replayed event in memory at once (a week of a busy cloud's events, for
+    one tenant's request)."""
+    broker = start_broker(queue_size=2, concurrency=1)
+    dispatcher = broker.router.dispatcher
+    peak = [0]
+    spawn = dispatcher._spawn
+
+    def counting(coro: Any) -> None:
+        spawn(coro)
+        peak[0] = max(peak[0], len(dispatcher._background))
+
+    dispatcher._spawn = counting  # type: ignore[method-assign]
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    events = [renamed(from_fixture(START), n) for n in range(REPLAYED)]
+    for event in events:
+        publish(event)
+    deadline = time.monotonic() + 60  # routed live first, to no one: only the replay brings them
+    while broker.router.metrics.records._value.get() < REPLAYED and time.monotonic() < deadline:
+        time.sleep(0.1)
+    sub_id, _ = to_subscription(store, sink.url("slow"), project_id="*")
+    sink.answer_always("slow", HANG)
+
+    store.request_replay(sub_id, since=before)
+
+    # Every replayed event is either in the lane (one hangs, two wait) or in the schedule.
+    deadline = time.monotonic() + 60
+    backlog = broker.router.schedule.schedule_key
+    while store.client.zcard(backlog) < REPLAYED - 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert store.client.zcard(backlog) >= REPLAYED - 3  # more once the hung attempt times out
+    assert peak[0] <= REPLAY_WINDOW
+
+
+def test_after_a_reload_the_broker_signs_with_the_stored_secret(
+    start_broker: Start, publish: Publish, store: SubscriptionStore, sink: Sink
+) -> None:
+    """The broker missed a rotation (its change feed entry was lost while Redis was away
+    from it, and it reloaded the subscriptions): it must not go on signing with the
+    rotated-out secret, which the subscriber no longer accepts."""
+    sub_id, old = to_subscription(store, sink.url("rotated"), project_id="*")
+    sink.verify_with("rotated", old)
+    broker = start_broker()
+    first = from_fixture(START)
+    publish(first)
+    sink.wait_for(lambda r: len(r) >= 1)  # the broker now holds the keys it signed with
+
+    # Rotated with no grace, the change feed entry missed; then the reload after an outage.
+    keys = SigningKeys.model_validate_json(store.client.get(f"{store.prefix}:keys:{sub_id}"))
+    new_keys = keys.rotated(timedelta(0))
+    store.client.set(f"{store.prefix}:keys:{sub_id}", new_keys.model_dump_json())
+    sink.verify_with("rotated", new_keys.current)
+    loop = broker.router._loop
+    assert loop is not None
+    loop.call_soon_threadsafe(broker.router._on_snapshot, store.all())
+    second = renamed(first, 2)
+    publish(second)
+
+    [_, delivery] = sink.wait_for(lambda r: len(r) >= 2)
+    assert delivery.headers["webhook-id"] == second.get_id()
+    assert delivery.verified is True, delivery.error
+
+
+def test_a_filter_that_raises_during_a_replay_is_recorded_on_its_subscription(
+    start_broker: Start, publish: Publish, store: SubscriptionStore, sink: Sink
+) -> None:
+    broker = start_broker()
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    publish(from_fixture(START))
+    deadline = time.monotonic() + 30  # routed live first, to no one: only the replay sees it
+    while broker.router.metrics.records._value.get() < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    broken, _ = to_subscription(store, sink.url("broken"), project_id="*", filters=[RAISING])
+
+    store.request_replay(broken, since=before)
+
+    deadline = time.monotonic() + 30
+    while not store.get(broken).status_reason and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "filters could not be evaluated" in str(store.get(broken).status_reason)
+    assert sink.requests("broken") == []

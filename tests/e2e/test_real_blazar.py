@@ -133,7 +133,12 @@ def test_a_leases_life_arrives_in_order_signed_and_only_to_its_project(
     records = list(consumer)
     consumer.close()
     assert len(records) >= 4
-    for blob in [r.value for r in records] + [r.body for r in done]:
+    # Headers too: every CloudEvent attribute travels in a ce_ header (Kafka) or a ce- one
+    # (binary-mode deliveries), where a leaked context value would sit beside the data.
+    blobs = [r.value for r in records] + [r.body for r in done]
+    blobs += [b"".join(k.encode() + v for k, v in r.headers) for r in records]
+    blobs += [repr(sorted(r.headers.items())).encode() for r in done]
+    for blob in blobs:
         for secret_value in secrets:
             assert secret_value.encode() not in blob
 
