@@ -32,7 +32,7 @@ from blazar_events.stack.layout import (
     stack_dir,
 )
 from blazar_events.stack.process import exclusive, run_step
-from blazar_events.stack.service import Service
+from blazar_events.stack.service import Service, Status
 
 VERSION = "18.0.0"
 PACKAGES = [f"blazar=={VERSION}", "python-blazarclient", "python-openstackclient"]
@@ -174,6 +174,19 @@ def _await_dependencies(timeout: float = 1800.0) -> None:
 
 
 def _prepare() -> None:
+    config_file().write_text(_config(_accounts()))
+    database = folder() / "blazar.db"
+    if not database.is_file():
+        log = folder() / "install.log"
+        python = str(venv() / "bin" / "python")
+        schema = [python, "-c", DB_SETUP, str(config_file())]
+        run_step("creating Blazar's schema", schema, log, 300.0)
+        manage = [str(venv() / "bin" / "blazar-db-manage"), "--config-file", str(config_file())]
+        run_step("blazar-db-manage stamp head", [*manage, "stamp", "head"], log, 300.0)
+
+
+def _accounts() -> Account:
+    """The Keystone side (idempotent); writes the tenant's files, returns the service user."""
     identity = Identity(admin_credentials())
     try:
         service = identity.account("blazar", SERVICE_PASSWORD, "service", ["admin", "service"])
@@ -183,15 +196,15 @@ def _prepare() -> None:
         identity.close()
     (folder() / "demo.json").write_text(json.dumps(asdict(demo), indent=2) + "\n")
     demo_openrc().write_text(demo.openrc())
-    config_file().write_text(_config(service))
-    database = folder() / "blazar.db"
-    if not database.is_file():
-        log = folder() / "install.log"
-        python = str(venv() / "bin" / "python")
-        schema = [python, "-c", DB_SETUP, str(config_file())]
-        run_step("creating Blazar's schema", schema, log, 300.0)
-        manage = [str(venv() / "bin" / "blazar-db-manage"), "--config-file", str(config_file())]
-        run_step("blazar-db-manage stamp head", [*manage, "stamp", "head"], log, 300.0)
+    return service
+
+
+def adopted() -> None:
+    """A Blazar that another stack folder runs (a second checkout, CI in a clone) is used
+    as it is; this folder only needs the tenant's files."""
+    if not (folder() / "demo.json").is_file():
+        with exclusive(folder() / "setup.lock"):
+            _accounts()
 
 
 def _config(service: Account) -> str:
@@ -256,6 +269,9 @@ class BlazarAPI(Service):
         python = str(venv() / "bin" / "python")
         return [python, str(folder() / "blazar_api_server.py"), str(config_file())], {}
 
+    def after_start(self) -> None:
+        adopted()
+
     def probe(self) -> None:
         # Everything, the version list included, is behind keystonemiddleware: its JSON 401
         # is Blazar answering.
@@ -290,6 +306,18 @@ class BlazarManager(Service):
         manager = str(venv() / "bin" / "blazar-manager")
         return [manager, "--config-file", str(config_file())], {}
 
+    def _start(self) -> Status:
+        # No port tells that another stack folder runs a manager: its consumer on the RPC
+        # queue does. A second manager would take half of the API's calls with another
+        # database.
+        if self.process.pid() is None and self._answers():
+            adopted()
+            return Status(self.name, "external", self.address(), None, "not started by this stack")
+        return super()._start()
+
+    def after_start(self) -> None:
+        adopted()
+
     def probe(self) -> None:
         """The manager answers once it consumes its RPC queue."""
         import kombu  # the bridge's AMQP library, loaded only for this check
@@ -304,5 +332,3 @@ class BlazarManager(Service):
                 channel.close()
         if consumers < 1:
             raise ConnectionError(f"nothing consumes {MANAGER_TOPIC} yet")
-        if not (venv() / ".complete").is_file():
-            raise StackError("Blazar is not installed")
