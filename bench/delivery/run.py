@@ -13,6 +13,9 @@ Scenarios (each prints one or more rows; see RESULTS.md for runs):
               each rate in --rates, with one broker process and with --brokers processes
   hung        healthy subscribers' p99 without and with one subscriber that never answers
               (timeout 10 s), in alternating rounds; the median paired change
+  hostile     the same with a hostile neighbour instead: a sink that never answers, one that
+              sends half a head and stalls, an ordered subscription whose sink answers 503,
+              and a filter at the cost budget's edge
   matching    SubscriptionIndex.match with 100,000 subscriptions, 10 of them matching
 
 Topics have 6 partitions, as `blazar-events stack up` creates blazar.events; the broker
@@ -264,7 +267,7 @@ class Setup:
     """A private topic, Redis prefix and consumer group, and S subscriptions to the sink."""
 
     def __init__(
-        self, sink: Sink, subscriptions: int, hung: bool = False, partitions: int = PARTITIONS
+        self, sink: Sink, subscriptions: int, neighbour: str = "", partitions: int = PARTITIONS
     ) -> None:
         tag = uuid.uuid4().hex[:8]
         self.topic, self.prefix = f"bench.delivery.{tag}", f"bench-delivery-{tag}"
@@ -276,10 +279,8 @@ class Setup:
         for n in range(subscriptions):
             store.create(Subscription(project_id=PROJECT, sink=f"{sink.url}/s{n}"),
                          SigningKeys.generate())  # fmt: skip
-        if hung:
-            spec = DeliverySpec(timeout="PT10S", retry=1)
-            store.create(Subscription(project_id=PROJECT, sink=f"{sink.url}/hung", delivery=spec),
-                         SigningKeys.generate())  # fmt: skip
+        for neighbour_sub in NEIGHBOURS.get(neighbour, []):
+            store.create(neighbour_sub(sink.url), SigningKeys.generate())
         self.producer = LoadProducer(self.topic)
         self.brokers: list[subprocess.Popen[bytes]] = []
         self.log = (Path(tempfile.gettempdir()) / f"{self.prefix}.log").open("wb")
@@ -317,6 +318,34 @@ class Setup:
         self.producer.close()
         for key in self.client.scan_iter(f"{self.prefix}:*"):
             self.client.delete(key)
+
+
+def _hung(url: str) -> Subscription:
+    spec = DeliverySpec(timeout="PT10S", retry=1)
+    return Subscription(project_id=PROJECT, sink=f"{url}/hung", delivery=spec)
+
+
+def _stalling(url: str) -> Subscription:
+    spec = DeliverySpec(timeout="PT10S", retry=1)
+    return Subscription(project_id=PROJECT, sink=f"{url}/stall", delivery=spec)
+
+
+def _ordered_503(url: str) -> Subscription:
+    spec = DeliverySpec(ordered=True, retry=5, backoffDelay="PT1S")
+    return Subscription(project_id=PROJECT, sink=f"{url}/fail", delivery=spec)
+
+
+def _expensive_filter(url: str) -> Subscription:
+    # As costly as the API accepts: 15 LIKE patterns of underscores and percents under `any`.
+    pattern = "%" + "_a" * 120 + "%"
+    sql = " OR ".join(f"subject LIKE '{pattern}{n}'" for n in range(15))
+    return Subscription(project_id=PROJECT, sink=f"{url}/filtered", filters=[{"sql": sql}])
+
+
+NEIGHBOURS: dict[str, list[Any]] = {
+    "hung": [_hung],
+    "hostile": [_hung, _stalling, _ordered_503, _expensive_filter],
+}
 
 
 def wait_count(sink: Sink, count: int, timeout: float = 300) -> dict[str, Any]:
@@ -361,9 +390,9 @@ def wait_group(group: str, members: int, timeout: float = 60) -> None:
 
 
 def latency(
-    sink: Sink, rate: int, seconds: int, subscriptions: int, brokers: int, hung: bool = False
+    sink: Sink, rate: int, seconds: int, subscriptions: int, brokers: int, neighbour: str = ""
 ) -> tuple[float, float, float, int]:
-    setup = Setup(sink, subscriptions, hung)
+    setup = Setup(sink, subscriptions, neighbour)
     try:
         setup.start_brokers(brokers)
         wait_group(setup.prefix, brokers)
@@ -408,10 +437,16 @@ def matching(stored: int = 100_000, matching_count: int = 10, events: int = 20_0
     return statistics.median(timings) / 1000
 
 
-def hung_effect(
-    sink: Sink, rate: int, seconds: int, subscriptions: int, brokers: int, rounds: int
+def neighbour_effect(
+    sink: Sink,
+    rate: int,
+    seconds: int,
+    subscriptions: int,
+    brokers: int,
+    rounds: int,
+    neighbour: str,
 ) -> tuple[list[tuple[float, float]], float]:
-    """Healthy subscribers' p99 without and with a hung one, in alternating rounds.
+    """Healthy subscribers' p99 without and with a bad neighbour, in alternating rounds.
 
     The machine's drift between two runs is larger than the effect sought, so the runs
     alternate (without, with, without, with, ...) and the median of the paired changes is
@@ -420,7 +455,7 @@ def hung_effect(
     pairs = []
     for _ in range(rounds):
         without = latency(sink, rate, seconds, subscriptions, brokers)[2]
-        with_hung = latency(sink, rate, seconds, subscriptions, brokers, hung=True)[2]
+        with_hung = latency(sink, rate, seconds, subscriptions, brokers, neighbour)[2]
         pairs.append((without, with_hung))
     change = statistics.median(100 * (hung - alone) / alone for alone, hung in pairs)
     return pairs, change
@@ -437,12 +472,14 @@ def main() -> None:
                         help="broker processes for the latency rows (one per core)")  # fmt: skip
     parser.add_argument("--hung-rate", type=int, default=200, help="events/s for the hung rows")
     parser.add_argument("--rounds", type=int, default=3, help="alternating hung/no-hung pairs")
-    parser.add_argument("--only", help="comma-separated: client,throughput,latency,hung,matching")
+    parser.add_argument(
+        "--only", help="comma-separated: client,throughput,latency,hung,hostile,matching"
+    )
     parser.add_argument("--client-rounds", type=int, default=5, help="alternating client rounds")
     parser.add_argument("--compare-client", help="an http1.py whose HttpClient to measure too")
     args = parser.parse_args()
     rows: list[tuple[str, str]] = []
-    everything = {"client", "throughput", "latency", "hung", "matching"}
+    everything = {"client", "throughput", "latency", "hung", "hostile", "matching"}
     only = set(args.only.split(",")) if args.only else everything
     subs = args.subscriptions
     sink = Sink()
@@ -465,13 +502,16 @@ def main() -> None:
                         f"{brokers} broker process(es) ({n} deliveries)",
                         f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms",
                     ))  # fmt: skip
-        if "hung" in only:
-            pairs, change = hung_effect(
-                sink, args.hung_rate, args.seconds, subs, args.brokers, args.rounds
+        for neighbour in ("hung", "hostile"):
+            if neighbour not in only:
+                continue
+            pairs, change = neighbour_effect(
+                sink, args.hung_rate, args.seconds, subs, args.brokers, args.rounds, neighbour
             )
-            listed = ", ".join(f"{alone:.1f} -> {hung:.1f}" for alone, hung in pairs)
+            listed = ", ".join(f"{alone:.1f} -> {bad:.1f}" for alone, bad in pairs)
+            what = "1 hung subscriber" if neighbour == "hung" else "a hostile neighbour"
             rows.append((
-                f"+ 1 hung subscriber, {args.hung_rate} events/s, {args.brokers} process(es): "
+                f"+ {what}, {args.hung_rate} events/s, {args.brokers} process(es): "
                 "healthy p99 without -> with, ms",
                 f"{listed}; median change {change:+.0f} %",
             ))  # fmt: skip

@@ -1,9 +1,10 @@
 """A minimal, fast HTTP/1.1 sink for the delivery benchmark (its own process).
 
-Answers 200 to every request except on ``/hung`` (never answers), and records for each
-request its receipt time minus the ``ce-benchsent`` header (the time the event was produced
-to Kafka). ``GET /stats`` returns counts and latencies as JSON; ``POST /reset`` clears them.
-Hand-rolled on asyncio so that the sink is not what limits the figures.
+Answers 200 to every request except on ``/hung`` (never answers), ``/stall`` (half a
+status line, then nothing) and ``/fail`` (503), and records for each request to a healthy
+path (``/s<n>``) its receipt time minus the ``ce-benchsent`` header (the time the event was
+produced to Kafka). ``GET /stats`` returns counts and latencies as JSON; ``POST /reset``
+clears them. Hand-rolled on asyncio so that the sink is not what limits the figures.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from typing import Any
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+FAIL = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"
 
 
 class Stats:
@@ -23,7 +25,7 @@ class Stats:
 
     def reset(self) -> None:
         self.count = 0
-        self.healthy = 0  # requests answered (all but /hung)
+        self.healthy = 0  # requests to the healthy paths (/s<n>)
         self.first = 0.0
         self.last = 0.0
         self.latencies: list[float] = []
@@ -84,6 +86,15 @@ class Server(asyncio.Protocol):
         STATS.by_path[path] = STATS.by_path.get(path, 0) + 1
         if path == "/hung":
             return  # never answer: the broker's timeout has to deal with it
+        if path == "/stall":
+            self.transport.write(b"HTTP/1.1 200 O")  # and nothing more
+            return
+        if path == "/fail":
+            self.transport.write(FAIL)
+            return
+        if not path.startswith("/s"):
+            self.transport.write(OK)  # a neighbour's delivery: answered, not counted
+            return
         STATS.healthy += 1
         if sent is not None:
             STATS.latencies.append(now - sent)
