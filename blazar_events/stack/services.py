@@ -20,6 +20,11 @@ REGISTRY: dict[str, str] = {
     "rabbitmq": "blazar_events.stack.rabbitmq:RabbitMQ",
     "kafka": "blazar_events.stack.kafka:Kafka",
     "keystone": "blazar_events.stack.keystone:Keystone",
+    # The Kubernetes control plane, in dependency order (`down` stops in reverse).
+    "etcd": "blazar_events.stack.etcd:Etcd",
+    "kube-apiserver": "blazar_events.stack.kubeapiserver:KubeApiserver",
+    "knative-eventing": "blazar_events.stack.eventing_webhook:EventingWebhook",
+    "knative-serving": "blazar_events.stack.serving_webhook:ServingWebhook",
 }
 NAMES: tuple[str, ...] = tuple(REGISTRY)
 
