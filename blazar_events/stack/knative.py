@@ -26,9 +26,11 @@ from blazar_events.stack.kubeapiserver import (
 )
 from blazar_events.stack.kubebuild import binary, ensure_built
 from blazar_events.stack.layout import HOST, KUBE_APISERVER_URL, bin_dir
+from blazar_events.stack.process import exclusive
 from blazar_events.stack.service import Service
 
 KNATIVE_VERSION = "v0.50.0"
+STOP_SECONDS = 5.0
 WEBHOOK_CONFIGURATIONS = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"
 KEPT_KINDS = {
     "Namespace",
@@ -93,6 +95,15 @@ class KnativeWebhook(Service):
         docs = manifests(self.project, self.namespace, self.webhook_name, self.port)
         path = self.directory / "manifests.yaml"
         path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+        # A configuration left by the previous run still carries the rules this webhook wrote,
+        # and with the webhook stopped (failurePolicy Fail) it would refuse our own ConfigMaps:
+        # drop them; applied again without rules they intercept nothing until it is back.
+        hooks = [
+            f"{doc['kind'].lower()}/{doc['metadata']['name']}"
+            for doc in docs
+            if doc["kind"].endswith("WebhookConfiguration")
+        ]
+        kubectl("delete", "--ignore-not-found", *hooks, log=self.directory / "apply.log")
         # Server-side: Knative's CRDs are too large for kubectl's last-applied annotation, and
         # the fields the webhook fills in (caBundle, rules) stay its own.
         kubectl(
@@ -116,6 +127,12 @@ class KnativeWebhook(Service):
             str(binary(f"knative-{self.project}-webhook")),
             f"--kubeconfig={kubeconfig_path()}",
         ], env
+
+    def stop(self) -> bool:
+        # On SIGTERM the webhook drains for longer than the usual 30 s wait, for load
+        # balancers that no local process has: give it a few seconds, then end it.
+        with exclusive(self.lock_file):
+            return self.process.stop(timeout=STOP_SECONDS)
 
     def probe(self) -> None:
         # Answering TLS is not enough: the API server calls it only once the webhook has
