@@ -25,9 +25,11 @@ import redis
 import yaml
 
 from blazar_events.errors import NotFound
+from blazar_events.signing_keys import SigningKeys
 from blazar_events.stack.kubeapiserver import ca_file
 from blazar_events.stack.layout import KUBE_APISERVER_URL
 from blazar_events.store import SubscriptionStore
+from blazar_events.subscription import Subscription, SubscriptionInput
 from blazar_events.triggers import trigger_name
 from tests.charts.render import REQUIRED
 from tests.charts.test_install import _helm, _install
@@ -202,3 +204,16 @@ def test_a_tenant_naming_another_project_is_refused_in_its_status(operator: Oper
         operator.store.get(uid)
     assert operator.trigger(uid) is None
     kube.must("delete", EVSUB, "elsewhere", "-n", tenant, "--wait=true", "--timeout=90s")
+
+
+def test_an_api_created_subscription_gets_a_trigger_and_loses_it_on_delete(
+    operator: Operator,
+) -> None:
+    body = SubscriptionInput.model_validate({"sink": "https://hooks.example.org/api"})
+    sub = Subscription.from_input(body, project_id=PROJECT, owner="api")
+    operator.store.create(sub, SigningKeys.generate())
+    trigger = _wait("the API subscription's Trigger", lambda: operator.trigger(sub.id))
+    assert trigger["spec"]["subscriber"]["uri"].endswith(f"/subscriptions/{sub.id}")
+    operator.store.delete(sub.id)
+    # The change feed, or at the latest the next full pass (resync_seconds, 60 s by default).
+    _wait("the Trigger to go", lambda: operator.trigger(sub.id) is None, timeout=180.0)
