@@ -60,8 +60,38 @@ def _wait(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:
 
 
 class Operator:
-    def __init__(self, kube: Kube, release_ns: str, tenant: str, store: SubscriptionStore) -> None:
+    """The operator process (restartable) and what a test looks at."""
+
+    def __init__(
+        self, kube: Kube, release_ns: str, tenant: str, store: SubscriptionStore, log: Path
+    ) -> None:
         self.kube, self.release_ns, self.tenant, self.store = kube, release_ns, tenant, store
+        self.log, self.env = log, dict(os.environ)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "blazar_events.cli", "operator", "--namespace", self.tenant],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handler runs."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
     def status(self, name: str) -> dict[str, Any]:
         found = self.kube.get(EVSUB, name, self.tenant) or {}
@@ -94,33 +124,25 @@ def operator(kube: Kube, redis_url: str) -> Iterator[Operator]:
         ).strip()
         kubeconfig = Path(tmp) / "operator.kubeconfig"
         kubeconfig.write_text(yaml.safe_dump(_kubeconfig(token)))
-        env = {
-            **os.environ,
-            "KUBECONFIG": str(kubeconfig),
-            "BLAZAR_EVENTS_REDIS_URL": redis_url,
-            "BLAZAR_EVENTS_REDIS_KEY_PREFIX": prefix,
-            "BLAZAR_EVENTS_OPERATOR_NAMESPACE": release_ns,
-            "BLAZAR_EVENTS_OPERATOR_HEALTH_PORT": str(_free_port()),
-        }
-        env.pop("KUBERNETES_SERVICE_HOST", None)
-        log = Path(tmp) / "operator.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "blazar_events.cli", "operator", "--namespace", tenant],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        running = Operator(
+            kube, release_ns, tenant, SubscriptionStore(client, prefix), Path(tmp) / "operator.log"
+        )
+        running.env.update(
+            {
+                "KUBECONFIG": str(kubeconfig),
+                "BLAZAR_EVENTS_REDIS_URL": redis_url,
+                "BLAZAR_EVENTS_REDIS_KEY_PREFIX": prefix,
+                "BLAZAR_EVENTS_OPERATOR_NAMESPACE": release_ns,
+                "BLAZAR_EVENTS_OPERATOR_HEALTH_PORT": str(_free_port()),
+            }
+        )
+        running.env.pop("KUBERNETES_SERVICE_HOST", None)
+        running.start()
         try:
-            yield Operator(kube, release_ns, tenant, SubscriptionStore(client, prefix))
+            yield running
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            sys.stderr.write(log.read_text()[-4000:])
+            running.stop()
+            sys.stderr.write(running.log.read_text()[-4000:])
             _helm("uninstall", release, "--namespace", release_ns)
     for key in client.scan_iter(match=f"{prefix}*", count=500):
         client.delete(key)
@@ -217,3 +239,24 @@ def test_an_api_created_subscription_gets_a_trigger_and_loses_it_on_delete(
     operator.store.delete(sub.id)
     # The change feed, or at the latest the next full pass (resync_seconds, 60 s by default).
     _wait("the Trigger to go", lambda: operator.trigger(sub.id) is None, timeout=180.0)
+
+
+def test_a_sigkill_of_the_operator_leaves_no_drift(operator: Operator) -> None:
+    kube, tenant = operator.kube, operator.tenant
+    assert kube.apply(_subscription("before-kill"), namespace=tenant).ok
+    _wait("before-kill stored", lambda: operator.condition("before-kill", "Stored"))
+    before = (kube.get(EVSUB, "before-kill", tenant) or {})["metadata"]["uid"]
+    operator.kill()
+    # While it is dead: one resource is deleted (its finalizer holds it), one is created.
+    kube.must("delete", EVSUB, "before-kill", "-n", tenant, "--wait=false")
+    assert kube.apply(_subscription("while-dead"), namespace=tenant).ok
+    operator.start()
+    _wait("the deleted resource to go", lambda: kube.get(EVSUB, "before-kill", tenant) is None)
+    assert operator.trigger(before) is None
+    with pytest.raises(NotFound):
+        operator.store.get(before)
+    stored = _wait("while-dead stored", lambda: operator.condition("while-dead", "Stored"))
+    assert stored["status"] == "True"
+    after = (kube.get(EVSUB, "while-dead", tenant) or {})["metadata"]["uid"]
+    assert operator.store.get(after).owner == "k8s"
+    assert _wait("its Trigger", lambda: operator.trigger(after)) is not None
