@@ -1,7 +1,9 @@
 # blazar-events: the two commands of the README, and their parts.
 #
-#   make run    - virtualenv, local stack (Redis, RabbitMQ, Kafka, Keystone), the pipeline
-#   make test   - virtualenv, local stack, helm, ruff, mypy, import-linter, pytest (2 workers)
+#   make run    - virtualenv, the pipeline (it starts the services it needs: Redis, RabbitMQ,
+#                 Kafka at once, then Keystone and Blazar for a real lease; no Kubernetes)
+#   make test   - virtualenv, Kubernetes binaries, local stack, helm, ruff, mypy, import-linter,
+#                 pytest (2 workers)
 #   make stack  - start the local services (idempotent); make down stops them
 
 SHELL := /bin/bash
@@ -11,12 +13,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test stack down status lint tools venv clean-stack helm
+.PHONY: run test stack down status lint tools venv clean-stack helm kube
 
-run: venv stack
+# Not `stack`: the demo starts what it needs itself, so the first event shows before Keystone,
+# Blazar or the Kubernetes control plane are installed.
+run: venv
 	$(BIN)/blazar-events run
 
-test: venv stack lint helm
+test: venv kube stack lint helm
 	$(BIN)/pytest $(PYTEST_ARGS) -m 'not pipeline'
 	$(BIN)/pytest -m pipeline
 
@@ -29,9 +33,13 @@ lint: venv
 helm:
 	bash k8s/tools/install-helm.sh
 
-# helm for the chart tests, built once from source into .stack/bin (needs Go).
-tools:
-	bash k8s/tools/install-helm.sh
+# The Kubernetes control plane of the stack (etcd, kube-apiserver, kubectl, Knative's
+# webhooks): built from source once into .stack/bin, ~15 min cold on two cores (README).
+kube:
+	bash k8s/tools/install-kube.sh
+
+# helm and the Kubernetes binaries, built once from source into .stack/bin (needs Go).
+tools: helm kube
 
 stack: venv
 	$(BIN)/blazar-events stack up

@@ -21,7 +21,8 @@ from blazar_events.stack.layout import (
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="blazar-events stack",
-        description="Local Redis, RabbitMQ, Kafka and Keystone on 127.0.0.1, data in "
+        description="Local Redis, RabbitMQ, Kafka, Keystone and a Kubernetes control plane on "
+        "127.0.0.1, data in "
         f"{stack_dir()} (override with BLAZAR_EVENTS_STACK_DIR).",
     )
     parser.add_argument("action", choices=["up", "down", "status", "restart", "env"])

@@ -42,3 +42,23 @@ def service_dir(name: str) -> Path:
     path = stack_dir() / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# The Kubernetes control plane (etcd, kube-apiserver, Knative's webhooks): ports of their own,
+# away from the usual 2379/6443/8443 so that a real cluster on the same host does not clash.
+ETCD_PORT = 23790
+ETCD_PEER_PORT = 23800
+KUBE_APISERVER_PORT = 16443
+EVENTING_WEBHOOK_PORT = 18443
+SERVING_WEBHOOK_PORT = 18444
+# Knative's webhooks also serve profiling (on all interfaces: their code binds ":port").
+EVENTING_PROFILING_PORT = 18008
+SERVING_PROFILING_PORT = 18009
+
+ETCD_URL = f"http://{HOST}:{ETCD_PORT}"
+KUBE_APISERVER_URL = f"https://{HOST}:{KUBE_APISERVER_PORT}"
+
+
+def bin_dir() -> Path:
+    """Binaries built from source once (helm, etcd, kube-apiserver, kubectl, Knative's webhooks)."""
+    return stack_dir() / "bin"

@@ -22,6 +22,11 @@ REGISTRY: dict[str, str] = {
     "keystone": "blazar_events.stack.keystone:Keystone",
     "blazar": "blazar_events.stack.blazar:BlazarManager",
     "blazar-api": "blazar_events.stack.blazar:BlazarAPI",
+    # The Kubernetes control plane, in dependency order (`down` stops in reverse).
+    "etcd": "blazar_events.stack.etcd:Etcd",
+    "kube-apiserver": "blazar_events.stack.kubeapiserver:KubeApiserver",
+    "knative-eventing": "blazar_events.stack.eventing_webhook:EventingWebhook",
+    "knative-serving": "blazar_events.stack.serving_webhook:ServingWebhook",
 }
 NAMES: tuple[str, ...] = tuple(REGISTRY)
 

@@ -74,7 +74,14 @@ def to_registry(reconciler: Reconciler) -> kopf.OperatorRegistry:
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage()
         settings.posting.level = logging.WARNING
 
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        # kopf logs in by itself only through the pykube or kubernetes libraries, neither of
+        # which this project installs; without this handler it finds no credentials at all.
+        found = kopf.login_with_service_account(**kwargs)
+        return found if found is not None else kopf.login_with_kubeconfig(**kwargs)
+
     kopf.on.startup(registry=registry)(configure)
+    kopf.on.login(registry=registry)(login)
     for decorator in (kopf.on.create, kopf.on.resume):
         decorator(*RESOURCE, registry=registry)(apply)
     kopf.on.update(*RESOURCE, registry=registry)(edit)
@@ -99,7 +106,7 @@ def main(argv: list[str]) -> int:
     redis_settings = RedisSettings.load()
     client = redis.Redis.from_url(redis_settings.url.get_secret_value())
     store = SubscriptionStore(client, redis_settings.key_prefix)
-    reconciler = Reconciler(store, KubeApi.in_cluster(), settings)
+    reconciler = Reconciler(store, KubeApi.from_environment(), settings)
     stop = threading.Event()
     threading.Thread(target=follow_forever, args=(reconciler, stop), daemon=True).start()
     try:
