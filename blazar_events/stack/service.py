@@ -27,7 +27,7 @@ class Status:
     def line(self) -> str:
         pid = f"pid {self.pid}" if self.pid else ""
         extra = ", ".join(part for part in (pid, self.detail) if part)
-        line = f"{self.name:<10} {self.state:<13} {self.address}"
+        line = f"{self.name:<16} {self.state:<13} {self.address}"
         return line + (f"  ({extra})" if extra else "")
 
 
