@@ -222,3 +222,8 @@ def test_kafka_restarted_under_a_running_bridge_resumes_without_losing_its_conne
 
     assert set(ids) == set(sent)
     assert (restarts, reconnects) == (0, 0), "RabbitMQ dropped the bridge while it waited"
+    # Stopped, it leaves no Kafka client behind (neither the one it replaced nor its last).
+    wait_until(
+        lambda: not [t for t in threading.enumerate() if route.pool in t.name],
+        "the bridge's Kafka client threads to end",
+    )
