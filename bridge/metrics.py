@@ -84,6 +84,12 @@ class Metrics:
             "Kafka produce retries (records resent or waited for after a failure)",
             registry=self.registry,
         )
+        self.producer_rebuilds = Counter(
+            "blazar_events_bridge_producer_rebuilds",
+            "Kafka clients closed and built anew because records they held were neither "
+            "written nor failed within kafka_delivery_timeout (plus a grace)",
+            registry=self.registry,
+        )
         self.amqp_reconnects = Counter(
             "blazar_events_bridge_amqp_reconnects",
             "Reconnections to RabbitMQ",

@@ -25,7 +25,7 @@ from blazar_events.errors import NotificationRejected
 from blazar_events.records import KafkaRecord
 from blazar_events.settings import EventSettings, KafkaSettings
 from bridge.metrics import Health, Metrics
-from bridge.producer import Receipt, RecordRefused, RecordSink, is_refused
+from bridge.producer import Receipt, ReceiptExpired, RecordRefused, RecordSink, is_refused
 from bridge.settings import BridgeSettings
 
 LOG = logging.getLogger(__name__)
@@ -33,7 +33,11 @@ LOG = logging.getLogger(__name__)
 # A rejected body is kept whole up to this size; beyond it only its head (Kafka's record
 # limit is 1 MiB, and an oversized body is usually junk whose start tells the story).
 REJECTED_BODY_LIMIT = 64 * 1024
-FLUSH_STEP = 1.0  # seconds between AMQP heartbeats while waiting for Kafka
+FLUSH_STEP = 0.2  # longest flush between two turns of serving AMQP while waiting for Kafka
+SERVE_STEP = 0.01  # each such turn reads the AMQP socket (heartbeats, deliveries) this long
+# A healthy client fails a record itself once kafka_delivery_timeout has passed; a receipt
+# still open this much later belongs to a client that stopped working, which is rebuilt.
+RECEIPT_GRACE = 2.0
 # The sentence of a rejection may quote a field of the message (up to a megabyte of it):
 # cut, so that the headers alone never make a record Kafka refuses.
 ERROR_LIMIT = 512
@@ -98,6 +102,8 @@ class Pipeline:
         self.max_body_bytes = bridge.max_body_bytes
         self.backoff = bridge.retry_backoff
         self.backoff_max = bridge.retry_backoff_max
+        self.receipt_deadline = bridge.kafka_delivery_timeout + RECEIPT_GRACE
+        self._expired = ReceiptExpired(f"no answer from Kafka within {self.receipt_deadline}s")
         self.sink = sink
         self.metrics = metrics
         self.health = health
@@ -215,17 +221,11 @@ class Pipeline:
         backoff = self.backoff
         while todo:
             receipts = [(item, self._send(item)) for item in todo]
-            started = time.monotonic()
-            while not all(receipt.done() for _, receipt in receipts):
-                self.sink.flush(FLUSH_STEP)
-                wait(0)
-                if stopping():
-                    return False
-                if time.monotonic() - started > 2 * FLUSH_STEP:
-                    self.health.set(kafka=False, problem="waiting for Kafka to confirm")
+            if not self._await(receipts, wait, stopping):
+                return False
             todo, failures, forwarded = [], [], 0
             for item, receipt in receipts:
-                error = receipt.error()
+                error = receipt.error() if receipt.done() else self._expired
                 if error is None:
                     forwarded += not item.rejected
                 elif not is_refused(error) or item.headers_only:
@@ -262,6 +262,40 @@ class Pipeline:
                     return False
                 backoff = min(backoff * 2, self.backoff_max)
         self.health.set(kafka=True)
+        return True
+
+    def _await(
+        self,
+        receipts: Sequence[tuple[Outgoing, Receipt]],
+        wait: Callable[[float], None],
+        stopping: Callable[[], bool],
+    ) -> bool:
+        """Wait until every receipt is done, or the client is found stuck and rebuilt.
+
+        Every turn serves the AMQP connection (``wait`` reads its socket: a loop that only
+        flushed would miss RabbitMQ's heartbeats and be disconnected after two of them).
+        Returns False only when ``stopping()`` turned true.
+        """
+        started = time.monotonic()
+        while not all(receipt.done() for _, receipt in receipts):
+            waited = time.monotonic() - started
+            if waited > self.receipt_deadline:
+                # kafka-python can wedge for good after a broker restart (its idempotent
+                # producer drops its producer id and never asks for a new one): nothing is
+                # sent, nothing expires. Only a new client gets records moving again; the
+                # records still open are resent by the caller (never acknowledged before).
+                self.metrics.producer_rebuilds.inc()
+                self.health.set(kafka=False, problem="Kafka producer stuck; rebuilt it")
+                self.sink.rebuild()
+                return True
+            if waited > 2 * FLUSH_STEP:
+                self.health.set(kafka=False, problem="waiting for Kafka to confirm")
+            self.sink.flush(FLUSH_STEP)
+            if all(receipt.done() for _, receipt in receipts):
+                break
+            wait(SERVE_STEP)
+            if stopping():
+                return False
         return True
 
     def _send(self, item: Outgoing) -> Receipt:

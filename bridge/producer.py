@@ -23,10 +23,15 @@ from bridge.settings import BridgeSettings
 
 LOG = logging.getLogger(__name__)
 FAIL_FAST_SECONDS = 1.0
+SENDER_JOIN_SECONDS = 1.0  # how long a discarded client may take to stop its I/O thread
 
 
 class RecordRefused(Exception):
     """The client could not take this record at all (it raised on it)."""
+
+
+class ReceiptExpired(Exception):
+    """The client neither wrote nor failed this record in time: it is resent."""
 
 
 # Errors no retry can cure: the record itself is unacceptable to the broker or the client.
@@ -54,6 +59,9 @@ class RecordSink(Protocol):
 
     def connected(self) -> bool:
         """Whether the client could reach Kafka (it tries to connect if it has not yet)."""
+
+    def rebuild(self) -> None:
+        """Drop the client (its pending receipts fail); the next send builds a new one."""
 
     def close(self) -> None: ...
 
@@ -168,9 +176,31 @@ class KafkaSink:
         with contextlib.suppress(kafka_errors.KafkaError):
             self._producer.flush(timeout=timeout)
 
+    def rebuild(self) -> None:
+        # Called when receipts outlived the client's own delivery timeout: a client that
+        # neither writes nor expires its records will not start again by itself.
+        LOG.warning("kafka producer gave no answer in time; closing it and building a new one")
+        self._discard(timeout=0)
+        self._failure = None
+
     def close(self) -> None:
-        if self._producer is not None:
-            # Unconfirmed records are abandoned: their AMQP messages were not acknowledged.
+        # Unconfirmed records are abandoned: their AMQP messages were not acknowledged.
+        self._discard(timeout=5)
+
+    def _discard(self, timeout: float) -> None:
+        producer, self._producer = self._producer, None
+        if producer is None:
+            return
+        try:
+            producer.close(timeout=timeout)
+        except kafka_errors.KafkaError:
+            # kafka-python's close() flushes first and, when records are still pending,
+            # raises before it stops its I/O thread: stop that thread here (it fails the
+            # pending futures as it ends), or each rebuild would leak a thread and its
+            # connections. Then close again, which now finds nothing pending.
+            sender = getattr(producer, "_sender", None)
+            if sender is not None:
+                sender.force_close()
+                sender.join(SENDER_JOIN_SECONDS)
             with contextlib.suppress(kafka_errors.KafkaError):
-                self._producer.close(timeout=5)
-            self._producer = None
+                producer.close(timeout=0)

@@ -177,3 +177,53 @@ def test_the_pool_queue_keeps_notifications_across_a_rabbitmq_restart(
         later = notify_leases(notifier, 5)  # oslo's notifier reconnects by itself
         ids = read_leases(events_topic, queued + later)
     assert set(ids) == set(queued) | set(later)
+
+
+def test_kafka_restarted_under_a_running_bridge_resumes_without_losing_its_connection(
+    route: Route,
+    notifier: BlazarNotifier,
+    reader: Callable[[str], KafkaReader],
+    start_bridge: Callable[..., Bridge],
+    stack: Any,
+) -> None:
+    """The same bridge (the same producer) must carry on once Kafka is back.
+
+    Notifications keep coming before, during and after the outage, so produces are in
+    flight when Kafka goes away; the bridge must deliver every one of them and must never
+    have been dropped by RabbitMQ (missed heartbeats) while it waited for Kafka.
+    """
+    events_topic = reader(route.topic)
+    bridge = start_bridge()
+    sent: list[str] = []
+    stop = threading.Event()
+
+    def publish() -> None:
+        while not stop.is_set():
+            sent.extend(notify_leases(notifier, 5))
+            time.sleep(0.05)
+
+    publisher = threading.Thread(target=publish, daemon=True)
+    with running(bridge):
+        publisher.start()
+        try:
+            events_topic.read(30)  # mid-stream
+            stack.stop("kafka")
+            wait_until(lambda: bridge.metrics.retries._value.get() > 0, "a produce retry")
+            assert not bridge.health.ready()[0]
+            stack.start("kafka")
+            time.sleep(2)  # notifications published after Kafka is back, too
+        finally:
+            stop.set()
+            publisher.join(timeout=30)
+        ids = read_leases(events_topic, sent)
+        wait_until(lambda: bridge.health.ready()[0], "readiness after Kafka returned")
+        restarts = bridge.metrics.consumer_restarts.labels("amqp")._value.get()
+        reconnects = bridge.metrics.amqp_reconnects._value.get()
+
+    assert set(ids) == set(sent)
+    assert (restarts, reconnects) == (0, 0), "RabbitMQ dropped the bridge while it waited"
+    # Stopped, it leaves no Kafka client behind (neither the one it replaced nor its last).
+    wait_until(
+        lambda: not [t for t in threading.enumerate() if route.pool in t.name],
+        "the bridge's Kafka client threads to end",
+    )

@@ -58,13 +58,16 @@ class ScriptedSink:
     def connected(self) -> bool:
         return True
 
+    def rebuild(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
 
-def pipeline(sink: ScriptedSink) -> tuple[Pipeline, Metrics]:
+def pipeline(sink: ScriptedSink, **overrides: Any) -> tuple[Pipeline, Metrics]:
     metrics = Metrics()
-    settings = BridgeSettings.load(retry_backoff=0.01, retry_backoff_max=0.02)
+    settings = BridgeSettings.load(retry_backoff=0.01, retry_backoff_max=0.02, **overrides)
     kafka = KafkaSettings.load(topic="events", rejected_topic="rejected")
     return Pipeline(settings, kafka, EventSettings.load(), sink, metrics, Health()), metrics
 
@@ -103,6 +106,50 @@ def test_a_record_kafka_can_never_take_goes_to_the_rejected_topic() -> None:
     assert record.header("blazar_events_reason") == b"kafka-refused"
     assert metrics.forwarded._value.get() == 0
     assert metrics.retries._value.get() == 0
+
+
+class Pending:
+    """The receipt of a record the client took and will never answer for."""
+
+    def done(self) -> bool:
+        return False
+
+    def error(self) -> BaseException | None:
+        return None
+
+
+class WedgedSink(ScriptedSink):
+    """Its client takes records and never answers (kafka-python after a broker restart
+    left it without a producer id); only a rebuilt client writes them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rebuilds = 0
+
+    def send(self, topic: str, record: KafkaRecord) -> Any:
+        if self.rebuilds == 0:
+            self.attempts += 1
+            return Pending()
+        return super().send(topic, record)
+
+    def rebuild(self) -> None:
+        self.rebuilds += 1
+
+
+def test_a_client_that_never_answers_is_rebuilt_and_every_record_resent() -> None:
+    sink = WedgedSink()
+    under_test, metrics = pipeline(sink, kafka_delivery_timeout=0.1)
+    outgoing = under_test.to_outgoing(deliveries())
+    served: list[float] = []
+
+    assert under_test.deliver(outgoing, wait=served.append, stopping=lambda: False)
+
+    assert sorted(topic for topic, _ in sink.accepted) == ["events", "rejected"]
+    assert sink.rebuilds == 1
+    assert metrics.producer_rebuilds._value.get() == 1
+    assert metrics.retries._value.get() == 2
+    # While it waited, the loop kept reading the AMQP socket (RabbitMQ's heartbeats).
+    assert served and all(seconds > 0 for seconds in served)
 
 
 def test_stopping_while_kafka_fails_acknowledges_nothing() -> None:
