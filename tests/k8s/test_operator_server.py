@@ -30,7 +30,7 @@ from blazar_events.stack.kubeapiserver import ca_file
 from blazar_events.stack.layout import KUBE_APISERVER_URL
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import Subscription, SubscriptionInput
-from blazar_events.triggers import trigger_name
+from blazar_events.triggers import DELIVER_ROUTE, to_token, trigger_name
 from tests.charts.render import REQUIRED
 from tests.charts.test_install import _helm, _install
 from tests.k8s.kube import Kube
@@ -40,6 +40,13 @@ pytestmark = pytest.mark.kube
 PROJECT = "proj-tenant"
 TRIGGER = "trigger.eventing.knative.dev"
 EVSUB = "eventsubscription.events.blazar.openstack.org"
+# The key of the Triggers' capability tokens (the chart's Secret gives it to the operator).
+TOKEN_KEY = "operator-test-token-key-of-32-bytes-at-least"
+
+
+def subscriber_path(sub_id: str) -> str:
+    """The function's path for one subscription, with the token only the key can make."""
+    return f"/subscriptions/{sub_id}?token={to_token(TOKEN_KEY.encode(), sub_id, DELIVER_ROUTE)}"
 
 
 def _free_port() -> int:
@@ -134,6 +141,9 @@ def operator(kube: Kube, redis_url: str) -> Iterator[Operator]:
                 "BLAZAR_EVENTS_REDIS_KEY_PREFIX": prefix,
                 "BLAZAR_EVENTS_OPERATOR_NAMESPACE": release_ns,
                 "BLAZAR_EVENTS_OPERATOR_HEALTH_PORT": str(_free_port()),
+                # Knative mode: the key of the Triggers' capability tokens, as the chart's
+                # Secret gives it (the operator refuses to start without one).
+                "BLAZAR_EVENTS_OPERATOR_TOKEN_KEY": TOKEN_KEY,
             }
         )
         running.env.pop("KUBERNETES_SERVICE_HOST", None)
@@ -189,7 +199,7 @@ def test_a_subscription_is_stored_routed_updated_and_removed(operator: Operator)
     sub = operator.store.get(uid)
     assert sub.project_id == PROJECT and sub.owner == "k8s"
     trigger = _wait("the Trigger", lambda: operator.trigger(uid))
-    assert trigger["spec"]["subscriber"]["uri"].endswith(f"/subscriptions/{uid}")
+    assert trigger["spec"]["subscriber"]["uri"].endswith(subscriber_path(uid))
     # Printer columns: kubectl shows the sink and the types.
     table = kube.must("get", EVSUB, "lease-start", "-n", tenant)
     assert "https://hooks.example.org/blazar" in table and "Ready" in table.splitlines()[0].title()
@@ -235,7 +245,7 @@ def test_an_api_created_subscription_gets_a_trigger_and_loses_it_on_delete(
     sub = Subscription.from_input(body, project_id=PROJECT, owner="api")
     operator.store.create(sub, SigningKeys.generate())
     trigger = _wait("the API subscription's Trigger", lambda: operator.trigger(sub.id))
-    assert trigger["spec"]["subscriber"]["uri"].endswith(f"/subscriptions/{sub.id}")
+    assert trigger["spec"]["subscriber"]["uri"].endswith(subscriber_path(sub.id))
     operator.store.delete(sub.id)
     # The change feed, or at the latest the next full pass (resync_seconds, 60 s by default).
     _wait("the Trigger to go", lambda: operator.trigger(sub.id) is None, timeout=180.0)
