@@ -28,6 +28,7 @@ class Dispatcher:
         self.consumer = confluent_kafka.Consumer({
             "bootstrap.servers": bootstrap, "group.id": group,
             "auto.offset.reset": "earliest", "enable.auto.commit": False,
+            "log_level": 2,  # librdkafka's connection errors while Kafka restarts: expected
         })  # fmt: skip
         self.consumer.subscribe([topic])
         self.client = httpx.Client(timeout=15)

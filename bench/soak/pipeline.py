@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import random
+import re
 import tempfile
 import threading
 import time
@@ -97,6 +98,7 @@ class Soak:
         self.dispatcher: Dispatcher | None = None
         self.sink_up = threading.Event()
         self.sink_up.set()
+        self.publishing = threading.Event()  # the publisher's: set while it publishes
         self._supervising = threading.Event()
         self._restarting: set[str] = set()
 
@@ -232,12 +234,19 @@ class Soak:
             with fault_lock(lock_path, 120.0) as held:
                 if not held:
                     return "SKIPPED: the stack's fault lock stayed busy for 120 s"
+                when = [
+                    *(["while the bridge produces"] if self.publishing.is_set() else []),
+                    *(["while c-all's retries are due"] if not self.sink_up.is_set() else []),
+                ]
                 started = time.monotonic()
-                services.stop_service(fault.target)
+                if not services.stop_service(fault.target):
+                    return f"SKIPPED: {fault.target} is not run by this stack ({stack_folder()})"
                 stopped = time.monotonic()
                 services.start_service(fault.target)
-                return (f"stopped in {stopped - started:.1f} s, down "
-                        f"{time.monotonic() - stopped:.1f} s in all")  # fmt: skip
+                return (
+                    f"stopped in {stopped - started:.1f} s, answering again after "
+                    f"{time.monotonic() - stopped:.1f} s {', '.join(when)}"
+                ).strip()
 
         def sink_down(fault: Fault) -> str:
             sinks.down(fault.target)
@@ -325,6 +334,49 @@ class Soak:
             if now - started > timeout:
                 return f"TIMEOUT: {done:,}/{total:,} after {timeout:g} s"
             time.sleep(2)
+
+    def whereabouts(self) -> str:
+        """Where undelivered events may sit: the bridge's queue, the topic, the group's lag."""
+        parts: list[str] = []
+        try:
+            with kombu.Connection(AMQP_URL) as conn:
+                declared = conn.channel().queue_declare(self.tag, passive=True)
+                parts.append(f"bridge queue: {declared.message_count:,} ready messages")
+        except Exception as exc:
+            parts.append(f"bridge queue: unknown ({type(exc).__name__})")
+        try:
+            import confluent_kafka
+
+            probe = confluent_kafka.Consumer({"bootstrap.servers": KAFKA_BOOTSTRAP,
+                                              "group.id": self.tag, "log_level": 2})  # fmt: skip
+            try:
+                partitions = [confluent_kafka.TopicPartition(self.topic, n)
+                              for n in range(PARTITIONS)]  # fmt: skip
+                ends = [probe.get_watermark_offsets(tp, timeout=10)[1] for tp in partitions]
+                committed = probe.committed(partitions, timeout=10)
+                lag = sum(end - max(tp.offset, 0) for end, tp in zip(ends, committed, strict=True))
+                parts.append(f"topic: {sum(ends):,} records; broker group lag {lag:,}")
+            finally:
+                probe.close()
+        except Exception as exc:
+            parts.append(f"topic: unknown ({type(exc).__name__}: {exc})")
+        parts.append(f"bridge: {self._bridge_health()}")
+        return "; ".join(parts)
+
+    def _bridge_health(self) -> str:
+        """The running bridge's /readyz and forwarded counter (its port is in its log)."""
+        found = re.findall(r"health and metrics on (http://\S+/)", self.components["bridge"].log
+                           .read_text(errors="replace"))  # fmt: skip
+        if not found:
+            return "no health address in its log"
+        try:
+            ready = httpx.get(found[-1] + "readyz", timeout=5)
+            metrics = httpx.get(found[-1] + "metrics", timeout=5).text
+        except httpx.HTTPError as exc:
+            return f"not answering ({type(exc).__name__})"
+        forwarded = re.findall(r"^blazar_events_bridge_forwarded_total (\S+)", metrics, re.M)
+        return (f"/readyz {ready.status_code} {ready.text.strip()[:200]}; forwarded since its"
+                f" last start {forwarded[-1] if forwarded else '?'}")  # fmt: skip
 
     def dispatcher_summary(self) -> str:
         if self.dispatcher is None:

@@ -162,7 +162,7 @@ def table(rows: list[Row]) -> str:
     for row in [*rows, total(rows)]:
         notes = row.notes
         if row.ambiguous:
-            notes += f"; {row.ambiguous} around the update accepted either way"
+            notes += f"; {row.ambiguous} sent before the update match only its new form"
         if row.order_violations is not None:
             notes += f"; order violations {row.order_violations}"
         lines.append(

@@ -93,6 +93,7 @@ def main(argv: list[str]) -> int:
         publisher = Publisher(
             soak.transport_url, soak.exchange, soak.notify_topic, soak.logs / "blazar", soak.tag
         )
+        soak.publishing = publisher.active
         timeline = Timeline(time.time())
         update = Update()
         faults = schedule(args.seed, duration, args.kills, args.service_restarts,
@@ -117,6 +118,8 @@ def main(argv: list[str]) -> int:
         print(table(rows))
         print()
         print(f"drain: {drained}")
+        where = soak.whereabouts()
+        print(f"at the end: {where}")
         print(f"bridge/broker/function restarts by the soak's supervisor (exited by themselves): "
               f"{soak.crashes or 'none'}")  # fmt: skip
         print(f"Notifier send failures (Blazar's side, not counted as expected): "
@@ -134,7 +137,7 @@ def main(argv: list[str]) -> int:
             args.json.write_text(json.dumps({
                 "tag": soak.tag, "seed": args.seed, "events": args.events, "rate": rate,
                 "published": len(published.notes), "notifier_failures": len(published.failed),
-                "rows": to_json(rows), "drain": drained, "crashes": soak.crashes,
+                "rows": to_json(rows), "drain": drained, "where": where, "crashes": soak.crashes,
                 "faults": [vars(e) for e in timeline.entries],
                 "function_lane": soak.dispatcher_summary(), "ok": ok,
             }, default=str, indent=1))  # fmt: skip
