@@ -150,6 +150,27 @@ def total(rows: list[Row]) -> Row:
     return out
 
 
+def duplicate_causes(
+    subs: list[SubDef], hits: dict[str, list[Hit]], faults: list[tuple[float, str]]
+) -> dict[str, int]:
+    """Each repeated 2xx delivery, charged to the last fault that began between the first
+    delivery and the repeat (``faults``: wall-clock start, label); else "no fault between"."""
+    causes: dict[str, int] = {}
+    starts = sorted(faults)
+    for sub in subs:
+        first: dict[int, float] = {}
+        for hit in sorted(hits[sub.name], key=lambda h: h.at):
+            if hit.seq is None or not 200 <= hit.status < 300:
+                continue
+            if hit.seq not in first:
+                first[hit.seq] = hit.at
+                continue
+            between = [label for at, label in starts if first[hit.seq] <= at <= hit.at]
+            cause = between[-1] if between else "no fault between"
+            causes[cause] = causes.get(cause, 0) + 1
+    return dict(sorted(causes.items(), key=lambda item: -item[1]))
+
+
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 

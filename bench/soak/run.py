@@ -28,7 +28,7 @@ from pathlib import Path
 from chaos import Chaos, Timeline, schedule
 from pipeline import Soak
 from publisher import Publisher
-from report import Update, table, tally, to_json
+from report import Update, duplicate_causes, table, tally, to_json
 from sinks import Sinks
 from workload import Leases, subscriptions
 
@@ -118,6 +118,10 @@ def main(argv: list[str]) -> int:
         print(table(rows))
         print()
         print(f"drain: {drained}")
+        marks = [(timeline.origin + e.started, e.what) for e in timeline.entries]
+        hits = {sub.name: sinks.sinks[sub.name].hits for sub in subs}
+        causes = duplicate_causes(subs, hits, marks)
+        print(f"duplicates by the last fault between first delivery and repeat: {causes}")
         where = soak.whereabouts()
         print(f"at the end: {where}")
         print(f"bridge/broker/function restarts by the soak's supervisor (exited by themselves): "
@@ -138,6 +142,7 @@ def main(argv: list[str]) -> int:
                 "tag": soak.tag, "seed": args.seed, "events": args.events, "rate": rate,
                 "published": len(published.notes), "notifier_failures": len(published.failed),
                 "rows": to_json(rows), "drain": drained, "where": where, "crashes": soak.crashes,
+                "duplicate_causes": causes,
                 "faults": [vars(e) for e in timeline.entries],
                 "function_lane": soak.dispatcher_summary(), "ok": ok,
             }, default=str, indent=1))  # fmt: skip
