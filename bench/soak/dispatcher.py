@@ -52,7 +52,8 @@ class Dispatcher:
             message = self.consumer.poll(0.5)
             if message is None or message.error():
                 continue
-            headers = {k: (v or b"").decode() for k, v in (message.headers() or [])}
+            pairs: list[tuple[str, bytes | str | None]] = list(message.headers() or [])  # type: ignore[arg-type]
+            headers = {k: v.decode() if isinstance(v, bytes) else (v or "") for k, v in pairs}
             if self._wanted(headers):
                 self._dispatch(headers, message.value() or b"")
             if not self.stop.is_set():  # a record interrupted mid-retry is not committed

@@ -1,13 +1,10 @@
 """The soak's private pipeline on the shared local stack: names, processes, subscriptions,
-fault actions, the drain and the clean-up.
+the supervisor, the drain and the clean-up (the faults: faults.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import random
-import re
 import tempfile
 import threading
 import time
@@ -19,7 +16,7 @@ from typing import Any
 import httpx
 import kombu
 import redis
-from chaos import Fault, Timeline, fault_lock
+from chaos import Timeline
 from components import Component
 from dispatcher import Dispatcher
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -30,7 +27,6 @@ from workload import PREFIX, SubDef
 
 from blazar_events.stack import services
 from blazar_events.stack.layout import AMQP_URL, KAFKA_BOOTSTRAP, REDIS_URL, TRANSPORT_URL
-from blazar_events.stack.layout import stack_dir as stack_folder
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import DeliverySpec, SigningKeys, Subscription
 
@@ -100,7 +96,8 @@ class Soak:
         self.sink_up.set()
         self.publishing = threading.Event()  # the publisher's: set while it publishes
         self._supervising = threading.Event()
-        self._restarting: set[str] = set()
+        self.restarting: set[str] = set()
+        self._supervisor: threading.Thread | None = None
 
     # --- start-up -----------------------------------------------------------------------
 
@@ -160,11 +157,11 @@ class Soak:
         body = {**sub.body, "name": sub.name, "sink": sink, "delivery": delivery}
         if sub.project == "*":
             body["project_id"] = "*"
-        answer = self._api("POST", "/v1/subscriptions", sub.project, body)
+        answer = self.api_call("POST", "/v1/subscriptions", sub.project, body)
         self.sub_ids[sub.name] = answer["id"]
         return str(answer["secret"])
 
-    def _api(
+    def api_call(
         self, method: str, path: str, project: str, body: Any = None, patch: bool = False
     ) -> Any:
         """One API call, retried while the API is down (killed by the schedule)."""
@@ -204,97 +201,41 @@ class Soak:
             time.sleep(0.5)
         raise SystemExit(f"the bridge's queue {self.tag} never appeared; see {self.logs}")
 
-    # --- faults -------------------------------------------------------------------------
-
-    def actions(
-        self,
-        sinks: Sinks,
-        subs: list[SubDef],
-        update: Update,
-        args: argparse.Namespace,
-        timeline: Timeline,
-        rng: random.Random,
-    ) -> dict[str, Callable[[Fault], str]]:
-        lock_path = stack_folder() / "faults.lock" if args.fault_lock == "stack" else None
-        by_name = {sub.name: sub for sub in subs}
-
-        def kill(fault: Fault) -> str:
-            component = self.components[fault.target]
-            self._restarting.add(fault.target)
-            try:
-                component.kill()
-                down = rng.uniform(1.0, 5.0)
-                time.sleep(down)
-                component.start()
-            finally:
-                self._restarting.discard(fault.target)
-            return f"SIGKILL, restarted after {down:.1f} s"
-
-        def restart(fault: Fault) -> str:
-            with fault_lock(lock_path, 120.0) as held:
-                if not held:
-                    return "SKIPPED: the stack's fault lock stayed busy for 120 s"
-                when = [
-                    *(["while the bridge produces"] if self.publishing.is_set() else []),
-                    *(["while c-all's retries are due"] if not self.sink_up.is_set() else []),
-                ]
-                started = time.monotonic()
-                if not services.stop_service(fault.target):
-                    return f"SKIPPED: {fault.target} is not run by this stack ({stack_folder()})"
-                stopped = time.monotonic()
-                services.start_service(fault.target)
-                return (
-                    f"stopped in {stopped - started:.1f} s, answering again after "
-                    f"{time.monotonic() - stopped:.1f} s {', '.join(when)}"
-                ).strip()
-
-        def sink_down(fault: Fault) -> str:
-            sinks.down(fault.target)
-            self.sink_up.clear()
-            began = time.time()
-
-            def back() -> None:
-                sinks.up(fault.target)
-                timeline.record(time.time(), f"sink-up {fault.target}",
-                                f"down {time.time() - began:.0f} s")  # fmt: skip
-                self.sink_up.set()
-
-            threading.Timer(args.sink_down, back).start()
-            return f"connections refused for {args.sink_down:g} s"
-
-        def rotate(fault: Fault) -> str:
-            sub = by_name[fault.target]
-            answer = self._api("POST", f"/v1/subscriptions/{self.sub_ids[sub.name]}/secret",
-                               sub.project, {})  # fmt: skip
-            sinks.trust(sub.name, str(answer["secret"]))
-            return "new secret; the old one keeps signing during its grace"
-
-        def change(fault: Fault) -> str:
-            sub = by_name[fault.target]
-            assert sub.update is not None
-            update.started = time.time()
-            self._api("PATCH", f"/v1/subscriptions/{self.sub_ids[sub.name]}", sub.project,
-                      sub.update[0], patch=True)  # fmt: skip
-            update.finished = time.time()
-            return f"PATCH {sub.update[0]}"
-
-        return {"kill": kill, "restart": restart, "sink-down": sink_down, "rotate": rotate,
-                "update": change}  # fmt: skip
-
-    def supervise(self, timeline: Timeline) -> None:
+    def supervise(self, timeline: Timeline, bridge_ready: Callable[[], tuple[bool, str]]) -> None:
         """As systemd's Restart=on-failure would: a component that exits by itself (not killed
         by the schedule) is started again, and that is reported as a finding."""
 
         def loop() -> None:
+            unready: tuple[float, str] | None = None  # since when, and why
+            ticks = 0
             while not self._supervising.wait(1.0):
                 for name, component in self.components.items():
                     code = component.exited()
-                    if code is not None and name not in self._restarting:
+                    if code is not None and name not in self.restarting:
                         self.crashes.append(f"{name} exit {code} at {time.time():.0f}")
                         timeline.record(time.time(), f"EXITED {name}", f"code {code}; restarted")
                         component.start()
+                ticks += 1
+                if ticks % 5 or "bridge" in self.restarting:
+                    continue
+                # The bridge's own view, so a stall shows in the timeline where it began.
+                ready, why = bridge_ready()
+                if not ready and unready is None:
+                    unready = (time.time(), why)
+                elif ready and unready is not None:
+                    if time.time() - unready[0] > 15:
+                        timeline.record(unready[0], "bridge not ready", unready[1])
+                    unready = None
+            if unready is not None:
+                timeline.record(unready[0], "bridge not ready", unready[1] + " (until the end)")
 
-        threading.Thread(target=loop, name="supervisor", daemon=True).start()
+        self._supervisor = threading.Thread(target=loop, name="supervisor", daemon=True)
+        self._supervisor.start()
+
+    def stop_supervising(self) -> None:
+        self._supervising.set()
+        if self._supervisor is not None:
+            self._supervisor.join(30)
 
     def wait_sink_up(self) -> None:
         self.sink_up.wait()
@@ -335,49 +276,6 @@ class Soak:
                 return f"TIMEOUT: {done:,}/{total:,} after {timeout:g} s"
             time.sleep(2)
 
-    def whereabouts(self) -> str:
-        """Where undelivered events may sit: the bridge's queue, the topic, the group's lag."""
-        parts: list[str] = []
-        try:
-            with kombu.Connection(AMQP_URL) as conn:
-                declared = conn.channel().queue_declare(self.tag, passive=True)
-                parts.append(f"bridge queue: {declared.message_count:,} ready messages")
-        except Exception as exc:
-            parts.append(f"bridge queue: unknown ({type(exc).__name__})")
-        try:
-            import confluent_kafka
-
-            probe = confluent_kafka.Consumer({"bootstrap.servers": KAFKA_BOOTSTRAP,
-                                              "group.id": self.tag, "log_level": 2})  # fmt: skip
-            try:
-                partitions = [confluent_kafka.TopicPartition(self.topic, n)
-                              for n in range(PARTITIONS)]  # fmt: skip
-                ends = [probe.get_watermark_offsets(tp, timeout=10)[1] for tp in partitions]
-                committed = probe.committed(partitions, timeout=10)
-                lag = sum(end - max(tp.offset, 0) for end, tp in zip(ends, committed, strict=True))
-                parts.append(f"topic: {sum(ends):,} records; broker group lag {lag:,}")
-            finally:
-                probe.close()
-        except Exception as exc:
-            parts.append(f"topic: unknown ({type(exc).__name__}: {exc})")
-        parts.append(f"bridge: {self._bridge_health()}")
-        return "; ".join(parts)
-
-    def _bridge_health(self) -> str:
-        """The running bridge's /readyz and forwarded counter (its port is in its log)."""
-        found = re.findall(r"health and metrics on (http://\S+/)", self.components["bridge"].log
-                           .read_text(errors="replace"))  # fmt: skip
-        if not found:
-            return "no health address in its log"
-        try:
-            ready = httpx.get(found[-1] + "readyz", timeout=5)
-            metrics = httpx.get(found[-1] + "metrics", timeout=5).text
-        except httpx.HTTPError as exc:
-            return f"not answering ({type(exc).__name__})"
-        forwarded = re.findall(r"^blazar_events_bridge_forwarded_total (\S+)", metrics, re.M)
-        return (f"/readyz {ready.status_code} {ready.text.strip()[:200]}; forwarded since its"
-                f" last start {forwarded[-1] if forwarded else '?'}")  # fmt: skip
-
     def dispatcher_summary(self) -> str:
         if self.dispatcher is None:
             return "not started"
@@ -386,7 +284,7 @@ class Soak:
                 f" calls, {len(d.dead_lettered)} dead-lettered {d.dead_lettered[:3]}")  # fmt: skip
 
     def teardown(self, keep: bool) -> None:
-        self._supervising.set()
+        self.stop_supervising()
         if self.dispatcher is not None:
             with contextlib.suppress(Exception):
                 self.dispatcher.close()

@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 
 from chaos import Chaos, Timeline, schedule
+from diagnostics import bridge_ready, whereabouts
+from faults import to_actions
 from pipeline import Soak
 from publisher import Publisher
 from report import Update, duplicate_causes, table, tally, to_json
@@ -99,9 +101,9 @@ def main(argv: list[str]) -> int:
         faults = schedule(args.seed, duration, args.kills, args.service_restarts,
                           args.sink_down, "c-all")  # fmt: skip
         rng = random.Random(args.seed ^ 0xC4A05)
-        actions = soak.actions(sinks, subs, update, args, timeline, rng)
+        actions = to_actions(soak, sinks, subs, update, args, timeline, rng)
         chaos = Chaos(faults, actions, timeline)
-        soak.supervise(timeline)
+        soak.supervise(timeline, lambda: bridge_ready(soak))
         chaos.start()
         stop = threading.Event()
         publisher.publish(leases, args.events, rate, stop)
@@ -112,6 +114,7 @@ def main(argv: list[str]) -> int:
         chaos.join()
         soak.wait_sink_up()
         drained = soak.drain(sinks, subs, published, update, args.drain_timeout, args.drain_quiet)
+        soak.stop_supervising()
         rows = [tally(sub, sinks.sinks[sub.name].hits, published.notes, published.sent_at, update)
                 for sub in subs]  # fmt: skip
         print()
@@ -122,7 +125,7 @@ def main(argv: list[str]) -> int:
         hits = {sub.name: sinks.sinks[sub.name].hits for sub in subs}
         causes = duplicate_causes(subs, hits, marks)
         print(f"duplicates by the last fault between first delivery and repeat: {causes}")
-        where = soak.whereabouts()
+        where = whereabouts(soak)
         print(f"at the end: {where}")
         print(f"bridge/broker/function restarts by the soak's supervisor (exited by themselves): "
               f"{soak.crashes or 'none'}")  # fmt: skip
