@@ -17,6 +17,10 @@ from workload import SubDef
 from blazar_events.stack import services
 from blazar_events.stack.layout import stack_dir as stack_folder
 
+# Tests beside the soak hold the fault lock shared while they use a service; a restart waits
+# this long for them to let go, then is skipped (and the run reported as not OK).
+LOCK_WAIT = 300.0
+
 
 def to_actions(
     soak: Soak,
@@ -43,9 +47,9 @@ def to_actions(
         return f"SIGKILL, restarted after {down:.1f} s"
 
     def restart(fault: Fault) -> str:
-        with fault_lock(lock_path, 120.0) as held:
+        with fault_lock(lock_path, LOCK_WAIT) as held:
             if not held:
-                return "SKIPPED: the stack's fault lock stayed busy for 120 s"
+                return f"SKIPPED: the stack's fault lock stayed busy for {LOCK_WAIT:g} s"
             when = [
                 *(["while the bridge produces"] if soak.publishing.is_set() else []),
                 *(["while c-all's retries are due"] if not soak.sink_up.is_set() else []),
