@@ -35,6 +35,7 @@ def test_a_short_soak_loses_nothing_through_kills_and_restarts(tmp_path: Path) -
     if not service_faults:
         argv.append("--no-service-faults")
     run = subprocess.run(argv, capture_output=True, text=True, timeout=2300, check=False)
+    print(run.stdout)  # the soak's table and fault timeline, shown with -s or on failure
     output = run.stdout[-6000:] + run.stderr[-4000:]
     assert report_file.exists(), f"the soak ended without a report:\n{output}"
     report = json.loads(report_file.read_text())
