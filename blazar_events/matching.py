@@ -18,7 +18,10 @@ failure on the one subscription it belongs to and goes on with the others.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import NamedTuple
+
+from cloudevents.core.base import BaseCloudEvent
 
 from blazar_events.errors import FilterError, InvalidFilter
 from blazar_events.filters import from_list
@@ -27,6 +30,19 @@ from blazar_events.filters.factory import total
 from blazar_events.subscription import ALL_PROJECTS, Subscription
 
 Matcher = Callable[[Mapping[str, str]], bool]
+
+
+def to_attributes(event: BaseCloudEvent) -> dict[str, str]:
+    """The event's attributes as strings, as filters see them (time in RFC 3339, ``Z``);
+    the broker and the function service read an event the same way."""
+    result: dict[str, str] = {}
+    for name, value in event.get_attributes().items():
+        if value is None:
+            continue
+        if isinstance(value, datetime):
+            value = value.isoformat().replace("+00:00", "Z")
+        result[name] = str(value)
+    return result
 
 
 def _never(attributes: Mapping[str, str]) -> bool:

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
-
-from cloudevents.core.base import BaseCloudEvent
 
 from blazar_events.matching import Matcher, compile_subscription
 from blazar_events.subscription import ALL_PROJECTS, SigningKeys, Subscription
@@ -58,18 +55,6 @@ def from_subscription_entry(sub: Subscription, keys: SigningKeys | None = None) 
     except Exception as exc:  # stored by an older API or a bus producer: contain it per entry
         match = _failing(exc)
     return Entry(sub, match, from_subscription(sub), keys, buckets)
-
-
-def to_attributes(event: BaseCloudEvent) -> dict[str, str]:
-    """The event's attributes as strings, as filters see them (time in RFC 3339, ``Z``)."""
-    result: dict[str, str] = {}
-    for name, value in event.get_attributes().items():
-        if value is None:
-            continue
-        if isinstance(value, datetime):
-            value = value.isoformat().replace("+00:00", "Z")
-        result[name] = str(value)
-    return result
 
 
 class SubscriptionIndex:

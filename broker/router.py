@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 from cloudevents.core.base import BaseCloudEvent
 
 from blazar_events.errors import BlazarEventsError, NotificationRejected
-from blazar_events.matching import evaluate
+from blazar_events.matching import evaluate, to_attributes
 from blazar_events.records import from_record
 from blazar_events.settings import EventSettings, KafkaSettings
 from blazar_events.store import SubscriptionStore
@@ -32,7 +32,7 @@ from broker.deliverylog import DeliveryLog
 from broker.dispatcher import Dispatcher
 from broker.follower import Change, ChangeFollower, RequestFollower, Snapshot
 from broker.incidents import Incidents
-from broker.index import Entry, SubscriptionIndex, from_subscription_entry, to_attributes
+from broker.index import Entry, SubscriptionIndex, from_subscription_entry
 from broker.lanes import Job
 from broker.metrics import BrokerMetrics
 from broker.offsets import OffsetTracker

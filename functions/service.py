@@ -32,6 +32,7 @@ from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings import http
 
 from blazar_events.errors import BlazarEventsError, NotFound
+from blazar_events.matching import to_attributes
 from blazar_events.settings import RedisSettings
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import Subscription
@@ -44,7 +45,7 @@ from delivery.settings import DeliverySettings
 from functions.callers import check_caller, to_key
 from functions.deadletters import to_dead_letter, to_target
 from functions.settings import FunctionSettings
-from functions.subscribers import Subscribers, to_attributes
+from functions.subscribers import Subscribers
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,6 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
-from datetime import datetime
-
-from cloudevents.core.base import BaseCloudEvent
 
 from blazar_events.matching import Matcher, compile_subscription
 from blazar_events.store import SubscriptionStore
@@ -22,22 +19,6 @@ log = logging.getLogger(__name__)
 
 ATTEMPT_COUNT_TTL = 7 * 24 * 3600  # longer than any retry schedule Knative allows
 MAX_MATCHERS = 10_000  # compiled subscriptions kept; one per subscription, so the quota's size
-
-
-def to_attributes(event: BaseCloudEvent) -> dict[str, str]:
-    """The event's attributes as strings, as the filters see them (time in RFC 3339, ``Z``).
-
-    The same reading as the standalone broker's (``broker/index.py``), which components may
-    not import.
-    """
-    result: dict[str, str] = {}
-    for name, value in event.get_attributes().items():
-        if value is None:
-            continue
-        if isinstance(value, datetime):
-            value = value.isoformat().replace("+00:00", "Z")
-        result[name] = str(value)
-    return result
 
 
 class Subscribers:
