@@ -29,6 +29,7 @@ from blazar_events.stack import services
 from blazar_events.stack.layout import AMQP_URL, KAFKA_BOOTSTRAP, REDIS_URL, TRANSPORT_URL
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import DeliverySpec, SigningKeys, Subscription
+from blazar_events.triggers import DELIVER_ROUTE, TOKEN_PARAMETER, to_token
 
 PARTITIONS = 6  # as `blazar-events stack up` creates blazar.events
 WAIT = 120.0
@@ -36,6 +37,8 @@ WAIT = 120.0
 # seconds: 100 retries span more than an hour), a 10 s attempt timeout.
 DELIVERY = {"retry": 100, "backoffPolicy": "linear", "backoffDelay": "PT1S", "timeout": "PT10S"}
 NEEDED = ("redis", "rabbitmq", "kafka")
+# The key the operator makes the Triggers' capability tokens with; the function checks them.
+TOKEN_KEY = "soak-function-token-key-at-least-32-bytes"
 
 
 class Soak:
@@ -81,7 +84,8 @@ class Soak:
             "BLAZAR_EVENTS_DELIVERY_ALLOWED_NETWORKS": "127.0.0.0/8",
             "BLAZAR_EVENTS_FUNCTION_PORT": str(self.fn_port),
         }
-        fn_env = {**self.env, "BLAZAR_EVENTS_REDIS_KEY_PREFIX": self.fn_prefix}
+        fn_env = {**self.env, "BLAZAR_EVENTS_REDIS_KEY_PREFIX": self.fn_prefix,
+                  "BLAZAR_EVENTS_FUNCTION_TOKEN_KEY": TOKEN_KEY}  # fmt: skip
         self.components = {
             "bridge": Component("bridge", "bridge", self.env, self.logs),
             "broker-1": Component("broker-1", "broker", self.env, self.logs),
@@ -184,7 +188,10 @@ class Soak:
             time.sleep(0.5)
 
     def start_dispatcher(self, sub: SubDef) -> None:
-        url = f"http://127.0.0.1:{self.fn_port}/subscriptions/{self.sub_ids[sub.name]}"
+        # The subscriber URI a rendered Trigger carries: the path and the capability token.
+        sub_id = self.sub_ids[sub.name]
+        token = to_token(TOKEN_KEY.encode(), sub_id, DELIVER_ROUTE)
+        url = f"http://127.0.0.1:{self.fn_port}/subscriptions/{sub_id}?{TOKEN_PARAMETER}={token}"
         self.dispatcher = Dispatcher(
             KAFKA_BOOTSTRAP, self.topic, self.tag + "-trigger", url,
             lambda n: sub.in_project(n) and sub.matches(n),
