@@ -25,7 +25,14 @@ from blazar_events.errors import NotificationRejected
 from blazar_events.records import KafkaRecord
 from blazar_events.settings import EventSettings, KafkaSettings
 from bridge.metrics import Health, Metrics
-from bridge.producer import Receipt, ReceiptExpired, RecordRefused, RecordSink, is_refused
+from bridge.producer import (
+    FailedReceipt,
+    Receipt,
+    ReceiptExpired,
+    RecordRefused,
+    RecordSink,
+    is_refused,
+)
 from bridge.settings import BridgeSettings
 
 LOG = logging.getLogger(__name__)
@@ -60,19 +67,6 @@ class Outgoing:
     delivery: Delivery
     rejected: bool
     headers_only: bool = False
-
-
-class _Failed:
-    """The receipt of a send that raised: done, with the reason."""
-
-    def __init__(self, error: BaseException) -> None:
-        self._error = error
-
-    def done(self) -> bool:
-        return True
-
-    def error(self) -> BaseException | None:
-        return self._error
 
 
 def bounded(text: str, limit: int = ERROR_LIMIT) -> str:
@@ -304,7 +298,8 @@ class Pipeline:
         except Exception as exc:
             # The client choked on this record (Kafka's own errors come back in receipts):
             # treat it as a record Kafka refuses, so that it cannot block the queue.
-            return _Failed(RecordRefused(f"the Kafka client failed on it: {type(exc).__name__}"))
+            why = f"the Kafka client failed on it: {type(exc).__name__}"
+            return FailedReceipt(RecordRefused(why))
 
     @staticmethod
     def _pause(seconds: float, wait: Callable[[float], None], stopping: Callable[[], bool]) -> bool:

@@ -71,8 +71,8 @@ def is_refused(error: BaseException) -> bool:
     return isinstance(error, _REFUSED)
 
 
-class _Done:
-    """A receipt that failed before reaching the client's buffer."""
+class FailedReceipt:
+    """A receipt that failed before reaching the client's buffer (or whose send raised)."""
 
     def __init__(self, error: BaseException) -> None:
         self._error = error
@@ -148,7 +148,7 @@ class KafkaSink:
         # within max_block_ms), fail the rest of the batch at once instead of blocking
         # once per record: the pipeline backs off and resends them all anyway.
         if self._failure is not None and time.monotonic() < self._failing_until:
-            return _Done(self._failure)
+            return FailedReceipt(self._failure)
         try:
             future = self._client().send(
                 topic, key=record.key, value=record.value, headers=list(record.headers)
@@ -156,7 +156,7 @@ class KafkaSink:
         except (ServiceUnavailable, kafka_errors.KafkaError) as exc:
             if not is_refused(exc):
                 self._failure, self._failing_until = exc, time.monotonic() + FAIL_FAST_SECONDS
-            return _Done(exc)
+            return FailedReceipt(exc)
         self._failure = None
         return _Future(future)
 
