@@ -16,8 +16,8 @@ from collections.abc import Callable
 COMMAND_ENV = "BLAZAR_EVENTS_COMMAND"
 # command -> (module, function, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "stack": ("blazar_events.stack.cli", "main", "local services on loopback: up|down|status"),
-    "run": ("blazar_events.stack.demo", "main", "the whole pipeline on the local stack"),
+    "stack": ("stack.cli", "main", "local services on loopback: up|down|status"),
+    "run": ("stack.demo", "main", "the whole pipeline on the local stack"),
     "bridge": ("bridge.service", "main", "oslo.messaging notifications -> CloudEvents on Kafka"),
     "api": ("api.service", "main", "the subscriptions REST API (gunicorn)"),
     "broker": ("broker.service", "main", "standalone routing and delivery from Kafka"),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blazar_events.errors import StackError
-from blazar_events.stack.layout import HOST
+from stack.layout import HOST
 
 
 def port_open(port: int, host: str = HOST, timeout: float = 0.5) -> bool:
