@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from blazar_events.errors import StackError
+from stack.errors import StackError
 from stack.identity import Account, Identity
 from stack.keystone import admin_credentials
 from stack.layout import (

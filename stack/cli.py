@@ -7,8 +7,8 @@ import shlex
 import sys
 import time
 
-from blazar_events.errors import StackError
 from stack import services
+from stack.errors import StackError
 from stack.layout import (
     AMQP_URL,
     KAFKA_BOOTSTRAP,

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from blazar_events.errors import StackError
+from stack.errors import StackError
 from stack.layout import stack_dir
 from stack.process import run_step
 

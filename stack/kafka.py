@@ -15,7 +15,7 @@ import uuid
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from blazar_events.errors import StackError
+from stack.errors import StackError
 from stack.layout import HOST, KAFKA_BOOTSTRAP, KAFKA_CONTROLLER_PORT, KAFKA_PORT
 from stack.process import port_open, run_step
 from stack.service import Service

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from blazar_events.errors import StackError
+from stack.errors import StackError
 from stack.layout import HOST, KEYSTONE_PORT, KEYSTONE_URL, stack_dir
 from stack.process import run_step
 from stack.service import Service

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from blazar_events.errors import StackError
+from stack.errors import StackError
 from stack.layout import bin_dir, project_root
 from stack.process import run_step
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from blazar_events.errors import StackError
+from stack.errors import StackError
 from stack.identity import Account
 from stack.layout import BLAZAR_URL
 

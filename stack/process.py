@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from blazar_events.errors import StackError
+from stack.errors import StackError
 from stack.layout import HOST
 
 

@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from blazar_events.errors import StackError
+from stack.errors import StackError
 from stack.install import apt_install, missing
 from stack.service import Service, Status
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from blazar_events.errors import StackError
+from stack.errors import StackError
 from stack.process import ManagedProcess
 from stack.service import Service
 
