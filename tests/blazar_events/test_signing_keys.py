@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from blazar_events.errors import ConfigurationError
-from blazar_events.signing_keys import Sealer
-from blazar_events.subscription import SigningKeys
+from blazar_events.signing_keys import Sealer, SigningKeys
 
 
 def test_keys_come_from_a_file_first_then_the_setting(tmp_path: Any) -> None:
@@ -20,3 +20,20 @@ def test_keys_come_from_a_file_first_then_the_setting(tmp_path: Any) -> None:
     assert opened.current == "whsec_AAAA" and not stale
     with pytest.raises(ConfigurationError, match="secrets_keys"):
         Sealer(["not-a-key"])
+
+
+def test_signing_keys_rotation_and_grace() -> None:
+    keys = SigningKeys.generate()
+    assert keys.current.startswith("whsec_") and len(keys.current) == 6 + 44
+    now = datetime.now(UTC)
+    rotated = keys.rotated(timedelta(hours=24), now)
+    assert rotated.current != keys.current
+    assert rotated.active(now) == [rotated.current, keys.current]
+    assert rotated.active(now + timedelta(hours=25)) == [rotated.current]
+    immediate = keys.rotated(timedelta(0), now)
+    assert immediate.active(now) == [immediate.current]
+
+
+def test_secrets_never_show_in_repr() -> None:
+    keys = SigningKeys.generate()
+    assert keys.current not in repr(keys)
