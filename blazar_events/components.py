@@ -43,9 +43,11 @@ class Component:
 
 
 def _absent(point: EntryPoint, error: ModuleNotFoundError) -> bool:
-    """The declaring package itself is not installed (the image carries no ``stack/``)."""
-    missing = error.name or ""
-    return point.module == missing or point.module.startswith(f"{missing}.")
+    """The declaring package itself is not installed (the image carries no ``stack/``).
+
+    A module missing inside an installed package is a broken install, not an absent one.
+    """
+    return error.name == point.module.partition(".")[0]
 
 
 def installed() -> dict[str, Component]:
