@@ -133,12 +133,6 @@ class ConfigurationError(BlazarEventsError, ValueError):
     name = "ConfigurationError"
 
 
-class StackError(BlazarEventsError):
-    """A local development service (``blazar-events stack``) cannot be installed or started."""
-
-    name = "StackError"
-
-
 class FilterError(BlazarEventsError):
     """Evaluating a subscription's compiled filter failed in a way CESQL does not define.
 

@@ -1,4 +1,4 @@
-"""Blazar notifications -> CloudEvents (DESIGN.md, Contract 1), and the event-type catalog.
+"""Blazar notifications -> CloudEvents (docs/design.md, Contract 1), and the event-type catalog.
 
 Everything here is pure: bytes or dicts in, a CloudEvent (or ``None`` for a notification
 that is not Blazar's) out. A notification that claims to be Blazar's but cannot be

@@ -1,7 +1,7 @@
 """The catalog of Blazar event types and the rule that turns short forms into CloudEvent types.
 
 Blazar's oslo ``event_type`` (``lease.event.start_lease``) becomes the CloudEvent type
-``org.openstack.blazar.lease.event.start_lease`` (DESIGN.md, Contract 1). Subscribers may write
+``org.openstack.blazar.lease.event.start_lease`` (docs/design.md, Contract 1). Subscribers may write
 either form; :func:`normalize_type` returns the full one and refuses text that is not an event
 type at all. Types Blazar does not emit today are still valid (Blazar may add events):
 :func:`is_known` tells the API when to warn. Pure, and imported by :mod:`blazar_events.events`.

@@ -39,16 +39,6 @@ ENV_PREFIX = "BLAZAR_EVENTS_"
 CONFIG_FILE_ENV = "BLAZAR_EVENTS_CONFIG_FILE"
 DEFAULT_CONFIG_FILE = "/etc/blazar-events/blazar-events.conf"
 
-# Modules that declare component sections; imported only to document or sample them.
-COMPONENT_SETTINGS = (
-    "bridge.settings",
-    "api.settings",
-    "delivery.settings",
-    "functions.settings",
-    "broker.settings",
-    "k8s.settings",
-)
-
 
 def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
@@ -211,12 +201,10 @@ class EventSettings(Section, section="events"):
 
 def all_sections() -> dict[str, type[Section]]:
     """Every section, core and components (importing the components' settings modules)."""
-    for module in COMPONENT_SETTINGS:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    from blazar_events.components import settings_modules
+
+    for module in settings_modules():
+        importlib.import_module(module)
     return dict(sorted(Section.registry.items()))
 
 

@@ -1,4 +1,4 @@
-"""The subscription (DESIGN.md, Contract 2) as pydantic models, and its signing keys.
+"""The subscription (docs/design.md, Contract 2) as pydantic models, and its signing keys.
 
 :class:`SubscriptionInput` is what a client may send (unknown fields are refused);
 :class:`Subscription` is the stored, realized resource. Both are pure data: the store persists

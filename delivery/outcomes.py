@@ -1,8 +1,9 @@
-"""What one delivery attempt came to, and how an HTTP answer maps onto it (DESIGN Contract 3).
+"""What one delivery attempt came to, and how an HTTP answer maps onto it.
 
-Like kopf's ``TemporaryError(delay)`` and arq's ``Retry(defer=...)``, the attempt returns one
-of a small set of values; the caller decides what that means for it: the Knative function
-service turns them into status codes, the standalone broker into its retry schedule.
+The mapping is docs/design.md's Contract 3. Like kopf's ``TemporaryError(delay)`` and arq's
+``Retry(defer=...)``, the attempt returns one of a small set of values; the caller decides what
+that means for it: the Knative function service turns them into status codes, the standalone
+broker into its retry schedule.
 """
 
 from __future__ import annotations

@@ -25,16 +25,16 @@ import pytest
 import redis
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from blazar_events.stack import services
-from blazar_events.stack.keystone import KeystoneAdmin, admin_credentials
-from blazar_events.stack.layout import (
+from stack import services
+from stack.keystone import KeystoneAdmin, admin_credentials
+from stack.layout import (
     AMQP_URL,
     KAFKA_BOOTSTRAP,
     REDIS_URL,
     TRANSPORT_URL,
     stack_dir,
 )
-from blazar_events.stack.service import Status
+from stack.service import Status
 
 SERVICE_FIXTURES = {
     "redis_url",

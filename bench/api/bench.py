@@ -39,9 +39,9 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from blazar_events.stack.layout import REDIS_URL
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import Subscription, from_input
+from stack.layout import REDIS_URL
 
 HEADERS = {"X-Project-Id": "bench-project", "X-User-Id": "bench", "X-Roles": "member"}
 SINK = "http://10.0.0.1:8217/"

@@ -38,7 +38,7 @@ from typing import Any
 import kombu
 from kafka import KafkaConsumer, KafkaProducer
 
-from blazar_events.stack import layout
+from stack import layout
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "blazar" / "v2-lease.event.start_lease.json"

@@ -9,7 +9,7 @@ import httpx
 import kombu
 from pipeline import PARTITIONS, Soak
 
-from blazar_events.stack.layout import AMQP_URL, KAFKA_BOOTSTRAP
+from stack.layout import AMQP_URL, KAFKA_BOOTSTRAP
 
 
 def whereabouts(soak: Soak) -> str:

@@ -14,8 +14,8 @@ from report import Update
 from sinks import Sinks
 from workload import SubDef
 
-from blazar_events.stack import services
-from blazar_events.stack.layout import stack_dir as stack_folder
+from stack import services
+from stack.layout import stack_dir as stack_folder
 
 # Tests beside the soak hold the fault lock shared while they use a service; a restart waits
 # this long for them to let go, then is skipped (and the run reported as not OK).

@@ -32,7 +32,7 @@ from publisher import Publisher
 from sinks import free_port
 from workload import Leases
 
-from blazar_events.stack.layout import AMQP_URL, TRANSPORT_URL, stack_dir
+from stack.layout import AMQP_URL, TRANSPORT_URL, stack_dir
 
 SETTINGS = """process.roles=broker,controller
 node.id=1

@@ -25,11 +25,11 @@ from report import Update, expected_for
 from sinks import Sinks, free_port
 from workload import PREFIX, SubDef
 
-from blazar_events.stack import services
-from blazar_events.stack.layout import AMQP_URL, KAFKA_BOOTSTRAP, REDIS_URL, TRANSPORT_URL
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import DeliverySpec, SigningKeys, Subscription
 from blazar_events.triggers import DELIVER_ROUTE, TOKEN_PARAMETER, to_token
+from stack import services
+from stack.layout import AMQP_URL, KAFKA_BOOTSTRAP, REDIS_URL, TRANSPORT_URL
 
 PARTITIONS = 6  # as `blazar-events stack up` creates blazar.events
 WAIT = 120.0

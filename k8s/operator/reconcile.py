@@ -1,6 +1,6 @@
 """Reconcile EventSubscriptions into the store, and the store into Knative Triggers.
 
-Two loops meet in the Redis store (DESIGN.md, Contract 4):
+Two loops meet in the Redis store (docs/design.md, Contract 4):
 
 * :meth:`Reconciler.reconcile` turns one EventSubscription into a stored subscription (owner
   ``k8s``, id = the resource's uid, so a restart never duplicates it) and its Trigger, and

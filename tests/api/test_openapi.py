@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 
 from api.app import create_app
-from blazar_events.stack.layout import REDIS_URL
 from blazar_events.store import SubscriptionStore
+from stack.layout import REDIS_URL
 from tests.api.conftest import MEMBER_A
 from tests.api.conftest import settings as api_settings
 from tests.conftest import unique_name

@@ -198,17 +198,6 @@ def test_a_missing_project_is_rejected_because_tenant_isolation_needs_it() -> No
     assert caught.value.reason == "missing-project-id"
 
 
-@pytest.mark.parametrize(
-    "short",
-    [*events.BLAZAR_EVENT_TYPES, "lease.event.some_new_event"],
-)
-def test_normalize_type_adds_the_prefix_once(short: str) -> None:
-    full = events.normalize_type(short)
-    assert full == events.TYPE_PREFIX + short
-    assert events.normalize_type(full) == full
-    assert events.short_type(full) == short
-
-
 @pytest.mark.parametrize("name", sorted(MALFORMED))
 def test_a_redacted_rejected_body_keeps_no_secret(name: str) -> None:
     assert not any(s.encode() in events.redact_body(malformed_body(name)) for s in SECRETS)

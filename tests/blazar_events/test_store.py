@@ -10,7 +10,6 @@ import pytest
 import redis
 
 from blazar_events.errors import (
-    ConfigurationError,
     Conflict,
     NotFound,
     PreconditionFailed,
@@ -383,17 +382,6 @@ def test_sealed_secrets_without_a_key_are_unavailable_not_garbage(
     sub = sealed.create(make(), SigningKeys.generate())
     with pytest.raises(ServiceUnavailable, match="secrets_keys"):
         store.get_keys(sub.id)
-
-
-def test_keys_come_from_a_file_first_then_the_setting(tmp_path: Any) -> None:
-    first, second = Sealer.generate_key(), Sealer.generate_key()
-    path = tmp_path / "keys"
-    path.write_text(f"# sealing key first\n{first}\n")
-    token = Sealer([first]).seal(SigningKeys(current="whsec_AAAA"))
-    opened, stale = Sealer.from_settings(second, str(path)).open(token)
-    assert opened.current == "whsec_AAAA" and not stale
-    with pytest.raises(ConfigurationError, match="secrets_keys"):
-        Sealer(["not-a-key"])
 
 
 def test_waiting_requests_are_never_trimmed_and_a_full_queue_refuses(

@@ -17,11 +17,11 @@ from kafka.structs import TopicPartition
 
 from blazar_events.records import from_record, to_record
 from blazar_events.settings import KafkaSettings
-from blazar_events.stack.sink import Sink
 from blazar_events.store import SubscriptionStore
 from broker.router import Router
 from broker.settings import BrokerSettings
 from delivery.settings import DeliverySettings
+from stack.sink import Sink
 from tests.conftest import unique_name
 
 

@@ -10,8 +10,8 @@ from kafka import KafkaProducer
 
 from blazar_events.records import to_record
 from blazar_events.settings import KafkaSettings
-from blazar_events.stack.sink import Sink
 from blazar_events.store import SubscriptionStore
+from stack.sink import Sink
 from tests.broker.conftest import RunningBroker, read_topic
 from tests.delivery.conftest import from_fixture, to_subscription
 

@@ -14,9 +14,9 @@ from kafka.structs import TopicPartition
 
 from blazar_events.records import to_record
 from blazar_events.settings import KafkaSettings
-from blazar_events.stack.sink import HANG, Sink
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import DeliverySpec, SigningKeys
+from stack.sink import HANG, Sink
 from tests.broker.conftest import RunningBroker, read_topic
 from tests.delivery.conftest import from_fixture, to_subscription
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from blazar_events.stack.sink import Sink
 from blazar_events.store import SubscriptionStore
 from broker.consumer import KafkaSource
 from broker.metrics import BrokerMetrics
 from broker.supervisor import Supervisor, in_thread, to_backoff
+from stack.sink import Sink
 from tests.broker.conftest import RunningBroker
 from tests.delivery.conftest import from_fixture, to_subscription
 

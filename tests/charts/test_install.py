@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from blazar_events.stack.kubeapiserver import kubeconfig_path
+from stack.kubeapiserver import kubeconfig_path
 from tests.charts.render import CHART, HELM
 from tests.charts.test_chart import VARIANTS, _values
 from tests.k8s.kube import Kube

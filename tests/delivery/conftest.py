@@ -14,9 +14,9 @@ import redis
 from cloudevents.core.base import BaseCloudEvent
 
 from blazar_events import events
-from blazar_events.stack.sink import Sink
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription
+from stack.sink import Sink
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "blazar"
 

@@ -10,12 +10,12 @@ from typing import Any, TypeVar
 import pytest
 from cloudevents.core.base import BaseCloudEvent
 
-from blazar_events.stack.sink import HANG, Sink
 from delivery.client import Sender
 from delivery.http1 import Resolve
 from delivery.outcomes import Attempt, Delivered, Gone, PermanentFailure, Retry
 from delivery.request import USER_AGENT, Payload, Target
 from delivery.settings import DeliverySettings
+from stack.sink import HANG, Sink
 from tests.delivery.conftest import data_of
 
 T = TypeVar("T")

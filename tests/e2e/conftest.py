@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import redis
 
-from blazar_events.stack.sink import Received, Sink
 from blazar_events.store import SubscriptionStore
+from stack.sink import Received, Sink
 from tests.bridge.conftest import BlazarNotifier, Route, fixture_message
 from tests.conftest import unique_name
 

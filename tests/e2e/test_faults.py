@@ -6,9 +6,9 @@ import socket
 from collections.abc import Callable
 from typing import TypeVar
 
-from blazar_events.stack.sink import HANG, Sink
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import DeliverySpec
+from stack.sink import HANG, Sink
 from tests.conftest import StackControl
 from tests.delivery.conftest import to_subscription
 from tests.e2e.conftest import BlazarNotifier, Pipeline, fixture_message, wait_until

@@ -5,9 +5,9 @@ SIGKILL of the broker in the middle of the run."""
 
 from __future__ import annotations
 
-from blazar_events.stack.sink import HANG, Sink
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import DeliverySpec
+from stack.sink import HANG, Sink
 from tests.delivery.conftest import to_subscription
 from tests.e2e.conftest import BlazarNotifier, Pipeline, fixture_message, wait_until
 

@@ -7,8 +7,8 @@ import json
 import time
 from typing import Any
 
-from blazar_events.stack.sink import Sink
 from blazar_events.store import SubscriptionStore
+from stack.sink import Sink
 from tests.bridge.conftest import blazar_fixtures
 from tests.delivery.conftest import to_subscription
 from tests.e2e.conftest import BlazarNotifier, Pipeline, fixture_message

@@ -18,11 +18,11 @@ import kombu
 import pytest
 from kafka import KafkaConsumer
 
-from blazar_events.stack.blazar import demo_account
-from blazar_events.stack.identity import Account
-from blazar_events.stack.leases import Leases, next_minute
-from blazar_events.stack.sink import Received, Sink
 from blazar_events.store import SubscriptionStore
+from stack.blazar import demo_account
+from stack.identity import Account
+from stack.leases import Leases, next_minute
+from stack.sink import Received, Sink
 from tests.bridge.conftest import Route
 from tests.conftest import _require, unique_name
 from tests.delivery.conftest import to_subscription

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from blazar_events.cli import COMMAND_ENV, COMMANDS
+from blazar_events.cli import COMMAND_ENV, commands
 from blazar_events.settings import ENV_PREFIX, all_env_names
 
 FUNC = yaml.safe_load((Path(__file__).parents[2] / "functions" / "func.yaml").read_text())
@@ -40,7 +40,7 @@ def test_the_spec_fields_are_ones_func_knows() -> None:
 
 
 def test_the_image_starts_the_function_on_the_port_knative_routes_to() -> None:
-    assert envs()[COMMAND_ENV] == "function" and "function" in COMMANDS
+    assert envs()[COMMAND_ENV] == "function" and "function" in commands()
     assert envs()[f"{ENV_PREFIX}FUNCTION_HOST"] == "0.0.0.0"
     assert envs()[f"{ENV_PREFIX}FUNCTION_PORT"] == "8080"
     assert FUNC["deploy"]["healthEndpoints"] == {"liveness": "/healthz", "readiness": "/healthz"}

@@ -16,13 +16,13 @@ from cloudevents.core.v1.event import CloudEvent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from blazar_events.stack.sink import Sink
 from blazar_events.store import SubscriptionStore
 from blazar_events.triggers import DEAD_LETTER_ROUTE, DELIVER_ROUTE, to_token, to_trigger
 from delivery.http1 import Resolve
 from delivery.settings import DeliverySettings
 from functions import service as service_module
 from functions.service import FunctionService, main
+from stack.sink import Sink
 from tests.delivery.conftest import to_subscription
 
 T = TypeVar("T")

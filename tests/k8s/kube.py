@@ -12,8 +12,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from blazar_events.stack.kubeapiserver import kubeconfig_path
-from blazar_events.stack.kubebuild import binary
+from stack.kubeapiserver import kubeconfig_path
+from stack.kubebuild import binary
 from tests.k8s.validation import CRD_FILE
 
 

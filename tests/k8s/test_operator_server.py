@@ -26,11 +26,11 @@ import yaml
 
 from blazar_events.errors import NotFound
 from blazar_events.signing_keys import SigningKeys
-from blazar_events.stack.kubeapiserver import ca_file
-from blazar_events.stack.layout import KUBE_APISERVER_URL
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import Subscription, SubscriptionInput
 from blazar_events.triggers import DELIVER_ROUTE, to_token, trigger_name
+from stack.kubeapiserver import ca_file
+from stack.layout import KUBE_APISERVER_URL
 from tests.charts.render import REQUIRED
 from tests.charts.test_install import _helm, _install
 from tests.k8s.kube import Kube

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from blazar_events.errors import StackError
-from blazar_events.stack.process import ManagedProcess
-from blazar_events.stack.service import Service
+from stack.errors import StackError
+from stack.process import ManagedProcess
+from stack.service import Service
 
 
 @pytest.fixture(autouse=True)

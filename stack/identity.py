@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from blazar_events.stack.keystone import KeystoneAdmin
+from stack.keystone import KeystoneAdmin
 
 DOMAIN_ID = "default"
 

@@ -11,9 +11,9 @@ import subprocess
 
 import kombu
 
-from blazar_events.stack.layout import AMQP_DIST_PORT, AMQP_PORT, AMQP_URL, HOST, TRANSPORT_URL
-from blazar_events.stack.process import run_step
-from blazar_events.stack.service import Service
+from stack.layout import AMQP_DIST_PORT, AMQP_PORT, AMQP_URL, HOST, TRANSPORT_URL
+from stack.process import run_step
+from stack.service import Service
 
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 CTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"

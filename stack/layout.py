@@ -27,7 +27,7 @@ BLAZAR_URL = f"http://{HOST}:{BLAZAR_PORT}"
 
 def project_root() -> Path:
     """The source checkout when installed editable (the usual case), else the working directory."""
-    here = Path(__file__).resolve().parents[2]
+    here = Path(__file__).resolve().parents[1]
     return here if (here / "pyproject.toml").is_file() else Path.cwd()
 
 

@@ -9,8 +9,8 @@ import httpx
 import redis
 from kafka.admin import KafkaAdminClient
 
-from blazar_events.stack.keystone import KeystoneAdmin
-from blazar_events.stack.services import NAMES
+from stack.keystone import KeystoneAdmin
+from stack.services import NAMES
 from tests.conftest import StackControl
 
 

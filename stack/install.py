@@ -9,9 +9,9 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from blazar_events.errors import StackError
-from blazar_events.stack.layout import stack_dir
-from blazar_events.stack.process import run_step
+from stack.errors import StackError
+from stack.layout import stack_dir
+from stack.process import run_step
 
 APT_TIMEOUT = 900.0
 POLICY_RC = Path("/usr/sbin/policy-rc.d")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from blazar_events.stack.knative import KnativeWebhook
-from blazar_events.stack.layout import SERVING_PROFILING_PORT, SERVING_WEBHOOK_PORT
+from stack.knative import KnativeWebhook
+from stack.layout import SERVING_PROFILING_PORT, SERVING_WEBHOOK_PORT
 
 
 class ServingWebhook(KnativeWebhook):

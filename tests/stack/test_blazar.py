@@ -8,10 +8,10 @@ import subprocess
 
 import httpx
 
-from blazar_events.stack import blazar, rabbitmq
-from blazar_events.stack.identity import Account
-from blazar_events.stack.layout import BLAZAR_URL
-from blazar_events.stack.leases import Leases
+from stack import blazar, rabbitmq
+from stack.identity import Account
+from stack.layout import BLAZAR_URL
+from stack.leases import Leases
 from tests.conftest import _require
 
 

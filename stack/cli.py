@@ -7,9 +7,9 @@ import shlex
 import sys
 import time
 
-from blazar_events.errors import StackError
-from blazar_events.stack import services
-from blazar_events.stack.layout import (
+from stack import services
+from stack.errors import StackError
+from stack.layout import (
     AMQP_URL,
     KAFKA_BOOTSTRAP,
     REDIS_URL,
@@ -83,7 +83,7 @@ def _restart(names: list[str]) -> int:
 
 def _env(names: list[str]) -> int:
     """Shell exports for the stack (``eval "$(blazar-events stack env)"``)."""
-    from blazar_events.stack.keystone import admin_credentials
+    from stack.keystone import admin_credentials
 
     admin = admin_credentials()
     exports = {

@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from blazar_events.errors import StackError
-from blazar_events.stack.layout import bin_dir, project_root
-from blazar_events.stack.process import run_step
+from stack.errors import StackError
+from stack.layout import bin_dir, project_root
+from stack.process import run_step
 
 SCRIPT = Path("k8s") / "tools" / "install-kube.sh"
 BINARIES = (

@@ -17,17 +17,17 @@ from typing import Any, ClassVar
 import httpx
 import yaml
 
-from blazar_events.stack.kubeapiserver import (
+from stack.kubeapiserver import (
     KubeApiserver,
     admin_token,
     kubeconfig_path,
     kubectl,
     ssl_context,
 )
-from blazar_events.stack.kubebuild import binary, ensure_built
-from blazar_events.stack.layout import HOST, KUBE_APISERVER_URL, bin_dir
-from blazar_events.stack.process import exclusive
-from blazar_events.stack.service import Service
+from stack.kubebuild import binary, ensure_built
+from stack.layout import HOST, KUBE_APISERVER_URL, bin_dir
+from stack.process import exclusive
+from stack.service import Service
 
 KNATIVE_VERSION = "v0.50.0"
 STOP_SECONDS = 5.0

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from blazar_events.stack.knative import KnativeWebhook
-from blazar_events.stack.layout import EVENTING_PROFILING_PORT, EVENTING_WEBHOOK_PORT
+from stack.knative import KnativeWebhook
+from stack.layout import EVENTING_PROFILING_PORT, EVENTING_WEBHOOK_PORT
 
 
 class EventingWebhook(KnativeWebhook):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import redis as redis_client
 
-from blazar_events.stack.layout import HOST, REDIS_PORT, REDIS_URL
-from blazar_events.stack.service import Service
+from stack.layout import HOST, REDIS_PORT, REDIS_URL
+from stack.service import Service
 
 
 class Redis(Service):

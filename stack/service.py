@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from blazar_events.errors import StackError
-from blazar_events.stack.layout import HOST, service_dir
-from blazar_events.stack.process import ManagedProcess, exclusive, port_open, wait_ready
+from stack.errors import StackError
+from stack.layout import HOST, service_dir
+from stack.process import ManagedProcess, exclusive, port_open, wait_ready
 
 
 @dataclass(frozen=True)

@@ -10,23 +10,23 @@ import importlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from blazar_events.errors import StackError
-from blazar_events.stack.install import apt_install, missing
-from blazar_events.stack.service import Service, Status
+from stack.errors import StackError
+from stack.install import apt_install, missing
+from stack.service import Service, Status
 
 # name -> "module:class"; imported lazily so `stack status redis` does not load Kafka's client.
 REGISTRY: dict[str, str] = {
-    "redis": "blazar_events.stack.redis:Redis",
-    "rabbitmq": "blazar_events.stack.rabbitmq:RabbitMQ",
-    "kafka": "blazar_events.stack.kafka:Kafka",
-    "keystone": "blazar_events.stack.keystone:Keystone",
-    "blazar": "blazar_events.stack.blazar:BlazarManager",
-    "blazar-api": "blazar_events.stack.blazar:BlazarAPI",
+    "redis": "stack.redis:Redis",
+    "rabbitmq": "stack.rabbitmq:RabbitMQ",
+    "kafka": "stack.kafka:Kafka",
+    "keystone": "stack.keystone:Keystone",
+    "blazar": "stack.blazar:BlazarManager",
+    "blazar-api": "stack.blazar:BlazarAPI",
     # The Kubernetes control plane, in dependency order (`down` stops in reverse).
-    "etcd": "blazar_events.stack.etcd:Etcd",
-    "kube-apiserver": "blazar_events.stack.kubeapiserver:KubeApiserver",
-    "knative-eventing": "blazar_events.stack.eventing_webhook:EventingWebhook",
-    "knative-serving": "blazar_events.stack.serving_webhook:ServingWebhook",
+    "etcd": "stack.etcd:Etcd",
+    "kube-apiserver": "stack.kubeapiserver:KubeApiserver",
+    "knative-eventing": "stack.eventing_webhook:EventingWebhook",
+    "knative-serving": "stack.serving_webhook:ServingWebhook",
 }
 NAMES: tuple[str, ...] = tuple(REGISTRY)
 

@@ -15,10 +15,10 @@ import uuid
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from blazar_events.errors import StackError
-from blazar_events.stack.layout import HOST, KAFKA_BOOTSTRAP, KAFKA_CONTROLLER_PORT, KAFKA_PORT
-from blazar_events.stack.process import port_open, run_step
-from blazar_events.stack.service import Service
+from stack.errors import StackError
+from stack.layout import HOST, KAFKA_BOOTSTRAP, KAFKA_CONTROLLER_PORT, KAFKA_PORT
+from stack.process import port_open, run_step
+from stack.service import Service
 
 KAFKA_VERSION = "4.1.1"
 LOG4J_VERSION = "2.24.3"

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import httpx
 
-from blazar_events.errors import StackError
-from blazar_events.stack.identity import Account, Identity
-from blazar_events.stack.keystone import admin_credentials
-from blazar_events.stack.layout import (
+from stack.errors import StackError
+from stack.identity import Account, Identity
+from stack.keystone import admin_credentials
+from stack.layout import (
     BLAZAR_PORT,
     BLAZAR_URL,
     HOST,
@@ -31,8 +31,8 @@ from blazar_events.stack.layout import (
     TRANSPORT_URL,
     stack_dir,
 )
-from blazar_events.stack.process import exclusive, run_step
-from blazar_events.stack.service import Service, Status
+from stack.process import exclusive, run_step
+from stack.service import Service, Status
 
 VERSION = "18.0.0"
 PACKAGES = [f"blazar=={VERSION}", "python-blazarclient", "python-openstackclient"]
@@ -163,7 +163,7 @@ def prepare() -> None:
 
 def _await_dependencies(timeout: float = 1800.0) -> None:
     # `stack up` starts every service at once, and a cold Keystone takes minutes to install.
-    from blazar_events.stack.services import service
+    from stack.services import service
 
     deadline = time.monotonic() + timeout
     for name in ("keystone", "rabbitmq"):
@@ -322,7 +322,7 @@ class BlazarManager(Service):
         """The manager answers once it consumes its RPC queue."""
         import kombu  # the bridge's AMQP library, loaded only for this check
 
-        from blazar_events.stack.layout import AMQP_URL
+        from stack.layout import AMQP_URL
 
         with kombu.Connection(AMQP_URL, connect_timeout=3) as connection:
             channel = connection.channel()

@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import yaml
 
-from blazar_events.stack.etcd import Etcd
-from blazar_events.stack.kubebuild import binary, ensure_built
-from blazar_events.stack.layout import ETCD_URL, KUBE_APISERVER_PORT, KUBE_APISERVER_URL, stack_dir
-from blazar_events.stack.process import run_step
-from blazar_events.stack.service import Service
+from stack.etcd import Etcd
+from stack.kubebuild import binary, ensure_built
+from stack.layout import ETCD_URL, KUBE_APISERVER_PORT, KUBE_APISERVER_URL, stack_dir
+from stack.process import run_step
+from stack.service import Service
 
 NAME = "kube-apiserver"
 SERVICE_CIDR = "10.96.0.0/16"

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import httpx
 
-from blazar_events.errors import StackError
-from blazar_events.stack.layout import HOST, KEYSTONE_PORT, KEYSTONE_URL, stack_dir
-from blazar_events.stack.process import run_step
-from blazar_events.stack.service import Service
+from stack.errors import StackError
+from stack.layout import HOST, KEYSTONE_PORT, KEYSTONE_URL, stack_dir
+from stack.process import run_step
+from stack.service import Service
 
 PACKAGES = ["keystone", "gunicorn"]
 ADMIN_PASSWORD_ENV = "BLAZAR_EVENTS_STACK_KEYSTONE_PASSWORD"

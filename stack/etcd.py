@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from blazar_events.stack.kubebuild import binary, ensure_built
-from blazar_events.stack.layout import ETCD_PEER_PORT, ETCD_PORT, ETCD_URL, HOST
-from blazar_events.stack.service import Service
+from stack.kubebuild import binary, ensure_built
+from stack.layout import ETCD_PEER_PORT, ETCD_PORT, ETCD_URL, HOST
+from stack.service import Service
 
 NAME = "blazar-events-etcd"
 

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from blazar_events.errors import StackError
-from blazar_events.stack.layout import HOST
+from stack.errors import StackError
+from stack.layout import HOST
 
 
 def port_open(port: int, host: str = HOST, timeout: float = 0.5) -> bool:

@@ -26,9 +26,9 @@ from pathlib import Path
 import httpx
 
 from blazar_events.errors import BlazarEventsError
-from blazar_events.stack import blazar, leases, samples, services
-from blazar_events.stack.layout import REDIS_URL, TRANSPORT_URL, stack_dir
-from blazar_events.stack.sink import Received, Sink
+from stack import blazar, leases, samples, services
+from stack.layout import REDIS_URL, TRANSPORT_URL, stack_dir
+from stack.sink import Received, Sink
 
 NEEDED = ["redis", "rabbitmq", "kafka"]
 WAIT = 120.0

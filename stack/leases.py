@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
-from blazar_events.errors import StackError
-from blazar_events.stack.identity import Account
-from blazar_events.stack.layout import BLAZAR_URL
+from stack.errors import StackError
+from stack.identity import Account
+from stack.layout import BLAZAR_URL
 
 # Blazar's dates have minute precision: "2026-11-30 18:11".
 DATE_FORMAT = "%Y-%m-%d %H:%M"

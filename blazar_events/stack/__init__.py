@@ -1,1 +1,0 @@
-"""Local services on loopback for development, tests and the demo."""
