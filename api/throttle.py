@@ -27,7 +27,7 @@ def admit(store: SubscriptionStore, route: str, sub_id: str, interval: int) -> N
     """Let one ``route`` request per ``interval`` seconds through for ``sub_id``, else 429."""
     if interval <= 0:
         return
-    key = f"{store.prefix}:throttle:{route}:{sub_id}"
+    key = store.keys.throttle(route, sub_id)
     if store.client.set(key, b"1", nx=True, ex=interval):
         return
     ttl = int(store.client.ttl(key))  # type: ignore[arg-type]  # -2: expired since, -1: none
@@ -43,7 +43,7 @@ def admit_project(store: SubscriptionStore, project_id: str, limit: int, interva
     project (its subscriptions together), else 429."""
     if interval <= 0 or limit <= 0:
         return
-    key = f"{store.prefix}:throttle:project:{project_id}"
+    key = store.keys.project_throttle(project_id)
     answer: Any = store.client.eval(_COUNT, 1, key, str(interval))
     count, ttl = answer
     if int(count) > limit:

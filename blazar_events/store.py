@@ -1,6 +1,7 @@
 """Subscriptions in Redis: the records, their indexes, the change feed and delivery logs.
 
-The only core module with I/O. Layout under ``<prefix>``:
+The only core module with I/O. Layout under ``<prefix>`` (names built in
+:mod:`blazar_events.keys`):
 
 * ``sub:<id>`` the subscription as JSON; ``keys:<id>`` its signing keys (never listed), sealed
   with the operator's key when one is configured (:class:`blazar_events.signing_keys.Sealer`);
@@ -83,13 +84,13 @@ class SubscriptionStore(Streams):
     # --- keys ---------------------------------------------------------------------------------
 
     def _sub_key(self, sub_id: str) -> str:
-        return f"{self.prefix}:sub:{sub_id}"
+        return self.keys.subscription(sub_id)
 
     def _keys_key(self, sub_id: str) -> str:
-        return f"{self.prefix}:keys:{sub_id}"
+        return self.keys.signing_keys(sub_id)
 
     def _index(self, kind: str, value: str = "") -> str:
-        return f"{self.prefix}:idx:{kind}:{value}" if value else f"{self.prefix}:idx:{kind}"
+        return self.keys.index(kind, value)
 
     def _indexes(self, sub: Subscription) -> set[str]:
         keys = {self._index("all"), self._index("project", sub.project_id)}

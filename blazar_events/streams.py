@@ -17,6 +17,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 import redis
 
 from blazar_events.errors import ServiceUnavailable
+from blazar_events.keys import Keys
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -67,17 +68,18 @@ class Streams:
     ) -> None:
         self.client = client
         self.prefix = prefix
+        self.keys = Keys(prefix)
         self.delivery_log_size = delivery_log_size
         self.change_feed_size = change_feed_size
-        self.changes_key = f"{prefix}:changes"
-        self.replays_key = f"{prefix}:replays"
+        self.changes_key = self.keys.changes
+        self.replays_key = self.keys.replays
         # Where the brokers' RequestFollower has got to in ``replays`` (it writes the key).
-        self.requests_cursor_key = f"{prefix}:broker:requests-cursor"
+        self.requests_cursor_key = self.keys.requests_cursor
         self.max_pending_requests = max_pending_requests
         self._request_script = client.register_script(_QUEUE_REQUEST)
 
     def _log_key(self, sub_id: str) -> str:
-        return f"{self.prefix}:deliveries:{sub_id}"
+        return self.keys.deliveries(sub_id)
 
     def _record_change(self, pipe: Any, op: Op, sub_id: str, version: int) -> None:
         pipe.xadd(
