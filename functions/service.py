@@ -31,7 +31,7 @@ from aiohttp import web
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings import http
 
-from blazar_events.errors import BlazarEventsError, NotFound
+from blazar_events.errors import BlazarEventsError, NotFound, to_error_body
 from blazar_events.matching import to_attributes
 from blazar_events.settings import RedisSettings
 from blazar_events.store import SubscriptionStore
@@ -53,8 +53,7 @@ MAX_EVENT_BYTES = 1024 * 1024
 
 
 def _error(status: int, name: str, message: str, **headers: str) -> web.Response:
-    body = {"error_code": status, "error_name": name, "error_message": message}
-    return web.json_response(body, status=status, headers=headers)
+    return web.json_response(to_error_body(status, name, message), status=status, headers=headers)
 
 
 def to_response(outcome: Outcome) -> web.Response:
