@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import redis
 from flask import Flask, request
 
 from api import auth, errors
@@ -12,6 +11,7 @@ from api.access import EXTENSION, Policy, Services, caller
 from api.settings import ApiSettings
 from blazar_events import egress
 from blazar_events.errors import ConfigurationError
+from blazar_events.redis_clients import to_redis
 from blazar_events.settings import RedisSettings
 from blazar_events.store import SubscriptionStore, to_sealer
 
@@ -19,13 +19,8 @@ LOG = logging.getLogger(__name__)
 
 
 def to_store(redis_settings: RedisSettings) -> SubscriptionStore:
-    """A store on a client that fails fast (503) rather than hanging when Redis is away."""
-    client = redis.Redis.from_url(
-        redis_settings.url.get_secret_value(),
-        socket_timeout=2,
-        socket_connect_timeout=1,
-        health_check_interval=30,
-    )
+    """A store on a client that fails (503) rather than hanging when Redis is away."""
+    client = to_redis(redis_settings)
     return SubscriptionStore(client, redis_settings.key_prefix, sealer=to_sealer(redis_settings))
 
 

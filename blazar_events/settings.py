@@ -197,6 +197,29 @@ class RedisSettings(Section, section="redis"):
         description="File with Fernet keys, one per line, the sealing one first; read "
         "before secrets_keys (e.g. a mounted Kubernetes Secret)",
     )
+    # One timeout policy for every component's client (blazar_events/redis_clients.py).
+    connect_timeout: float = Field(
+        2.0, gt=0, description="Seconds to open a connection to Redis before the call fails"
+    )
+    socket_timeout: float = Field(
+        5.0,
+        gt=1,
+        description="Seconds one Redis call may wait for its answer (above the 1 s that the "
+        "change-feed followers block for)",
+    )
+    health_check_interval: int = Field(
+        30,
+        ge=0,
+        description="Seconds a pooled connection may sit idle before it is checked (PING) "
+        "before use (0: never)",
+    )
+    retries: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="Times a call that lost its connection or timed out is retried, after "
+        "0.1 s, 0.2 s, ... (at most 1 s); then it fails (the API answers 503)",
+    )
 
 
 class EventSettings(Section, section="events"):

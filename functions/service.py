@@ -24,15 +24,14 @@ import asyncio
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Any
 
-import redis
 from aiohttp import web
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings import http
 
 from blazar_events.errors import BlazarEventsError, NotFound, to_error_body
 from blazar_events.matching import to_attributes
+from blazar_events.redis_clients import to_redis
 from blazar_events.settings import RedisSettings
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import Subscription
@@ -198,10 +197,7 @@ class FunctionService:
 
 
 def to_store(settings: RedisSettings) -> SubscriptionStore:
-    client: Any = redis.Redis.from_url(
-        settings.url.get_secret_value(), socket_timeout=5, socket_connect_timeout=5
-    )
-    return SubscriptionStore(client, settings.key_prefix)
+    return SubscriptionStore(to_redis(settings), settings.key_prefix)
 
 
 def main(argv: list[str]) -> int:

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import kopf
-import redis
 
 from blazar_events.errors import ServiceUnavailable
+from blazar_events.redis_clients import to_redis
 from blazar_events.settings import RedisSettings
 from blazar_events.store import SubscriptionStore
 from k8s.operator.follower import follow_forever
@@ -104,8 +104,7 @@ def main(argv: list[str]) -> int:
         parser.error("Knative mode needs [operator] token_key (BLAZAR_EVENTS_OPERATOR_TOKEN_KEY)")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
     redis_settings = RedisSettings.load()
-    client = redis.Redis.from_url(redis_settings.url.get_secret_value())
-    store = SubscriptionStore(client, redis_settings.key_prefix)
+    store = SubscriptionStore(to_redis(redis_settings), redis_settings.key_prefix)
     reconciler = Reconciler(store, KubeApi.from_environment(), settings)
     stop = threading.Event()
     threading.Thread(target=follow_forever, args=(reconciler, stop), daemon=True).start()
