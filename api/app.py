@@ -12,7 +12,7 @@ from api.settings import ApiSettings
 from blazar_events import egress
 from blazar_events.errors import ConfigurationError
 from blazar_events.redis_clients import to_redis
-from blazar_events.settings import RedisSettings
+from blazar_events.settings import EgressSettings, RedisSettings
 from blazar_events.store import SubscriptionStore, to_sealer
 
 LOG = logging.getLogger(__name__)
@@ -50,9 +50,9 @@ def create_app(
 ) -> Flask:
     settings = settings or ApiSettings.load()
     try:
-        networks = egress.parse_networks(settings.allowed_networks)
+        networks = egress.parse_networks(EgressSettings.load_for(settings).allowed_networks)
     except ValueError as exc:
-        raise ConfigurationError(f"api allowed_networks: {exc}") from None
+        raise ConfigurationError(f"egress allowed_networks: {exc}") from None
     if store is None:
         store = to_store(redis_settings or RedisSettings.load())
         check_sealing(store, settings)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from blazar_events.settings import CsvList, Section
+from blazar_events.settings import OptionalCsvList, Section
 
 
 class ApiSettings(Section, section="api"):
@@ -26,10 +26,9 @@ class ApiSettings(Section, section="api"):
     policy_file: str | None = Field(
         None, description="oslo.policy YAML file overriding the defaults in code"
     )
-    allowed_networks: CsvList = Field(
-        default_factory=list,
-        description="CIDRs a sink may point into although the SSRF policy refuses them "
-        "(private, loopback, link-local), e.g. a tenant network 10.0.0.0/8",
+    allowed_networks: OptionalCsvList = Field(
+        None,
+        description="Deprecated: set [egress] allowed_networks (read while that is not set)",
     )
     resolve_sinks: bool = Field(
         True, description="Resolve sink host names at create/update and refuse internal ones"

@@ -22,9 +22,16 @@ import configparser
 import importlib
 import os
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Self, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Self, get_args, get_origin
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -33,6 +40,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from blazar_events import renames
 from blazar_events.errors import ConfigurationError
 
 ENV_PREFIX = "BLAZAR_EVENTS_"
@@ -59,6 +67,9 @@ def _split_csv(value: Any) -> Any:
 CsvList = Annotated[list[str], NoDecode, BeforeValidator(_split_csv)]
 """A list setting written as ``a, b, c`` in the INI file and in the environment."""
 
+OptionalCsvList = Annotated[list[str] | None, NoDecode, BeforeValidator(_split_csv)]
+"""A :data:`CsvList` that may be unset (None), e.g. a deprecated option."""
+
 
 def config_file() -> Path | None:
     path = os.environ.get(CONFIG_FILE_ENV)
@@ -71,18 +82,28 @@ def config_file() -> Path | None:
     return default if default.is_file() else None
 
 
+def _ini_section(section: str) -> dict[str, str]:
+    """The options of ``[section]`` in the INI file (none without a file)."""
+    path = config_file()
+    if path is None:
+        return {}
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(path, encoding="utf-8")
+    return dict(parser.items(section)) if parser.has_section(section) else {}
+
+
+def raw_option(section: str, option: str) -> str | None:
+    """One option as written, environment first, then the file; None where it is not set."""
+    value = os.environ.get(env_name(section, option))
+    return value if value is not None else _ini_section(section).get(option)
+
+
 class _IniSource(PydanticBaseSettingsSource):
     """Values from the ``[section]`` of the INI file, if there is one."""
 
     def __init__(self, settings_cls: type[BaseSettings], section: str) -> None:
         super().__init__(settings_cls)
-        self._values: dict[str, str] = {}
-        path = config_file()
-        if path is not None:
-            parser = configparser.ConfigParser(interpolation=None)
-            parser.read(path, encoding="utf-8")
-            if parser.has_section(section):
-                self._values = dict(parser.items(section))
+        self._values: dict[str, str] = _ini_section(section)
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return self._values.get(field_name), field_name, False
@@ -103,6 +124,11 @@ class Section(BaseSettings):
 
     section: ClassVar[str] = ""
     registry: ClassVar[dict[str, type[Section]]] = {}
+    renamed: ClassVar[dict[str, str]] = {}
+    """Old option -> its new name in this section; the old one still reads (renames.py)."""
+    formerly: ClassVar[dict[str, dict[str, str]]] = {}
+    """Option -> {old section: its name there} for an option that moved here from several
+    components' sections; :meth:`load_for` reads the old ones (renames.py)."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True, validate_default=True)
 
@@ -126,6 +152,13 @@ class Section(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _IniSource(settings_cls, cls.section))
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read_renamed(cls, values: Any) -> Any:
+        if cls.renamed and isinstance(values, dict):
+            return renames.apply_renames(cls.section, cls.renamed, values, env_name)
+        return values
+
     @classmethod
     def load(cls, **overrides: Any) -> Self:
         """Read the section; a bad value raises ConfigurationError naming the variable."""
@@ -138,6 +171,36 @@ class Section(BaseSettings):
                 for err in exc.errors()
             )
             raise ConfigurationError(f"invalid settings: {problems}") from None
+
+    @classmethod
+    def load_for(cls, component: Section, **overrides: Any) -> Self:
+        """The section as ``component`` sees it: a moved option (:attr:`formerly`) not set
+        here takes the value of the component's own old option, as before the move."""
+        loaded = cls.load(**overrides)
+        update: dict[str, Any] = {}
+        for field, olds in cls.formerly.items():
+            info = cls.model_fields[field]
+            adapter: TypeAdapter[Any] = TypeAdapter(
+                Annotated[info.annotation, *info.metadata]  # type: ignore[arg-type]
+            )
+            found: dict[str, Any] = {}
+            own = None
+            for section, option in olds.items():
+                name = f"[{section}] {option} ({env_name(section, option)})"
+                if section == component.section:
+                    value = getattr(component, option, None)
+                    value = value if renames.is_set(value) else None
+                    own = name if value is not None else None
+                else:
+                    raw = raw_option(section, option)
+                    value = adapter.validate_python(raw) if renames.is_set(raw) else None
+                if value is not None:
+                    found[name] = value
+            new = f"[{cls.section}] {field} ({env_name(cls.section, field)})"
+            value = renames.moved_value(new, field in loaded.model_fields_set, own, found)
+            if value is not None:
+                update[field] = value
+        return loaded.model_copy(update=update) if update else loaded
 
 
 # --- Core sections: used by more than one component -------------------------------------------
@@ -219,6 +282,53 @@ class RedisSettings(Section, section="redis"):
         le=10,
         description="Times a call that lost its connection or timed out is retried, after "
         "0.1 s, 0.2 s, ... (at most 1 s); then it fails (the API answers 503)",
+    )
+
+
+class EgressSettings(Section, section="egress"):
+    """The SSRF policy of every component that checks or reaches a sink (blazar_events/egress.py).
+
+    Components read it with ``EgressSettings.load_for(their_settings)``, which honours their
+    deprecated own option while this one is not set (renames.py has the rule)."""
+
+    allowed_networks: CsvList = Field(
+        default_factory=list,
+        description="CIDRs a sink may point into although the SSRF policy refuses them "
+        "(loopback, private, link-local), e.g. a tenant network 10.0.0.0/8; one policy for "
+        "the API, the deliveries and the operator. Replaces [api], [delivery] and [operator] "
+        "allowed_networks: while this is not set each component reads its old option (with a "
+        "warning, and another if they disagree); once set, the old ones are ignored",
+    )
+
+    formerly: ClassVar[dict[str, dict[str, str]]] = {
+        "allowed_networks": {
+            "api": "allowed_networks",
+            "delivery": "allowed_networks",
+            "operator": "allowed_networks",
+        }
+    }
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+Port = Annotated[int, Field(ge=0, le=65535)]
+LogLevel = Annotated[
+    Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
+]
+
+
+class ServiceSection(Section):
+    """Listen and log options, spelled the same in every component's section.
+
+    A component subclasses it and redeclares ``port`` with its own default."""
+
+    host: str = Field("127.0.0.1", description="Address the component's HTTP server listens on")
+    port: Port = Field(0, description="Port of the component's HTTP server")
+    log_level: LogLevel = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_format: Literal["json", "text"] = Field(
+        "text", description="Logs on stderr: json (one object per line) or text"
     )
 
 

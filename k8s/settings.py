@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from blazar_events.settings import CsvList, Section
+from blazar_events.settings import CsvList, OptionalCsvList, Section
 from blazar_events.triggers import DEFAULT_BROKER, DEFAULT_FUNCTION_URL, DEFAULT_NAMESPACE
 
 
@@ -36,9 +36,9 @@ class OperatorSettings(Section, section="operator"):
         "cloud admin's); empty: the operator's own namespace. Elsewhere a resource gets the "
         "project its Namespace is annotated with (events.blazar.openstack.org/project-id)",
     )
-    allowed_networks: CsvList = Field(
-        default_factory=list,
-        description="CIDRs a sink may point into although the SSRF policy refuses them",
+    allowed_networks: OptionalCsvList = Field(
+        None,
+        description="Deprecated: set [egress] allowed_networks (read while that is not set)",
     )
     resync_seconds: float = Field(
         60.0, gt=0, description="Seconds between full passes over the store and the Triggers"

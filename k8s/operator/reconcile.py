@@ -20,6 +20,7 @@ from typing import Any
 
 from blazar_events import egress
 from blazar_events.errors import InvalidInput, NotFound, PolicyNotAuthorized
+from blazar_events.settings import EgressSettings
 from blazar_events.store import Quota, QuotaExceeded, SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription, SubscriptionInput
 from blazar_events.triggers import LABEL_ID, function_name, to_trigger, trigger_name
@@ -42,7 +43,7 @@ class Reconciler:
         self.store = store
         self.cluster = cluster
         self.settings = settings
-        self.allowed = egress.parse_networks(settings.allowed_networks)
+        self.allowed = egress.parse_networks(EgressSettings.load_for(settings).allowed_networks)
         self.admin_namespaces = set(settings.admin_namespaces or [settings.namespace])
         # The API's quotas, checked by the same store calls atomically with each write.
         self.quota = Quota(
