@@ -11,12 +11,11 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from blazar_events.settings import OptionalCsvList, Section
+from blazar_events.settings import OptionalCsvList, Port, ServiceSection
 
 
-class ApiSettings(Section, section="api"):
-    host: str = Field("127.0.0.1", description="Address gunicorn binds")
-    port: int = Field(8090, description="Port gunicorn binds")
+class ApiSettings(ServiceSection, section="api"):
+    port: Port = Field(8090, description="Port gunicorn binds")
     workers: int = Field(2, description="gunicorn worker processes")
     auth_strategy: Literal["keystone", "noauth"] = Field(
         "keystone",

@@ -19,6 +19,7 @@ import sys
 import threading
 from collections.abc import Callable
 
+from blazar_events import logs
 from blazar_events.errors import BlazarEventsError
 from blazar_events.redis_clients import to_async_redis, to_redis
 from blazar_events.settings import KafkaSettings, RedisSettings
@@ -86,9 +87,10 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="blazar-events broker", description=__doc__)
     parser.add_argument("--port", type=int, help="health/metrics port (default: settings)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("kafka").setLevel(logging.WARNING)
     try:
+        settings = BrokerSettings.load()
+        logs.configure(settings.log_level, settings.log_format)
+        logging.getLogger("kafka").setLevel(logging.WARNING)
         with asyncio.Runner(loop_factory=to_loop_factory()) as runner:
             return runner.run(run(args.port))
     except BlazarEventsError as exc:

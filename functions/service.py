@@ -29,6 +29,7 @@ from aiohttp import web
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings import http
 
+from blazar_events import logs
 from blazar_events.errors import BlazarEventsError, NotFound, to_error_body
 from blazar_events.matching import to_attributes
 from blazar_events.redis_clients import to_redis
@@ -205,8 +206,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--host", help="listen address (default: settings)")
     parser.add_argument("--port", type=int, help="listen port (default: settings)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = FunctionSettings.load()
+    logs.configure(settings.log_level, settings.log_format)
     delivery = DeliverySettings.load()
     if settings.token_key is None:
         print(

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 
-from blazar_events.settings import CsvList, OptionalCsvList, Section
+from blazar_events.settings import CsvList, OptionalCsvList, Port, ServiceSection
 from blazar_events.triggers import DEFAULT_BROKER, DEFAULT_FUNCTION_URL, DEFAULT_NAMESPACE
 
 
-class OperatorSettings(Section, section="operator"):
+class OperatorSettings(ServiceSection, section="operator"):
+    renamed: ClassVar[dict[str, str]] = {"health_port": "port"}
+
+    # kopf's liveness endpoint listened on every address before host existed here.
+    host: str = Field("0.0.0.0", description="Address of /healthz (kopf's liveness endpoint)")
+    port: Port = Field(8080, description="Port of /healthz")
     namespace: str = Field(
         DEFAULT_NAMESPACE, description="Namespace of the Broker, the Triggers and the functions"
     )
@@ -43,8 +50,7 @@ class OperatorSettings(Section, section="operator"):
     resync_seconds: float = Field(
         60.0, gt=0, description="Seconds between full passes over the store and the Triggers"
     )
-    health_port: int = Field(8080, ge=0, le=65535, description="Port of /healthz")
-    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    health_port: Port | None = Field(None, description="Deprecated: set port")
     max_subscriptions_per_project: int = Field(
         10000,
         ge=0,

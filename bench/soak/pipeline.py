@@ -72,7 +72,7 @@ class Soak:
             "BLAZAR_EVENTS_BRIDGE_EXCHANGE_DURABLE": "true",  # docs/bridge.md, across restarts
             "BLAZAR_EVENTS_BRIDGE_POOL": self.tag,
             "BLAZAR_EVENTS_BRIDGE_TOPICS": self.notify_topic,
-            "BLAZAR_EVENTS_BRIDGE_HTTP_PORT": "0",
+            "BLAZAR_EVENTS_BRIDGE_PORT": "0",
             "BLAZAR_EVENTS_BRIDGE_LOG_FORMAT": "text",
             "BLAZAR_EVENTS_BROKER_GROUP_ID": self.tag,
             "BLAZAR_EVENTS_BROKER_PORT": "0",

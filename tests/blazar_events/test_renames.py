@@ -5,13 +5,18 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from api.settings import ApiSettings
 from blazar_events import renames
-from blazar_events.settings import CONFIG_FILE_ENV, EgressSettings
+from blazar_events.errors import ConfigurationError
+from blazar_events.settings import CONFIG_FILE_ENV, EgressSettings, Section
+from bridge.settings import BridgeSettings
+from broker.settings import BrokerSettings
 from delivery.settings import DeliverySettings
+from functions.settings import FunctionSettings
 from k8s.settings import OperatorSettings
 
 
@@ -107,3 +112,60 @@ def test_a_warning_is_logged_once_per_process(
     for _ in range(3):
         EgressSettings.load_for(ApiSettings.load())
     assert len(caplog.records) == 1
+
+
+COMPONENTS = (ApiSettings, BridgeSettings, BrokerSettings, FunctionSettings, OperatorSettings)
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda cls: cls.section)
+def test_every_component_listens_and_logs_with_the_same_four_options(
+    component: type[Section], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = f"BLAZAR_EVENTS_{component.section.upper()}_"
+    monkeypatch.setenv(prefix + "HOST", "::1")
+    monkeypatch.setenv(prefix + "PORT", "9999")
+    monkeypatch.setenv(prefix + "LOG_LEVEL", "debug")
+    monkeypatch.setenv(prefix + "LOG_FORMAT", "json")
+    settings: Any = component.load()
+    assert (settings.host, settings.port) == ("::1", 9999)
+    assert (settings.log_level, settings.log_format) == ("DEBUG", "json")
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda cls: cls.section)
+@pytest.mark.parametrize(("option", "value"), [("PORT", "65536"), ("LOG_LEVEL", "LOUD")])
+def test_a_bad_listen_or_log_value_is_refused_naming_the_variable(
+    component: type[Section], option: str, value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    variable = f"BLAZAR_EVENTS_{component.section.upper()}_{option}"
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=variable):
+        component.load()
+
+
+@pytest.mark.parametrize(
+    ("component", "old", "new"),
+    [
+        (BridgeSettings, "http_port", "port"),
+        (BridgeSettings, "http_host", "host"),
+        (OperatorSettings, "health_port", "port"),
+    ],
+)
+def test_a_renamed_listen_option_still_reads_with_a_warning(
+    component: type[Section],
+    old: str,
+    new: str,
+    ini: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    value = "10.1.2.3" if new == "host" else "9200"
+    ini.write_text(f"[{component.section}]\n{old} = {value}\n")
+    assert str(getattr(component.load(), new)) == value
+    said = warnings_of(caplog)
+    assert f"[{component.section}] {old}" in said and "is deprecated" in said
+    assert f"BLAZAR_EVENTS_{component.section.upper()}_{new.upper()}" in said
+    # The new name wins wherever it is set, and the old one is said to be ignored.
+    other = "10.9.9.9" if new == "host" else "9300"
+    monkeypatch.setenv(f"BLAZAR_EVENTS_{component.section.upper()}_{new.upper()}", other)
+    assert str(getattr(component.load(), new)) == other
+    assert "is deprecated and ignored" in warnings_of(caplog)
