@@ -12,7 +12,7 @@ from api.settings import ApiSettings
 from blazar_events import egress
 from blazar_events.errors import ConfigurationError
 from blazar_events.redis_clients import to_redis
-from blazar_events.settings import EgressSettings, RedisSettings
+from blazar_events.settings import EgressSettings, RedisSettings, TriggerSettings
 from blazar_events.store import SubscriptionStore, to_sealer
 
 LOG = logging.getLogger(__name__)
@@ -61,7 +61,13 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["IDENTITY_URI"] = settings.keystone_auth_url
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION] = Services(settings, store, Policy(settings.policy_file), networks)
+    app.extensions[EXTENSION] = Services(
+        settings,
+        store,
+        Policy(settings.policy_file),
+        networks,
+        trigger=TriggerSettings.load_for(settings),
+    )
     errors.register(app)
 
     from api import deliveries, event_types, health, leases, openapi, subscriptions

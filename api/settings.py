@@ -73,12 +73,9 @@ class ApiSettings(ServiceSection, section="api"):
         description="Per project, at most this many replay and test requests (together, "
         "all its subscriptions) in request_interval_seconds; more is a 429 (0: no limit)",
     )
-    trigger_broker: str = Field("blazar-events", description="Broker named by rendered Triggers")
-    trigger_namespace: str = Field("blazar-events", description="Namespace of rendered Triggers")
-    function_url: str = Field(
-        "http://blazar-events-function.blazar-events.svc.cluster.local",
-        description="Base URL of the delivery function that rendered Triggers call",
-    )
+    trigger_broker: str | None = Field(None, description="Deprecated: set [trigger] broker")
+    trigger_namespace: str | None = Field(None, description="Deprecated: set [trigger] namespace")
+    function_url: str | None = Field(None, description="Deprecated: set [trigger] function_url")
     keystone_auth_url: str | None = Field(
         None, description="Keystone URL for auth_token (else [keystone_authtoken] auth_url)"
     )

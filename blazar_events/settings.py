@@ -42,6 +42,7 @@ from pydantic_settings import (
 
 from blazar_events import renames
 from blazar_events.errors import ConfigurationError
+from blazar_events.triggers import DEFAULT_BROKER, DEFAULT_FUNCTION_URL, DEFAULT_NAMESPACE
 
 ENV_PREFIX = "BLAZAR_EVENTS_"
 CONFIG_FILE_ENV = "BLAZAR_EVENTS_CONFIG_FILE"
@@ -180,9 +181,10 @@ class Section(BaseSettings):
         update: dict[str, Any] = {}
         for field, olds in cls.formerly.items():
             info = cls.model_fields[field]
-            adapter: TypeAdapter[Any] = TypeAdapter(
-                Annotated[info.annotation, *info.metadata]  # type: ignore[arg-type]
-            )
+            kind: Any = info.annotation
+            if info.metadata:  # e.g. CsvList's splitting of "a, b"
+                kind = Annotated[kind, *info.metadata]
+            adapter: TypeAdapter[Any] = TypeAdapter(kind)
             found: dict[str, Any] = {}
             own = None
             for section, option in olds.items():
@@ -306,6 +308,35 @@ class EgressSettings(Section, section="egress"):
             "delivery": "allowed_networks",
             "operator": "allowed_networks",
         }
+    }
+
+
+class TriggerSettings(Section, section="trigger"):
+    """Where rendered Knative Triggers point: one home for the operator, which creates them,
+    and the API, which shows a tenant its Trigger. Components read it with
+    ``TriggerSettings.load_for(their_settings)``; their former options still read while these
+    are not set (the rule of renames.py)."""
+
+    namespace: str = Field(
+        DEFAULT_NAMESPACE,
+        description="Namespace of the Broker, the Triggers and the functions (formerly "
+        "[operator] namespace and [api] trigger_namespace)",
+    )
+    broker: str = Field(
+        DEFAULT_BROKER,
+        description="The Kafka-class Broker Triggers hang on (formerly [operator] broker and "
+        "[api] trigger_broker)",
+    )
+    function_url: str = Field(
+        DEFAULT_FUNCTION_URL,
+        description="Base URL of the shared delivery function that Triggers call (formerly "
+        "[operator] and [api] function_url)",
+    )
+
+    formerly: ClassVar[dict[str, dict[str, str]]] = {
+        "namespace": {"operator": "namespace", "api": "trigger_namespace"},
+        "broker": {"operator": "broker", "api": "trigger_broker"},
+        "function_url": {"operator": "function_url", "api": "function_url"},
     }
 
 

@@ -7,7 +7,6 @@ from typing import ClassVar
 from pydantic import Field, SecretStr
 
 from blazar_events.settings import CsvList, OptionalCsvList, Port, ServiceSection
-from blazar_events.triggers import DEFAULT_BROKER, DEFAULT_FUNCTION_URL, DEFAULT_NAMESPACE
 
 
 class OperatorSettings(ServiceSection, section="operator"):
@@ -16,18 +15,14 @@ class OperatorSettings(ServiceSection, section="operator"):
     # kopf's liveness endpoint listened on every address before host existed here.
     host: str = Field("0.0.0.0", description="Address of /healthz (kopf's liveness endpoint)")
     port: Port = Field(8080, description="Port of /healthz")
-    namespace: str = Field(
-        DEFAULT_NAMESPACE, description="Namespace of the Broker, the Triggers and the functions"
-    )
+    namespace: str | None = Field(None, description="Deprecated: set [trigger] namespace")
     knative: bool = Field(
         True,
         description="Render Triggers (Knative mode); false: only store subscriptions, for the "
         "standalone broker",
     )
-    broker: str = Field(DEFAULT_BROKER, description="The Kafka-class Broker Triggers hang on")
-    function_url: str = Field(
-        DEFAULT_FUNCTION_URL, description="Base URL of the shared delivery function"
-    )
+    broker: str | None = Field(None, description="Deprecated: set [trigger] broker")
+    function_url: str | None = Field(None, description="Deprecated: set [trigger] function_url")
     function_service: str = Field(
         "blazar-events-function",
         description="The shared function's Knative Service, copied for dedicated functions",

@@ -12,7 +12,7 @@ import pytest
 from api.settings import ApiSettings
 from blazar_events import renames
 from blazar_events.errors import ConfigurationError
-from blazar_events.settings import CONFIG_FILE_ENV, EgressSettings, Section
+from blazar_events.settings import CONFIG_FILE_ENV, EgressSettings, Section, TriggerSettings
 from bridge.settings import BridgeSettings
 from broker.settings import BrokerSettings
 from delivery.settings import DeliverySettings
@@ -169,3 +169,27 @@ def test_a_renamed_listen_option_still_reads_with_a_warning(
     monkeypatch.setenv(f"BLAZAR_EVENTS_{component.section.upper()}_{new.upper()}", other)
     assert str(getattr(component.load(), new)) == other
     assert "is deprecated and ignored" in warnings_of(caplog)
+
+
+def test_the_trigger_target_has_one_home_for_the_api_and_the_operator(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("BLAZAR_EVENTS_TRIGGER_NAMESPACE", "knative-ns")
+    monkeypatch.setenv("BLAZAR_EVENTS_TRIGGER_FUNCTION_URL", "http://fn.knative-ns.svc")
+    for component in (ApiSettings.load(), OperatorSettings.load()):
+        target = TriggerSettings.load_for(component)
+        assert (target.namespace, target.broker) == ("knative-ns", "blazar-events")
+        assert target.function_url == "http://fn.knative-ns.svc"
+    assert warnings_of(caplog) == ""
+
+
+def test_the_former_trigger_options_still_read(ini: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Each component had its own spelling; both still work until [trigger] is set."""
+    ini.write_text("[api]\ntrigger_broker = b1\n\n[operator]\nbroker = b1\nnamespace = ns1\n")
+    assert TriggerSettings.load_for(ApiSettings.load()).broker == "b1"
+    operator = TriggerSettings.load_for(OperatorSettings.load())
+    assert (operator.broker, operator.namespace) == ("b1", "ns1")
+    said = warnings_of(caplog)
+    assert "[api] trigger_broker (BLAZAR_EVENTS_API_TRIGGER_BROKER) is deprecated" in said
+    assert "[trigger] broker (BLAZAR_EVENTS_TRIGGER_BROKER)" in said
+    assert "disagree" not in said

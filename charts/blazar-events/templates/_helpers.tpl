@@ -180,3 +180,14 @@ empty the component's deprecated own list (.legacy), so an upgrade changes no po
 - name: BLAZAR_EVENTS_EGRESS_ALLOWED_NETWORKS
   value: {{ join "," (.root.Values.egress.allowedNetworks | default .legacy) | quote }}
 {{- end -}}
+
+{{/* Where Triggers point ([trigger]): the same for the operator, which creates them, and the
+API, which shows them. */}}
+{{- define "be.triggerEnv" -}}
+- name: BLAZAR_EVENTS_TRIGGER_NAMESPACE
+  value: {{ .Release.Namespace | quote }}
+- name: BLAZAR_EVENTS_TRIGGER_BROKER
+  value: {{ .Values.knative.broker.name | quote }}
+- name: BLAZAR_EVENTS_TRIGGER_FUNCTION_URL
+  value: {{ include "be.functionUrl" . | quote }}
+{{- end -}}
