@@ -26,7 +26,7 @@ Op = Literal["created", "updated", "deleted", "secret"]
 _UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
 
 
-def guard(method: Callable[P, R]) -> Callable[P, R]:
+def unavailable_on_outage(method: Callable[P, R]) -> Callable[P, R]:
     """Turn 'Redis is unreachable' into ServiceUnavailable (a 503), never a traceback."""
 
     @functools.wraps(method)
@@ -91,13 +91,13 @@ class Streams:
 
     # --- change feed --------------------------------------------------------------------------
 
-    @guard
+    @unavailable_on_outage
     def last_change_id(self) -> str:
         """Where to start following after a snapshot taken with :meth:`all` (read this first)."""
         newest = self.client.xrevrange(self.changes_key, count=1)
         return str(text(newest[0][0])) if newest else "0-0"  # type: ignore[index]
 
-    @guard
+    @unavailable_on_outage
     def changes(
         self, last_id: str = "$", block_ms: int | None = None, count: int = 500
     ) -> list[tuple[str, str, str]]:
@@ -112,7 +112,7 @@ class Streams:
 
     # --- delivery log and requests to the broker ----------------------------------------------
 
-    @guard
+    @unavailable_on_outage
     def append_delivery(self, sub_id: str, attempt: dict[str, Any]) -> None:
         """Record one delivery attempt; only the newest ``delivery_log_size`` are kept."""
         key = self._log_key(sub_id)
@@ -121,7 +121,7 @@ class Streams:
             pipe.ltrim(key, 0, self.delivery_log_size - 1)
             pipe.execute()
 
-    @guard
+    @unavailable_on_outage
     def deliveries(self, sub_id: str, limit: int = 50) -> list[dict[str, Any]]:
         """The newest attempts first."""
         raws = self.client.lrange(self._log_key(sub_id), 0, max(limit, 1) - 1)
@@ -145,7 +145,7 @@ class Streams:
             )
         return request_id
 
-    @guard
+    @unavailable_on_outage
     def request_replay(self, sub_id: str, since: datetime, until: datetime | None = None) -> str:
         """Ask the broker to re-deliver this subscription's events in [since, until)."""
         fields = {"kind": "replay", "subscription_id": sub_id, "since": since.isoformat()}
@@ -153,12 +153,12 @@ class Streams:
             fields["until"] = until.isoformat()
         return self._request(fields)
 
-    @guard
+    @unavailable_on_outage
     def request_test(self, sub_id: str) -> str:
         """Ask the broker to send a synthetic ``subscription.test`` event to this subscription."""
         return self._request({"kind": "test", "subscription_id": sub_id})
 
-    @guard
+    @unavailable_on_outage
     def requests(
         self, last_id: str = "0-0", block_ms: int | None = None, count: int = 100
     ) -> list[tuple[str, dict[str, str]]]:
