@@ -345,8 +345,10 @@ def _upper(value: Any) -> Any:
 
 
 Port = Annotated[int, Field(ge=0, le=65535)]
+# Every name Python's logging knows, in any case: a level that used to work still does.
 LogLevel = Annotated[
-    Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
+    Literal["DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL", "FATAL", "NOTSET"],
+    BeforeValidator(_upper),
 ]
 
 
