@@ -7,6 +7,8 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from blazar_events import logs
 
@@ -42,3 +44,21 @@ def test_text_for_a_terminal(capfd: pytest.CaptureFixture[str]) -> None:
     logs.configure("INFO", "text")
     logging.getLogger("functions.service").info("listening")
     assert "INFO functions.service: listening" in capfd.readouterr().err
+
+
+NAMES = st.from_regex(r"[a-z]{1,8}", fullmatch=True)
+
+
+@given(message=st.text(), extra=st.dictionaries(NAMES, st.text()))
+def test_whatever_a_message_holds_its_record_is_one_json_line(
+    message: str, extra: dict[str, str]
+) -> None:
+    """Messages carry what tenants and bus producers wrote (sinks, event ids, errors)."""
+    reserved = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+    extra = {key: value for key, value in extra.items() if key not in reserved}
+    record = logging.makeLogRecord({"name": "t", "levelname": "INFO", "msg": message, **extra})
+    line = logs.JsonFormatter().format(record)
+    assert "\n" not in line and "\r" not in line
+    entry = json.loads(line)
+    assert entry["message"] == message
+    assert {key: entry[key] for key in extra} == extra
