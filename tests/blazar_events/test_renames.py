@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api.settings import ApiSettings
-from blazar_events import renames
+from blazar_events import egress, renames
 from blazar_events.errors import ConfigurationError
 from blazar_events.settings import CONFIG_FILE_ENV, EgressSettings, Section, TriggerSettings
 from bridge.settings import BridgeSettings
@@ -193,3 +196,32 @@ def test_the_former_trigger_options_still_read(ini: Path, caplog: pytest.LogCapt
     assert "[api] trigger_broker (BLAZAR_EVENTS_API_TRIGGER_BROKER) is deprecated" in said
     assert "[trigger] broker (BLAZAR_EVENTS_TRIGGER_BROKER)" in said
     assert "disagree" not in said
+
+
+NETWORKS = st.lists(
+    st.builds(
+        lambda address, length: str(
+            ipaddress.ip_network(f"{address}/{length % (address.max_prefixlen + 1)}", strict=False)
+        ),
+        st.ip_addresses(),
+        st.integers(0, 128),
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=50)
+@given(networks=NETWORKS, old=st.sampled_from([ApiSettings, DeliverySettings, OperatorSettings]))
+def test_an_old_name_reads_exactly_as_the_new_one(networks: list[str], old: type[Section]) -> None:
+    """Whatever policy a deployment wrote under its old name, the component enforces it."""
+    written = ", ".join(networks)
+    for variable in (f"BLAZAR_EVENTS_{old.section.upper()}_ALLOWED_NETWORKS",
+                     "BLAZAR_EVENTS_EGRESS_ALLOWED_NETWORKS"):  # fmt: skip
+        os.environ[variable] = written
+        try:
+            policy = EgressSettings.load_for(old.load()).allowed_networks
+        finally:
+            del os.environ[variable]
+        assert policy == networks
+        assert egress.parse_networks(policy) == egress.parse_networks(networks)
