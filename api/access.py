@@ -21,6 +21,7 @@ from api.policies import list_rules
 from api.resolver import Resolver
 from api.settings import ApiSettings
 from blazar_events.errors import ConfigurationError, NotFound, PolicyNotAuthorized
+from blazar_events.settings import TriggerSettings
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import Subscription
 
@@ -77,6 +78,7 @@ class Services:
         default_factory=tuple
     )
     resolver: Resolver = field(default_factory=Resolver)
+    trigger: TriggerSettings = field(default_factory=TriggerSettings.load)
 
 
 def services() -> Services:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import redis
 from flask import Flask, request
 
 from api import auth, errors
@@ -12,20 +11,16 @@ from api.access import EXTENSION, Policy, Services, caller
 from api.settings import ApiSettings
 from blazar_events import egress
 from blazar_events.errors import ConfigurationError
-from blazar_events.settings import RedisSettings
+from blazar_events.redis_clients import to_redis
+from blazar_events.settings import EgressSettings, RedisSettings, TriggerSettings
 from blazar_events.store import SubscriptionStore, to_sealer
 
 LOG = logging.getLogger(__name__)
 
 
 def to_store(redis_settings: RedisSettings) -> SubscriptionStore:
-    """A store on a client that fails fast (503) rather than hanging when Redis is away."""
-    client = redis.Redis.from_url(
-        redis_settings.url.get_secret_value(),
-        socket_timeout=2,
-        socket_connect_timeout=1,
-        health_check_interval=30,
-    )
+    """A store on a client that fails (503) rather than hanging when Redis is away."""
+    client = to_redis(redis_settings)
     return SubscriptionStore(client, redis_settings.key_prefix, sealer=to_sealer(redis_settings))
 
 
@@ -55,9 +50,9 @@ def create_app(
 ) -> Flask:
     settings = settings or ApiSettings.load()
     try:
-        networks = egress.parse_networks(settings.allowed_networks)
+        networks = egress.parse_networks(EgressSettings.load_for(settings).allowed_networks)
     except ValueError as exc:
-        raise ConfigurationError(f"api allowed_networks: {exc}") from None
+        raise ConfigurationError(f"egress allowed_networks: {exc}") from None
     if store is None:
         store = to_store(redis_settings or RedisSettings.load())
         check_sealing(store, settings)
@@ -66,7 +61,13 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["IDENTITY_URI"] = settings.keystone_auth_url
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION] = Services(settings, store, Policy(settings.policy_file), networks)
+    app.extensions[EXTENSION] = Services(
+        settings,
+        store,
+        Policy(settings.policy_file),
+        networks,
+        trigger=TriggerSettings.load_for(settings),
+    )
     errors.register(app)
 
     from api import deliveries, event_types, health, leases, openapi, subscriptions

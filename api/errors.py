@@ -12,7 +12,7 @@ import logging
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from blazar_events.errors import BlazarEventsError, TooManyRequests
+from blazar_events.errors import BlazarEventsError, TooManyRequests, to_error_body
 
 LOG = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ _NAMES = {
 
 
 def to_response(code: int, name: str, message: str) -> Response:
-    response = jsonify({"error_code": code, "error_name": name, "error_message": message})
+    response = jsonify(to_error_body(code, name, message))
     response.status_code = code
     return response
 

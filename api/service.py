@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from api.settings import ApiSettings
+from blazar_events import logs
 
 
 class _Server(BaseApplication):
@@ -35,7 +35,7 @@ def main(argv: list[str]) -> int:
         "--workers", type=int, default=defaults.workers, help="gunicorn workers ([api] workers)"
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(defaults.log_level, defaults.log_format)
     _Server(
         {
             "bind": f"{args.host}:{args.port}",

@@ -11,12 +11,11 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from blazar_events.settings import CsvList, Section
+from blazar_events.settings import OptionalCsvList, Port, ServiceSection
 
 
-class ApiSettings(Section, section="api"):
-    host: str = Field("127.0.0.1", description="Address gunicorn binds")
-    port: int = Field(8090, description="Port gunicorn binds")
+class ApiSettings(ServiceSection, section="api"):
+    port: Port = Field(8090, description="Port gunicorn binds")
     workers: int = Field(2, description="gunicorn worker processes")
     auth_strategy: Literal["keystone", "noauth"] = Field(
         "keystone",
@@ -26,10 +25,9 @@ class ApiSettings(Section, section="api"):
     policy_file: str | None = Field(
         None, description="oslo.policy YAML file overriding the defaults in code"
     )
-    allowed_networks: CsvList = Field(
-        default_factory=list,
-        description="CIDRs a sink may point into although the SSRF policy refuses them "
-        "(private, loopback, link-local), e.g. a tenant network 10.0.0.0/8",
+    allowed_networks: OptionalCsvList = Field(
+        None,
+        description="Deprecated: set [egress] allowed_networks (read while that is not set)",
     )
     resolve_sinks: bool = Field(
         True, description="Resolve sink host names at create/update and refuse internal ones"
@@ -75,12 +73,9 @@ class ApiSettings(Section, section="api"):
         description="Per project, at most this many replay and test requests (together, "
         "all its subscriptions) in request_interval_seconds; more is a 429 (0: no limit)",
     )
-    trigger_broker: str = Field("blazar-events", description="Broker named by rendered Triggers")
-    trigger_namespace: str = Field("blazar-events", description="Namespace of rendered Triggers")
-    function_url: str = Field(
-        "http://blazar-events-function.blazar-events.svc.cluster.local",
-        description="Base URL of the delivery function that rendered Triggers call",
-    )
+    trigger_broker: str | None = Field(None, description="Deprecated: set [trigger] broker")
+    trigger_namespace: str | None = Field(None, description="Deprecated: set [trigger] namespace")
+    function_url: str | None = Field(None, description="Deprecated: set [trigger] function_url")
     keystone_auth_url: str | None = Field(
         None, description="Keystone URL for auth_token (else [keystone_authtoken] auth_url)"
     )

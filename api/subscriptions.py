@@ -244,12 +244,9 @@ YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
 @bp.get("/<sub_id>/trigger")
 def trigger(sub_id: str) -> Response:
     sub = visible(sub_id, "get_trigger")
-    settings = services().settings
+    target = services().trigger
     rendered = triggers.to_trigger(
-        sub,
-        broker=settings.trigger_broker,
-        namespace=settings.trigger_namespace,
-        function_url=settings.function_url,
+        sub, broker=target.broker, namespace=target.namespace, function_url=target.function_url
     )
     offered = ["application/json", *YAML_TYPES]
     best = request.accept_mimetypes.best_match(offered) if request.accept_mimetypes else offered[0]

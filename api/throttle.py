@@ -12,7 +12,7 @@ from typing import Any
 
 from blazar_events.errors import TooManyRequests
 from blazar_events.store import SubscriptionStore
-from blazar_events.streams import guard
+from blazar_events.streams import unavailable_on_outage
 
 # INCR the window's counter, starting its expiry with the first request of the window.
 _COUNT = """
@@ -22,12 +22,12 @@ return {n, redis.call('TTL', KEYS[1])}
 """
 
 
-@guard
+@unavailable_on_outage
 def admit(store: SubscriptionStore, route: str, sub_id: str, interval: int) -> None:
     """Let one ``route`` request per ``interval`` seconds through for ``sub_id``, else 429."""
     if interval <= 0:
         return
-    key = f"{store.prefix}:throttle:{route}:{sub_id}"
+    key = store.keys.throttle(route, sub_id)
     if store.client.set(key, b"1", nx=True, ex=interval):
         return
     ttl = int(store.client.ttl(key))  # type: ignore[arg-type]  # -2: expired since, -1: none
@@ -37,13 +37,13 @@ def admit(store: SubscriptionStore, route: str, sub_id: str, interval: int) -> N
     )
 
 
-@guard
+@unavailable_on_outage
 def admit_project(store: SubscriptionStore, project_id: str, limit: int, interval: int) -> None:
     """Let ``limit`` replay and test requests per ``interval`` seconds through for a
     project (its subscriptions together), else 429."""
     if interval <= 0 or limit <= 0:
         return
-    key = f"{store.prefix}:throttle:project:{project_id}"
+    key = store.keys.project_throttle(project_id)
     answer: Any = store.client.eval(_COUNT, 1, key, str(interval))
     count, ttl = answer
     if int(count) > limit:

@@ -23,6 +23,8 @@ from gunicorn.http.errors import (
 )
 from gunicorn.workers.sync import SyncWorker
 
+from blazar_events.errors import to_error_body
+
 # (status, reason, error_name) for the parse errors that are not a plain 400
 _SPECIAL: tuple[tuple[type[Exception], int, str, str], ...] = (
     (LimitRequestHeaders, 431, "Request Header Fields Too Large", "RequestHeaderFieldsTooLarge"),
@@ -44,7 +46,7 @@ def to_error(exc: BaseException) -> tuple[int, str, str, str]:
 
 
 def to_http(status: int, reason: str, name: str, message: str) -> bytes:
-    body = json.dumps({"error_code": status, "error_name": name, "error_message": message})
+    body = json.dumps(to_error_body(status, name, message))
     head = (
         f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body.encode())}\r\n\r\n"

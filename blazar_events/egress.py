@@ -246,7 +246,7 @@ def check_address(address: IPAddress, allowed: Sequence[IPNetwork] = ()) -> None
     hint = (
         "no setting allows it"
         if rule in ALWAYS_REFUSED
-        else "an operator may allow such a network in the allowed_networks setting"
+        else "an operator may allow such a network in the [egress] allowed_networks setting"
     )
     raise SinkRefused(
         f"the sink resolves to {DESCRIPTIONS.get(rule, 'an address')} (rule={rule}); {hint}",

@@ -10,6 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 
+def to_error_body(code: int, name: str, message: str) -> dict[str, Any]:
+    """Blazar's error body: the one writer of its shape, for every component that answers HTTP."""
+    return {"error_code": code, "error_name": name, "error_message": message}
+
+
 class BlazarEventsError(Exception):
     """Root of every error raised on purpose by blazar-events."""
 
@@ -23,7 +28,7 @@ class BlazarEventsError(Exception):
 
     def to_body(self) -> dict[str, Any]:
         """Blazar's error shape."""
-        return {"error_code": self.code, "error_name": self.name, "error_message": self.message}
+        return to_error_body(self.code, self.name, self.message)
 
 
 # --- API-facing -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from blazar_events.errors import Conflict
+from blazar_events.keys import Keys
 
 # Creates one or more subscriptions atomically, quotas included. KEYS: the change feed, then
 # per subscription a block: record, signing keys, project index, dedicated-function index,
@@ -69,7 +70,7 @@ class QuotaExceeded(Conflict):
 
 
 def to_quota_error(prefix: str, index: str, limit: int) -> QuotaExceeded:
-    kind, project = index[len(prefix) + len(":idx:") :].split(":", 1)
+    kind, project = Keys(prefix).index_parts(index)
     if kind == "dedicated":
         return QuotaExceeded(
             f"project {project} may have at most {limit} subscriptions with a dedicated "

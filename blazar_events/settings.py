@@ -22,9 +22,16 @@ import configparser
 import importlib
 import os
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Self, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Self, get_args, get_origin
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -33,7 +40,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from blazar_events import renames
 from blazar_events.errors import ConfigurationError
+from blazar_events.triggers import DEFAULT_BROKER, DEFAULT_FUNCTION_URL, DEFAULT_NAMESPACE
 
 ENV_PREFIX = "BLAZAR_EVENTS_"
 CONFIG_FILE_ENV = "BLAZAR_EVENTS_CONFIG_FILE"
@@ -49,6 +58,9 @@ def _split_csv(value: Any) -> Any:
 CsvList = Annotated[list[str], NoDecode, BeforeValidator(_split_csv)]
 """A list setting written as ``a, b, c`` in the INI file and in the environment."""
 
+OptionalCsvList = Annotated[list[str] | None, NoDecode, BeforeValidator(_split_csv)]
+"""A :data:`CsvList` that may be unset (None), e.g. a deprecated option."""
+
 
 def config_file() -> Path | None:
     path = os.environ.get(CONFIG_FILE_ENV)
@@ -61,18 +73,28 @@ def config_file() -> Path | None:
     return default if default.is_file() else None
 
 
+def _ini_section(section: str) -> dict[str, str]:
+    """The options of ``[section]`` in the INI file (none without a file)."""
+    path = config_file()
+    if path is None:
+        return {}
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(path, encoding="utf-8")
+    return dict(parser.items(section)) if parser.has_section(section) else {}
+
+
+def raw_option(section: str, option: str) -> str | None:
+    """One option as written, environment first, then the file; None where it is not set."""
+    value = os.environ.get(env_name(section, option))
+    return value if value is not None else _ini_section(section).get(option)
+
+
 class _IniSource(PydanticBaseSettingsSource):
     """Values from the ``[section]`` of the INI file, if there is one."""
 
     def __init__(self, settings_cls: type[BaseSettings], section: str) -> None:
         super().__init__(settings_cls)
-        self._values: dict[str, str] = {}
-        path = config_file()
-        if path is not None:
-            parser = configparser.ConfigParser(interpolation=None)
-            parser.read(path, encoding="utf-8")
-            if parser.has_section(section):
-                self._values = dict(parser.items(section))
+        self._values: dict[str, str] = _ini_section(section)
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return self._values.get(field_name), field_name, False
@@ -93,6 +115,11 @@ class Section(BaseSettings):
 
     section: ClassVar[str] = ""
     registry: ClassVar[dict[str, type[Section]]] = {}
+    renamed: ClassVar[dict[str, str]] = {}
+    """Old option -> its new name in this section; the old one still reads (renames.py)."""
+    formerly: ClassVar[dict[str, dict[str, str]]] = {}
+    """Option -> {old section: its name there} for an option that moved here from several
+    components' sections; :meth:`load_for` reads the old ones (renames.py)."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True, validate_default=True)
 
@@ -116,6 +143,13 @@ class Section(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _IniSource(settings_cls, cls.section))
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read_renamed(cls, values: Any) -> Any:
+        if cls.renamed and isinstance(values, dict):
+            return renames.apply_renames(cls.section, cls.renamed, values, env_name)
+        return values
+
     @classmethod
     def load(cls, **overrides: Any) -> Self:
         """Read the section; a bad value raises ConfigurationError naming the variable."""
@@ -128,6 +162,37 @@ class Section(BaseSettings):
                 for err in exc.errors()
             )
             raise ConfigurationError(f"invalid settings: {problems}") from None
+
+    @classmethod
+    def load_for(cls, component: Section, **overrides: Any) -> Self:
+        """The section as ``component`` sees it: a moved option (:attr:`formerly`) not set
+        here takes the value of the component's own old option, as before the move."""
+        loaded = cls.load(**overrides)
+        update: dict[str, Any] = {}
+        for field, olds in cls.formerly.items():
+            info = cls.model_fields[field]
+            kind: Any = info.annotation
+            if info.metadata:  # e.g. CsvList's splitting of "a, b"
+                kind = Annotated[kind, *info.metadata]
+            adapter: TypeAdapter[Any] = TypeAdapter(kind)
+            found: dict[str, Any] = {}
+            own = None
+            for section, option in olds.items():
+                name = f"[{section}] {option} ({env_name(section, option)})"
+                if section == component.section:
+                    value = getattr(component, option, None)
+                    value = value if renames.is_set(value) else None
+                    own = name if value is not None else None
+                else:
+                    raw = raw_option(section, option)
+                    value = adapter.validate_python(raw) if renames.is_set(raw) else None
+                if value is not None:
+                    found[name] = value
+            new = f"[{cls.section}] {field} ({env_name(cls.section, field)})"
+            value = renames.moved_value(new, field in loaded.model_fields_set, own, found)
+            if value is not None:
+                update[field] = value
+        return loaded.model_copy(update=update) if update else loaded
 
 
 # --- Core sections: used by more than one component -------------------------------------------
@@ -186,6 +251,107 @@ class RedisSettings(Section, section="redis"):
         None,
         description="File with Fernet keys, one per line, the sealing one first; read "
         "before secrets_keys (e.g. a mounted Kubernetes Secret)",
+    )
+    # One timeout policy for every component's client (blazar_events/redis_clients.py).
+    connect_timeout: float = Field(
+        2.0, gt=0, description="Seconds to open a connection to Redis before the call fails"
+    )
+    socket_timeout: float = Field(
+        5.0,
+        gt=1,
+        description="Seconds one Redis call may wait for its answer (above the 1 s that the "
+        "change-feed followers block for)",
+    )
+    health_check_interval: int = Field(
+        30,
+        ge=0,
+        description="Seconds a pooled connection may sit idle before it is checked (PING) "
+        "before use (0: never)",
+    )
+    retries: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="Times a call that lost its connection or timed out is retried, after "
+        "0.1 s, 0.2 s, ... (at most 1 s); then it fails (the API answers 503)",
+    )
+
+
+class EgressSettings(Section, section="egress"):
+    """The SSRF policy of every component that checks or reaches a sink (blazar_events/egress.py).
+
+    Components read it with ``EgressSettings.load_for(their_settings)``, which honours their
+    deprecated own option while this one is not set (renames.py has the rule)."""
+
+    allowed_networks: CsvList = Field(
+        default_factory=list,
+        description="CIDRs a sink may point into although the SSRF policy refuses them "
+        "(loopback, private, link-local), e.g. a tenant network 10.0.0.0/8; one policy for "
+        "the API, the deliveries and the operator. Replaces [api], [delivery] and [operator] "
+        "allowed_networks: while this is not set each component reads its old option (with a "
+        "warning, and another if they disagree); once set, the old ones are ignored",
+    )
+
+    formerly: ClassVar[dict[str, dict[str, str]]] = {
+        "allowed_networks": {
+            "api": "allowed_networks",
+            "delivery": "allowed_networks",
+            "operator": "allowed_networks",
+        }
+    }
+
+
+class TriggerSettings(Section, section="trigger"):
+    """Where rendered Knative Triggers point: one home for the operator, which creates them,
+    and the API, which shows a tenant its Trigger. Components read it with
+    ``TriggerSettings.load_for(their_settings)``; their former options still read while these
+    are not set (the rule of renames.py)."""
+
+    namespace: str = Field(
+        DEFAULT_NAMESPACE,
+        description="Namespace of the Broker, the Triggers and the functions (formerly "
+        "[operator] namespace and [api] trigger_namespace)",
+    )
+    broker: str = Field(
+        DEFAULT_BROKER,
+        description="The Kafka-class Broker Triggers hang on (formerly [operator] broker and "
+        "[api] trigger_broker)",
+    )
+    function_url: str = Field(
+        DEFAULT_FUNCTION_URL,
+        description="Base URL of the shared delivery function that Triggers call (formerly "
+        "[operator] and [api] function_url)",
+    )
+
+    formerly: ClassVar[dict[str, dict[str, str]]] = {
+        "namespace": {"operator": "namespace", "api": "trigger_namespace"},
+        "broker": {"operator": "broker", "api": "trigger_broker"},
+        "function_url": {"operator": "function_url", "api": "function_url"},
+    }
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+Port = Annotated[int, Field(ge=0, le=65535)]
+# Every name Python's logging knows, in any case: a level that used to work still does.
+LogLevel = Annotated[
+    Literal["DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL", "FATAL", "NOTSET"],
+    BeforeValidator(_upper),
+]
+
+
+class ServiceSection(Section):
+    """Listen and log options, spelled the same in every component's section.
+
+    A component subclasses it and redeclares ``port`` with its own default."""
+
+    host: str = Field("127.0.0.1", description="Address the component's HTTP server listens on")
+    port: Port = Field(0, description="Port of the component's HTTP server")
+    log_level: LogLevel = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_format: Literal["json", "text"] = Field(
+        "text", description="Logs on stderr: json (one object per line) or text"
     )
 
 

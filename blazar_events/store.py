@@ -1,6 +1,7 @@
 """Subscriptions in Redis: the records, their indexes, the change feed and delivery logs.
 
-The only core module with I/O. Layout under ``<prefix>``:
+The only core module with I/O. Layout under ``<prefix>`` (names built in
+:mod:`blazar_events.keys`):
 
 * ``sub:<id>`` the subscription as JSON; ``keys:<id>`` its signing keys (never listed), sealed
   with the operator's key when one is configured (:class:`blazar_events.signing_keys.Sealer`);
@@ -39,7 +40,7 @@ from blazar_events.quotas import (
 )
 from blazar_events.settings import RedisSettings
 from blazar_events.signing_keys import Sealer
-from blazar_events.streams import Streams, guard, text
+from blazar_events.streams import Streams, text, unavailable_on_outage
 from blazar_events.subscription import SigningKeys, Status, Subscription, utcnow
 
 R = TypeVar("R")
@@ -83,13 +84,13 @@ class SubscriptionStore(Streams):
     # --- keys ---------------------------------------------------------------------------------
 
     def _sub_key(self, sub_id: str) -> str:
-        return f"{self.prefix}:sub:{sub_id}"
+        return self.keys.subscription(sub_id)
 
     def _keys_key(self, sub_id: str) -> str:
-        return f"{self.prefix}:keys:{sub_id}"
+        return self.keys.signing_keys(sub_id)
 
     def _index(self, kind: str, value: str = "") -> str:
-        return f"{self.prefix}:idx:{kind}:{value}" if value else f"{self.prefix}:idx:{kind}"
+        return self.keys.index(kind, value)
 
     def _indexes(self, sub: Subscription) -> set[str]:
         keys = {self._index("all"), self._index("project", sub.project_id)}
@@ -107,18 +108,18 @@ class SubscriptionStore(Streams):
 
     # --- reads --------------------------------------------------------------------------------
 
-    @guard
+    @unavailable_on_outage
     def ping(self) -> bool:
         return bool(self.client.ping())
 
-    @guard
+    @unavailable_on_outage
     def get(self, sub_id: str) -> Subscription:
         sub = self._decode(self.client.get(self._sub_key(sub_id)))  # type: ignore[arg-type]
         if sub is None:
             raise NotFound(f"subscription {sub_id} not found")
         return sub
 
-    @guard
+    @unavailable_on_outage
     def get_keys(self, sub_id: str) -> SigningKeys:
         """The signing keys, opened; keys stored in plaintext or under an older operator key
         are sealed again under the current one on the way (the read path migrates)."""
@@ -145,7 +146,7 @@ class SubscriptionStore(Streams):
 
         return self._transaction([key], body)
 
-    @guard
+    @unavailable_on_outage
     def reseal_all(self) -> int:
         """Seal every subscription's keys under the current operator key (after adding a key
         in front, before removing the old one); returns how many were rewritten."""
@@ -172,12 +173,12 @@ class SubscriptionStore(Streams):
         raws = self.client.mget([self._sub_key(i) for i in ids])
         return [sub for sub in map(self._decode, raws) if sub is not None]  # type: ignore[arg-type]
 
-    @guard
+    @unavailable_on_outage
     def count(self, project_id: str) -> int:
         """How many subscriptions ``project_id`` has (from its index: one O(1) call)."""
         return int(self.client.zcard(self._index("project", project_id)))  # type: ignore[arg-type]
 
-    @guard
+    @unavailable_on_outage
     def list(
         self,
         project_id: str | None = None,
@@ -196,7 +197,7 @@ class SubscriptionStore(Streams):
             for sub in self._select(project_id, lease_id, type, limit, marker)
         ]
 
-    @guard
+    @unavailable_on_outage
     def list_json(
         self,
         project_id: str | None = None,
@@ -255,7 +256,7 @@ class SubscriptionStore(Streams):
         found.extend(s for s in self._load(batch) if wanted(s))
         return found[:limit]
 
-    @guard
+    @unavailable_on_outage
     def all(self) -> builtins.list[Subscription]:
         """Every subscription (a broker's or the operator's cache before following changes)."""
         ids = builtins.list(self._range(self._index("all"), None))
@@ -264,7 +265,7 @@ class SubscriptionStore(Streams):
             result.extend(self._load(ids[i : i + _CHUNK]))
         return result
 
-    @guard
+    @unavailable_on_outage
     def ids_for_type(self, event_type: str) -> set[str]:
         """Ids of the subscriptions that receive ``event_type`` (naming it, or every type)."""
         members: set[str] = set()
@@ -286,14 +287,14 @@ class SubscriptionStore(Streams):
                     continue
         raise Conflict("the subscription changed concurrently too often; retry")
 
-    @guard
+    @unavailable_on_outage
     def create(self, sub: Subscription, keys: SigningKeys, quota: Quota = NO_QUOTA) -> Subscription:
         """Store a new subscription; Conflict if the id exists or the project's ``quota``
         would be exceeded (checked in the same atomic step as the write)."""
         self.create_many([(sub, keys)], quota)
         return sub
 
-    @guard
+    @unavailable_on_outage
     def create_many(
         self, items: Sequence[tuple[Subscription, SigningKeys]], quota: Quota = NO_QUOTA
     ) -> None:
@@ -330,7 +331,7 @@ class SubscriptionStore(Streams):
         if answer[0] == "-1":
             raise to_quota_error(self.prefix, answer[1], int(answer[2]))
 
-    @guard
+    @unavailable_on_outage
     def update(
         self, sub: Subscription, expected_version: int | None = None, quota: Quota = NO_QUOTA
     ) -> Subscription:
@@ -342,7 +343,7 @@ class SubscriptionStore(Streams):
         """
         return self._modify(sub.id, lambda _old: sub, expected_version, quota)
 
-    @guard
+    @unavailable_on_outage
     def set_status(self, sub_id: str, status: Status, reason: str | None = None) -> Subscription:
         """Enable/disable (e.g. a 410 from the sink disables), whatever the version."""
         return self._modify(
@@ -351,7 +352,7 @@ class SubscriptionStore(Streams):
             None,
         )
 
-    @guard
+    @unavailable_on_outage
     def set_status_reason(self, sub_id: str, reason: str | None) -> Subscription:
         """Say why a subscription is not served as it should be, leaving its status alone
         (the broker: its filter raised). Never re-enables one disabled meanwhile."""
@@ -414,7 +415,7 @@ class SubscriptionStore(Streams):
             if int(pipe.zcard(index)) + 1 > limits[index]:
                 raise to_quota_error(self.prefix, index, limits[index])
 
-    @guard
+    @unavailable_on_outage
     def delete(self, sub_id: str, expected_version: int | None = None) -> Subscription:
         key = self._sub_key(sub_id)
 
@@ -436,12 +437,12 @@ class SubscriptionStore(Streams):
 
         return self._transaction([key], body)
 
-    @guard
+    @unavailable_on_outage
     def rotate_secret(self, sub_id: str, grace: timedelta = timedelta(hours=24)) -> SigningKeys:
         """A new current secret; the old one keeps signing for ``grace``."""
         return self._change_keys(sub_id, lambda old: old.rotated(grace))
 
-    @guard
+    @unavailable_on_outage
     def set_keys(self, sub_id: str, keys: SigningKeys) -> SigningKeys:
         """Replace the signing keys (e.g. from a Kubernetes Secret); feeds a ``secret`` change."""
         return self._change_keys(sub_id, lambda _old: keys)

@@ -17,6 +17,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 import redis
 
 from blazar_events.errors import ServiceUnavailable
+from blazar_events.keys import Keys
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -25,7 +26,7 @@ Op = Literal["created", "updated", "deleted", "secret"]
 _UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
 
 
-def guard(method: Callable[P, R]) -> Callable[P, R]:
+def unavailable_on_outage(method: Callable[P, R]) -> Callable[P, R]:
     """Turn 'Redis is unreachable' into ServiceUnavailable (a 503), never a traceback."""
 
     @functools.wraps(method)
@@ -67,17 +68,18 @@ class Streams:
     ) -> None:
         self.client = client
         self.prefix = prefix
+        self.keys = Keys(prefix)
         self.delivery_log_size = delivery_log_size
         self.change_feed_size = change_feed_size
-        self.changes_key = f"{prefix}:changes"
-        self.replays_key = f"{prefix}:replays"
+        self.changes_key = self.keys.changes
+        self.replays_key = self.keys.replays
         # Where the brokers' RequestFollower has got to in ``replays`` (it writes the key).
-        self.requests_cursor_key = f"{prefix}:broker:requests-cursor"
+        self.requests_cursor_key = self.keys.requests_cursor
         self.max_pending_requests = max_pending_requests
         self._request_script = client.register_script(_QUEUE_REQUEST)
 
     def _log_key(self, sub_id: str) -> str:
-        return f"{self.prefix}:deliveries:{sub_id}"
+        return self.keys.deliveries(sub_id)
 
     def _record_change(self, pipe: Any, op: Op, sub_id: str, version: int) -> None:
         pipe.xadd(
@@ -89,13 +91,13 @@ class Streams:
 
     # --- change feed --------------------------------------------------------------------------
 
-    @guard
+    @unavailable_on_outage
     def last_change_id(self) -> str:
         """Where to start following after a snapshot taken with :meth:`all` (read this first)."""
         newest = self.client.xrevrange(self.changes_key, count=1)
         return str(text(newest[0][0])) if newest else "0-0"  # type: ignore[index]
 
-    @guard
+    @unavailable_on_outage
     def changes(
         self, last_id: str = "$", block_ms: int | None = None, count: int = 500
     ) -> list[tuple[str, str, str]]:
@@ -110,7 +112,7 @@ class Streams:
 
     # --- delivery log and requests to the broker ----------------------------------------------
 
-    @guard
+    @unavailable_on_outage
     def append_delivery(self, sub_id: str, attempt: dict[str, Any]) -> None:
         """Record one delivery attempt; only the newest ``delivery_log_size`` are kept."""
         key = self._log_key(sub_id)
@@ -119,7 +121,7 @@ class Streams:
             pipe.ltrim(key, 0, self.delivery_log_size - 1)
             pipe.execute()
 
-    @guard
+    @unavailable_on_outage
     def deliveries(self, sub_id: str, limit: int = 50) -> list[dict[str, Any]]:
         """The newest attempts first."""
         raws = self.client.lrange(self._log_key(sub_id), 0, max(limit, 1) - 1)
@@ -143,7 +145,7 @@ class Streams:
             )
         return request_id
 
-    @guard
+    @unavailable_on_outage
     def request_replay(self, sub_id: str, since: datetime, until: datetime | None = None) -> str:
         """Ask the broker to re-deliver this subscription's events in [since, until)."""
         fields = {"kind": "replay", "subscription_id": sub_id, "since": since.isoformat()}
@@ -151,12 +153,12 @@ class Streams:
             fields["until"] = until.isoformat()
         return self._request(fields)
 
-    @guard
+    @unavailable_on_outage
     def request_test(self, sub_id: str) -> str:
         """Ask the broker to send a synthetic ``subscription.test`` event to this subscription."""
         return self._request({"kind": "test", "subscription_id": sub_id})
 
-    @guard
+    @unavailable_on_outage
     def requests(
         self, last_id: str = "0-0", block_ms: int | None = None, count: int = 100
     ) -> list[tuple[str, dict[str, str]]]:

@@ -18,8 +18,8 @@ import threading
 import time
 from types import FrameType
 
+from blazar_events import logs
 from blazar_events.settings import CONFIG_FILE_ENV, EventSettings, KafkaSettings
-from bridge import logs
 from bridge.consumer import AMQP_ERRORS, NotificationQueue
 from bridge.health import HealthServer
 from bridge.metrics import Health, Metrics
@@ -150,7 +150,7 @@ def main(argv: list[str]) -> int:
     # cycle collector cost ~8% of the bridge's CPU. What start-up created lives forever.
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
-    server = HealthServer(settings.http_host, settings.http_port, bridge.metrics, bridge.health)
+    server = HealthServer(settings.host, settings.port, bridge.metrics, bridge.health)
     server.start()
     LOG.info(
         "bridge started",

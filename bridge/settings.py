@@ -6,14 +6,17 @@ Kafka's connection and topics come from ``[kafka]`` and the CloudEvent source pr
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
-from blazar_events.settings import CsvList, Section
+from blazar_events.settings import CsvList, Port, ServiceSection
 
 
-class BridgeSettings(Section, section="bridge"):
+class BridgeSettings(ServiceSection, section="bridge"):
+    renamed: ClassVar[dict[str, str]] = {"http_host": "host", "http_port": "port"}
+
+    port: Port = Field(9101, description="Port of /metrics, /healthz and /readyz")
     transport_url: SecretStr = Field(
         SecretStr("rabbit://guest:guest@127.0.0.1:5673/"),
         description="RabbitMQ URL, as [DEFAULT] transport_url in blazar.conf "
@@ -74,7 +77,8 @@ class BridgeSettings(Section, section="bridge"):
     )
     retry_backoff: float = Field(0.5, gt=0, description="First retry delay (seconds), doubling")
     retry_backoff_max: float = Field(30.0, gt=0, description="Longest retry delay (seconds)")
-    http_host: str = Field("127.0.0.1", description="Address of /metrics, /healthz and /readyz")
-    http_port: int = Field(9101, ge=0, le=65535, description="Port of the health/metrics server")
-    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
-    log_format: Literal["json", "text"] = Field("json", description="json lines, or text")
+    log_format: Literal["json", "text"] = Field(
+        "json", description="Logs on stderr: json (one object per line) or text"
+    )
+    http_host: str | None = Field(None, description="Deprecated: set host")
+    http_port: Port | None = Field(None, description="Deprecated: set port")

@@ -89,7 +89,7 @@ class RequestFollower:
     def __init__(self, store: SubscriptionStore, execute: Callable[[dict[str, str]], None]) -> None:
         self.store = store
         self.execute = execute
-        self.cursor_key = f"{store.prefix}:broker:requests-cursor"
+        self.cursor_key = store.keys.requests_cursor
         self._halt = threading.Event()
 
     def run(self) -> None:
@@ -114,7 +114,7 @@ class RequestFollower:
                 self._halt.wait(1.0)
 
     def _claim(self, request_id: str) -> bool:
-        key = f"{self.store.prefix}:broker:request:{request_id}"
+        key = self.store.keys.request_claim(request_id)
         return bool(self.store.client.set(key, str(time.time()), nx=True, ex=7 * 24 * 3600))
 
     def stop(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from blazar_events.keys import Keys
 from broker.retries import _EXTEND, RetryJob
 
 # KEYS: due. ARGV: now, claim_until, limit. Returns the members claimed.
@@ -66,7 +67,8 @@ class OrderedQueues:
     def __init__(self, client: aioredis.Redis, prefix: str) -> None:
         self.client = client
         self.prefix = prefix
-        self.due_key = f"{prefix}:broker:ordered-due"
+        self.keys = Keys(prefix)
+        self.due_key = self.keys.ordered_due
         self._claim = client.register_script(_CLAIM)
         self._advance = client.register_script(_ADVANCE)
         self._push_back = client.register_script(_PUSH_BACK)
@@ -74,7 +76,7 @@ class OrderedQueues:
         self._extend = client.register_script(_EXTEND)
 
     def list_key(self, member: str) -> str:
-        return f"{self.prefix}:broker:ordered:{member}"
+        return self.keys.ordered(member)
 
     async def push_front(self, member: str, job: RetryJob, due: float) -> None:
         """The lease's oldest delivery (it was in flight) goes first, due at ``due``."""

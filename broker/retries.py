@@ -14,6 +14,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from blazar_events.keys import Keys
+
 # KEYS: schedule, jobs. ARGV: now, claim_until, limit. Returns [member, job, member, job...].
 _CLAIM = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
@@ -81,9 +83,10 @@ def to_key(subscription_id: str, event_id: str) -> str:
 class RetrySchedule:
     def __init__(self, client: aioredis.Redis, prefix: str) -> None:
         self.client = client
-        self.schedule_key = f"{prefix}:broker:retries"
-        self.jobs_key = f"{prefix}:broker:retry-jobs"
-        self.rejected_key = f"{prefix}:broker:retry-rejected"
+        keys = Keys(prefix)
+        self.schedule_key = keys.retries
+        self.jobs_key = keys.retry_jobs
+        self.rejected_key = keys.retry_rejected
         self._claim = client.register_script(_CLAIM)
         self._extend = client.register_script(_EXTEND)
 

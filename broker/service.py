@@ -18,12 +18,10 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
 
-import redis
-import redis.asyncio as aioredis
-
+from blazar_events import logs
 from blazar_events.errors import BlazarEventsError
+from blazar_events.redis_clients import to_async_redis, to_redis
 from blazar_events.settings import KafkaSettings, RedisSettings
 from blazar_events.store import SubscriptionStore
 from broker.health import serve, to_app
@@ -51,9 +49,8 @@ def _exit_if_stuck(after: float) -> None:
 async def run(port: int | None = None) -> int:
     settings = BrokerSettings.load()
     redis_settings = RedisSettings.load()
-    url = redis_settings.url.get_secret_value()
-    sync_client: Any = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
-    async_client: Any = aioredis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+    sync_client = to_redis(redis_settings)
+    async_client = to_async_redis(redis_settings)
     store = SubscriptionStore(sync_client, redis_settings.key_prefix)
     router = Router(settings, DeliverySettings.load(), KafkaSettings.load(), store, async_client)
     stop = asyncio.Event()
@@ -90,9 +87,10 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="blazar-events broker", description=__doc__)
     parser.add_argument("--port", type=int, help="health/metrics port (default: settings)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("kafka").setLevel(logging.WARNING)
     try:
+        settings = BrokerSettings.load()
+        logs.configure(settings.log_level, settings.log_format)
+        logging.getLogger("kafka").setLevel(logging.WARNING)
         with asyncio.Runner(loop_factory=to_loop_factory()) as runner:
             return runner.run(run(args.port))
     except BlazarEventsError as exc:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from blazar_events.settings import Section
+from blazar_events.settings import Port, ServiceSection
 
 
-class BrokerSettings(Section, section="broker"):
+class BrokerSettings(ServiceSection, section="broker"):
+    port: Port = Field(9102, description="Port of /healthz and /metrics")
     group_id: str = Field("blazar-events-broker", description="Kafka consumer group")
-    host: str = Field("127.0.0.1", description="Address of the health and metrics endpoint")
-    port: int = Field(9102, description="Port of /healthz and /metrics")
     queue_size: int = Field(
         10000,
         description="Deliveries one subscriber may have waiting in memory; more spill "

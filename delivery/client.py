@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from blazar_events import egress
 from blazar_events.errors import BlazarEventsError, SinkRefused
+from blazar_events.settings import EgressSettings
 from delivery import outcomes
 from delivery.failures import to_retry
 from delivery.guard import Resolve, check_sink, to_check
@@ -28,7 +29,8 @@ class Sender:
     def __init__(self, settings: DeliverySettings, resolve: Resolve | None = None) -> None:
         """``resolve`` replaces DNS (tests); the egress policy always checks its answers."""
         self.settings = settings
-        self._check = to_check(egress.parse_networks(settings.allowed_networks))
+        policy = EgressSettings.load_for(settings)
+        self._check = to_check(egress.parse_networks(policy.allowed_networks))
         self._sinks_checked: set[str] = set()  # URL rules never change for a URL
         self.client = HttpClient(
             self._check,

@@ -44,7 +44,7 @@ def to_check(allowed: Sequence[egress.IPNetwork]) -> AddressCheck:
         if rule is not None:
             raise SinkRefused(
                 f"the sink's address is refused (rule={rule}); an operator may allow its "
-                "network in the delivery allowed_networks setting",
+                "network in the [egress] allowed_networks setting",
                 rule=rule,
             )
 

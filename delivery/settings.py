@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from blazar_events.settings import CsvList, Section
+from blazar_events.settings import OptionalCsvList, Section
 
 
 class DeliverySettings(Section, section="delivery"):
@@ -45,8 +45,7 @@ class DeliverySettings(Section, section="delivery"):
         description="Bytes of a sink's status line and headers, 1xx interim answers "
         "included; a longer head is a protocol error (retried)",
     )
-    allowed_networks: CsvList = Field(
-        default_factory=list,
-        description="CIDRs deliveries may reach although the SSRF policy refuses them "
-        "(loopback, private, link-local), e.g. a tenant network 10.0.0.0/8",
+    allowed_networks: OptionalCsvList = Field(
+        None,
+        description="Deprecated: set [egress] allowed_networks (read while that is not set)",
     )

@@ -24,15 +24,15 @@ import asyncio
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Any
 
-import redis
 from aiohttp import web
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings import http
 
-from blazar_events.errors import BlazarEventsError, NotFound
+from blazar_events import logs
+from blazar_events.errors import BlazarEventsError, NotFound, to_error_body
 from blazar_events.matching import to_attributes
+from blazar_events.redis_clients import to_redis
 from blazar_events.settings import RedisSettings
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import Subscription
@@ -53,8 +53,7 @@ MAX_EVENT_BYTES = 1024 * 1024
 
 
 def _error(status: int, name: str, message: str, **headers: str) -> web.Response:
-    body = {"error_code": status, "error_name": name, "error_message": message}
-    return web.json_response(body, status=status, headers=headers)
+    return web.json_response(to_error_body(status, name, message), status=status, headers=headers)
 
 
 def to_response(outcome: Outcome) -> web.Response:
@@ -199,10 +198,7 @@ class FunctionService:
 
 
 def to_store(settings: RedisSettings) -> SubscriptionStore:
-    client: Any = redis.Redis.from_url(
-        settings.url.get_secret_value(), socket_timeout=5, socket_connect_timeout=5
-    )
-    return SubscriptionStore(client, settings.key_prefix)
+    return SubscriptionStore(to_redis(settings), settings.key_prefix)
 
 
 def main(argv: list[str]) -> int:
@@ -210,8 +206,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--host", help="listen address (default: settings)")
     parser.add_argument("--port", type=int, help="listen port (default: settings)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = FunctionSettings.load()
+    logs.configure(settings.log_level, settings.log_format)
     delivery = DeliverySettings.load()
     if settings.token_key is None:
         print(

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from blazar_events.settings import Section
+from blazar_events.settings import Port, ServiceSection
 
 
-class FunctionSettings(Section, section="function"):
-    host: str = Field("127.0.0.1", description="Address the function's HTTP service listens on")
-    port: int = Field(8091, description="Port of the function's HTTP service")
+class FunctionSettings(ServiceSection, section="function"):
+    port: Port = Field(8091, description="Port of the function's HTTP service")
     token_key: SecretStr | None = Field(
         None,
         description="The key (at least 32 bytes) that the Triggers' capability tokens are made "

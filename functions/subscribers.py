@@ -55,7 +55,7 @@ class Subscribers:
         Knative retries by calling again without saying which attempt it is; a counter per
         (subscription, event) in Redis numbers them for the delivery log.
         """
-        key = f"{self.store.prefix}:fn:attempts:{sub_id}:{event_id}"
+        key = self.store.keys.attempts(sub_id, event_id)
         with self.store.client.pipeline(transaction=False) as pipe:
             pipe.incr(key)
             pipe.expire(key, ATTEMPT_COUNT_TTL)

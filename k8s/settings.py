@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 
-from blazar_events.settings import CsvList, Section
-from blazar_events.triggers import DEFAULT_BROKER, DEFAULT_FUNCTION_URL, DEFAULT_NAMESPACE
+from blazar_events.settings import CsvList, OptionalCsvList, Port, ServiceSection
 
 
-class OperatorSettings(Section, section="operator"):
-    namespace: str = Field(
-        DEFAULT_NAMESPACE, description="Namespace of the Broker, the Triggers and the functions"
-    )
+class OperatorSettings(ServiceSection, section="operator"):
+    renamed: ClassVar[dict[str, str]] = {"health_port": "port"}
+
+    # kopf's liveness endpoint listened on every address before host existed here.
+    host: str = Field("0.0.0.0", description="Address of /healthz (kopf's liveness endpoint)")
+    port: Port = Field(8080, description="Port of /healthz")
+    namespace: str | None = Field(None, description="Deprecated: set [trigger] namespace")
     knative: bool = Field(
         True,
         description="Render Triggers (Knative mode); false: only store subscriptions, for the "
         "standalone broker",
     )
-    broker: str = Field(DEFAULT_BROKER, description="The Kafka-class Broker Triggers hang on")
-    function_url: str = Field(
-        DEFAULT_FUNCTION_URL, description="Base URL of the shared delivery function"
-    )
+    broker: str | None = Field(None, description="Deprecated: set [trigger] broker")
+    function_url: str | None = Field(None, description="Deprecated: set [trigger] function_url")
     function_service: str = Field(
         "blazar-events-function",
         description="The shared function's Knative Service, copied for dedicated functions",
@@ -36,15 +38,14 @@ class OperatorSettings(Section, section="operator"):
         "cloud admin's); empty: the operator's own namespace. Elsewhere a resource gets the "
         "project its Namespace is annotated with (events.blazar.openstack.org/project-id)",
     )
-    allowed_networks: CsvList = Field(
-        default_factory=list,
-        description="CIDRs a sink may point into although the SSRF policy refuses them",
+    allowed_networks: OptionalCsvList = Field(
+        None,
+        description="Deprecated: set [egress] allowed_networks (read while that is not set)",
     )
     resync_seconds: float = Field(
         60.0, gt=0, description="Seconds between full passes over the store and the Triggers"
     )
-    health_port: int = Field(8080, ge=0, le=65535, description="Port of /healthz")
-    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    health_port: Port | None = Field(None, description="Deprecated: set port")
     max_subscriptions_per_project: int = Field(
         10000,
         ge=0,

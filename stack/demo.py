@@ -62,12 +62,11 @@ class Demo:
             "BLAZAR_EVENTS_BRIDGE_TRANSPORT_URL": TRANSPORT_URL,
             "BLAZAR_EVENTS_BRIDGE_EXCHANGE": self.exchange,
             "BLAZAR_EVENTS_BRIDGE_LOG_FORMAT": "text",
-            "BLAZAR_EVENTS_BRIDGE_HTTP_PORT": str(self.bridge_port),
+            "BLAZAR_EVENTS_BRIDGE_PORT": str(self.bridge_port),
             "BLAZAR_EVENTS_API_PORT": str(self.api_port),
             "BLAZAR_EVENTS_API_WORKERS": "1",
             "BLAZAR_EVENTS_API_AUTH_STRATEGY": "noauth",
-            "BLAZAR_EVENTS_API_ALLOWED_NETWORKS": "127.0.0.0/8",
-            "BLAZAR_EVENTS_DELIVERY_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "BLAZAR_EVENTS_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8",
         }
         if once:  # a private namespace: tests run beside other tests
             self.env.update({

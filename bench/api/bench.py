@@ -59,7 +59,7 @@ def start_api(prefix: str, port: int) -> subprocess.Popen[bytes]:
         "BLAZAR_EVENTS_REDIS_URL": REDIS_URL,
         "BLAZAR_EVENTS_REDIS_KEY_PREFIX": prefix,
         "BLAZAR_EVENTS_API_AUTH_STRATEGY": "noauth",
-        "BLAZAR_EVENTS_API_ALLOWED_NETWORKS": "10.0.0.0/8",
+        "BLAZAR_EVENTS_EGRESS_ALLOWED_NETWORKS": "10.0.0.0/8",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "blazar_events.cli", "api", "--port", str(port), "--workers", "2"],

@@ -180,7 +180,7 @@ class BridgeProcess:
             "BLAZAR_EVENTS_BRIDGE_TRANSPORT_URL": TRANSPORT_URL,
             "BLAZAR_EVENTS_BRIDGE_EXCHANGE": route.exchange,
             "BLAZAR_EVENTS_BRIDGE_POOL": route.queue,
-            "BLAZAR_EVENTS_BRIDGE_HTTP_PORT": str(self.port),
+            "BLAZAR_EVENTS_BRIDGE_PORT": str(self.port),
             "BLAZAR_EVENTS_BRIDGE_LOG_LEVEL": "WARNING",
             "BLAZAR_EVENTS_KAFKA_BOOTSTRAP_SERVERS": KAFKA,
             "BLAZAR_EVENTS_KAFKA_TOPIC": route.topic,

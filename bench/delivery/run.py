@@ -299,7 +299,7 @@ class Setup:
                "BLAZAR_EVENTS_BROKER_GROUP_ID": self.prefix,
                "BLAZAR_EVENTS_BROKER_PORT": os.environ.get("BLAZAR_EVENTS_BROKER_PORT", "0"),
                "BLAZAR_EVENTS_BROKER_LOG_SUCCESSES_PER_SECOND": "5",
-               "BLAZAR_EVENTS_DELIVERY_ALLOWED_NETWORKS": "127.0.0.0/8"}  # fmt: skip
+               "BLAZAR_EVENTS_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8"}  # fmt: skip
         command = [sys.executable, "-m", "blazar_events.cli", "broker"]
         self.brokers = [
             subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)

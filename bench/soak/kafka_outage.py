@@ -129,7 +129,7 @@ def main() -> int:
            "BLAZAR_EVENTS_BRIDGE_EXCHANGE": f"openstack-{tag}",
            "BLAZAR_EVENTS_BRIDGE_EXCHANGE_DURABLE": "true",
            "BLAZAR_EVENTS_BRIDGE_POOL": tag, "BLAZAR_EVENTS_BRIDGE_TOPICS": f"notifications-{tag}",
-           "BLAZAR_EVENTS_BRIDGE_HTTP_PORT": str(health_port),
+           "BLAZAR_EVENTS_BRIDGE_PORT": str(health_port),
            "BLAZAR_EVENTS_BRIDGE_LOG_FORMAT": "text"}  # fmt: skip
     with (folder / "bridge.log").open("ab") as log:
         bridge = subprocess.Popen([sys.executable, "-m", "blazar_events.cli", "bridge"], env=env,

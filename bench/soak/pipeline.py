@@ -72,16 +72,15 @@ class Soak:
             "BLAZAR_EVENTS_BRIDGE_EXCHANGE_DURABLE": "true",  # docs/bridge.md, across restarts
             "BLAZAR_EVENTS_BRIDGE_POOL": self.tag,
             "BLAZAR_EVENTS_BRIDGE_TOPICS": self.notify_topic,
-            "BLAZAR_EVENTS_BRIDGE_HTTP_PORT": "0",
+            "BLAZAR_EVENTS_BRIDGE_PORT": "0",
             "BLAZAR_EVENTS_BRIDGE_LOG_FORMAT": "text",
             "BLAZAR_EVENTS_BROKER_GROUP_ID": self.tag,
             "BLAZAR_EVENTS_BROKER_PORT": "0",
             "BLAZAR_EVENTS_API_PORT": str(self.api_port),
             "BLAZAR_EVENTS_API_WORKERS": "1",
             "BLAZAR_EVENTS_API_AUTH_STRATEGY": "noauth",
-            "BLAZAR_EVENTS_API_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "BLAZAR_EVENTS_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8",
             "BLAZAR_EVENTS_API_REQUEST_INTERVAL_SECONDS": "0",
-            "BLAZAR_EVENTS_DELIVERY_ALLOWED_NETWORKS": "127.0.0.0/8",
             "BLAZAR_EVENTS_FUNCTION_PORT": str(self.fn_port),
         }
         fn_env = {**self.env, "BLAZAR_EVENTS_REDIS_KEY_PREFIX": self.fn_prefix,

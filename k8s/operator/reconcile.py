@@ -20,6 +20,7 @@ from typing import Any
 
 from blazar_events import egress
 from blazar_events.errors import InvalidInput, NotFound, PolicyNotAuthorized
+from blazar_events.settings import EgressSettings, TriggerSettings
 from blazar_events.store import Quota, QuotaExceeded, SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription, SubscriptionInput
 from blazar_events.triggers import LABEL_ID, function_name, to_trigger, trigger_name
@@ -42,8 +43,10 @@ class Reconciler:
         self.store = store
         self.cluster = cluster
         self.settings = settings
-        self.allowed = egress.parse_networks(settings.allowed_networks)
-        self.admin_namespaces = set(settings.admin_namespaces or [settings.namespace])
+        self.allowed = egress.parse_networks(EgressSettings.load_for(settings).allowed_networks)
+        # Where Triggers and functions go; the operator's own namespace in the chart.
+        self.target = TriggerSettings.load_for(settings)
+        self.admin_namespaces = set(settings.admin_namespaces or [self.target.namespace])
         # The API's quotas, checked by the same store calls atomically with each write.
         self.quota = Quota(
             subscriptions=settings.max_subscriptions_per_project,
@@ -55,9 +58,9 @@ class Reconciler:
         key = self.settings.token_key
         return to_trigger(
             sub,
-            broker=self.settings.broker,
-            namespace=self.settings.namespace,
-            function_url=self.settings.function_url,
+            broker=self.target.broker,
+            namespace=self.target.namespace,
+            function_url=self.target.function_url,
             token_key=None if key is None else key.get_secret_value().encode(),
         )
 
@@ -188,7 +191,7 @@ class Reconciler:
             return None
 
     def _route(self, sub: Subscription, outcome: Outcome) -> None:
-        namespace, name = self.settings.namespace, trigger_name(sub.id)
+        namespace, name = self.target.namespace, trigger_name(sub.id)
         outcome.trigger_name = name
         if sub.status != "ACTIVE":
             self.cluster.delete_trigger(namespace, name)
@@ -212,7 +215,7 @@ class Reconciler:
         The copy is made from the shared function's Knative Service as the chart rendered it;
         without that Service there is nothing to copy (reason ``FunctionMissing``).
         """
-        namespace, name = self.settings.namespace, function_name(sub.id)
+        namespace, name = self.target.namespace, function_name(sub.id)
         if not sub.dedicated_function:
             self.cluster.delete_function(namespace, name)
             return None
@@ -232,8 +235,8 @@ class Reconciler:
         except NotFound:
             pass
         if self.settings.knative:
-            self.cluster.delete_trigger(self.settings.namespace, trigger_name(sub_id))
-            self.cluster.delete_function(self.settings.namespace, function_name(sub_id))
+            self.cluster.delete_trigger(self.target.namespace, trigger_name(sub_id))
+            self.cluster.delete_function(self.target.namespace, function_name(sub_id))
 
     # --- the whole store ----------------------------------------------------------------------
 
@@ -252,7 +255,7 @@ class Reconciler:
         self._apply(sub_id, sub)
 
     def _apply(self, sub_id: str, sub: Subscription | None) -> None:
-        namespace = self.settings.namespace
+        namespace = self.target.namespace
         if sub is None or sub.status != "ACTIVE":
             self.cluster.delete_trigger(namespace, trigger_name(sub_id))
             self.cluster.delete_function(namespace, function_name(sub_id))
@@ -270,7 +273,7 @@ class Reconciler:
         """
         if not self.settings.knative:
             return [], []
-        namespace = self.settings.namespace
+        namespace = self.target.namespace
         wanted = {trigger_name(s.id): s for s in self.store.all() if s.status == "ACTIVE"}
         for sub in wanted.values():
             self._apply(sub.id, sub)

@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import kopf
-import redis
 
+from blazar_events import logs
 from blazar_events.errors import ServiceUnavailable
+from blazar_events.redis_clients import to_redis
 from blazar_events.settings import RedisSettings
 from blazar_events.store import SubscriptionStore
 from k8s.operator.follower import follow_forever
@@ -102,10 +103,9 @@ def main(argv: list[str]) -> int:
     if settings.knative and settings.token_key is None:
         # Triggers without tokens would be refused by the function (401) on every event.
         parser.error("Knative mode needs [operator] token_key (BLAZAR_EVENTS_OPERATOR_TOKEN_KEY)")
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    logs.configure(settings.log_level, settings.log_format)
     redis_settings = RedisSettings.load()
-    client = redis.Redis.from_url(redis_settings.url.get_secret_value())
-    store = SubscriptionStore(client, redis_settings.key_prefix)
+    store = SubscriptionStore(to_redis(redis_settings), redis_settings.key_prefix)
     reconciler = Reconciler(store, KubeApi.from_environment(), settings)
     stop = threading.Event()
     threading.Thread(target=follow_forever, args=(reconciler, stop), daemon=True).start()
@@ -115,7 +115,7 @@ def main(argv: list[str]) -> int:
             standalone=True,
             clusterwide=args.all_namespaces,
             namespaces=args.namespace,
-            liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz",
+            liveness_endpoint=f"http://{settings.host}:{settings.port}/healthz",
         )
     finally:
         stop.set()

@@ -33,7 +33,7 @@ def server(redis_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[tuple[
         "BLAZAR_EVENTS_REDIS_URL": redis_url,
         "BLAZAR_EVENTS_REDIS_KEY_PREFIX": redis_prefix,
         "BLAZAR_EVENTS_API_AUTH_STRATEGY": "noauth",
-        "BLAZAR_EVENTS_API_ALLOWED_NETWORKS": "10.0.0.0/8",
+        "BLAZAR_EVENTS_EGRESS_ALLOWED_NETWORKS": "10.0.0.0/8",
     }
     with log.open("wb") as out:
         process = subprocess.Popen(

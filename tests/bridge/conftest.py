@@ -75,7 +75,7 @@ class Route:
             "transport_url": self.amqp_url,
             "exchange": self.exchange,
             "pool": self.pool,
-            "http_port": 0,
+            "port": 0,
             "retry_backoff": 0.2,
             "retry_backoff_max": 2.0,
             "kafka_delivery_timeout": 5.0,  # fault tests see failures sooner
@@ -96,7 +96,7 @@ class Route:
             "BLAZAR_EVENTS_BRIDGE_TRANSPORT_URL": self.amqp_url,
             "BLAZAR_EVENTS_BRIDGE_EXCHANGE": self.exchange,
             "BLAZAR_EVENTS_BRIDGE_POOL": self.pool,
-            "BLAZAR_EVENTS_BRIDGE_HTTP_PORT": "0",
+            "BLAZAR_EVENTS_BRIDGE_PORT": "0",
             "BLAZAR_EVENTS_BRIDGE_RETRY_BACKOFF": "0.2",
             "BLAZAR_EVENTS_BRIDGE_RETRY_BACKOFF_MAX": "2",
             "BLAZAR_EVENTS_BRIDGE_KAFKA_DELIVERY_TIMEOUT": "5",

@@ -180,7 +180,7 @@ def test_the_defaults_follow_blazar_and_oslo() -> None:
     assert settings.priorities == ["info"]
     assert settings.exchange_durable is False  # oslo's amqp_durable_queues default
     assert settings.queue_durable is True
-    assert settings.http_port == 9101
+    assert settings.port == 9101
 
 
 def test_an_unexpected_failure_rejects_that_message_and_keeps_the_others(

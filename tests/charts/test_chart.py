@@ -31,6 +31,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "api": {"allowedNetworks": ["10.20.0.0/16"]},
         "function": {"allowedNetworks": ["10.20.0.0/16", "10.96.0.0/12"]},
     },
+    "one-egress-policy": {"egress": {"allowedNetworks": ["10.20.0.0/16"]}},
 }
 
 
@@ -256,3 +257,30 @@ def test_every_component_that_reads_signing_secrets_gets_the_sealing_keys(
     assert keyed == readers  # the API, the operator, and the broker or the function
     assert not [name for name in keyed if "bridge" in name]
     assert "create secret generic " + (secret or "blazar-events-secrets-key") in notes(values)
+
+
+def _egress(objects: list[dict[str, Any]]) -> dict[str, str]:
+    return {name.split("/")[1]: item["value"] for name, item in _env(objects)
+            if item["name"] == "BLAZAR_EVENTS_EGRESS_ALLOWED_NETWORKS"}  # fmt: skip
+
+
+@pytest.mark.parametrize("knative", [True, False])
+def test_every_component_that_checks_sinks_gets_the_one_egress_policy(knative: bool) -> None:
+    values = merged(_values("one-egress-policy"), {"knative": {"enabled": knative}})
+    policies = _egress(render(values))
+    checkers = {"api", "operator", "function" if knative else "broker"}
+    assert {name.rsplit("-", 1)[1] for name in policies} == checkers
+    assert set(policies.values()) == {"10.20.0.0/16"}
+    assert "Deprecated values" not in notes(values)
+
+
+def test_the_deprecated_per_component_lists_still_apply_until_egress_is_set() -> None:
+    """An upgrade with the old values changes no pod's policy, and the notes say what to set."""
+    values = _values("private-tenant-networks")
+    policies = _egress(render(values))
+    assert policies["blazar-events-api"] == "10.20.0.0/16"
+    assert policies["blazar-events-function"] == "10.20.0.0/16,10.96.0.0/12"
+    assert policies["blazar-events-operator"] == ""
+    assert "egress.allowedNetworks" in notes(values)
+    values = merged(values, {"egress": {"allowedNetworks": ["10.30.0.0/16"]}})
+    assert set(_egress(render(values)).values()) == {"10.30.0.0/16"}

@@ -75,7 +75,7 @@ class Pipeline:
             "BLAZAR_EVENTS_BROKER_PORT": "0",
             "BLAZAR_EVENTS_BROKER_COMMIT_INTERVAL": "0.2",
             "BLAZAR_EVENTS_BROKER_SHUTDOWN_GRACE": "2",
-            "BLAZAR_EVENTS_DELIVERY_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "BLAZAR_EVENTS_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8",
             "BLAZAR_EVENTS_BRIDGE_LOG_FORMAT": "text",
         }
         config = tmp / "blazar-events.conf"

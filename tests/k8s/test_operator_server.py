@@ -139,8 +139,8 @@ def operator(kube: Kube, redis_url: str) -> Iterator[Operator]:
                 "KUBECONFIG": str(kubeconfig),
                 "BLAZAR_EVENTS_REDIS_URL": redis_url,
                 "BLAZAR_EVENTS_REDIS_KEY_PREFIX": prefix,
-                "BLAZAR_EVENTS_OPERATOR_NAMESPACE": release_ns,
-                "BLAZAR_EVENTS_OPERATOR_HEALTH_PORT": str(_free_port()),
+                "BLAZAR_EVENTS_TRIGGER_NAMESPACE": release_ns,
+                "BLAZAR_EVENTS_OPERATOR_PORT": str(_free_port()),
                 # Knative mode: the key of the Triggers' capability tokens, as the chart's
                 # Secret gives it (the operator refuses to start without one).
                 "BLAZAR_EVENTS_OPERATOR_TOKEN_KEY": TOKEN_KEY,

@@ -82,7 +82,7 @@ def test_a_resource_is_stored_and_routed_and_ready_once_knative_says_so(
     # The operator applies exactly what the API shows for this subscription.
     assert cluster.triggers[(NS, trigger_name(sub_id))] == to_trigger(
         stored, broker="blazar-events", namespace=NS,
-        function_url=reconciler.settings.function_url,
+        function_url=reconciler.target.function_url,
     )  # fmt: skip
     assert status["subscriptionId"] == sub_id and status["observedGeneration"] == 1
     assert _condition(status, "Ready")["status"] == "Unknown"  # Knative has not answered
@@ -340,7 +340,7 @@ def test_turning_the_dedicated_function_off_or_deleting_removes_it(
     reconciler.reconcile(body)
     assert (NS, f"blazar-fn-{sub_id}") not in cluster.functions
     uri = cluster.triggers[(NS, trigger_name(sub_id))]["spec"]["subscriber"]["uri"]
-    assert uri.startswith(reconciler.settings.function_url)
+    assert uri.startswith(reconciler.target.function_url)
     body["spec"] = {**WEBHOOK, "dedicatedFunction": True}
     reconciler.reconcile(body)
     store.delete(sub_id)  # e.g. gone from the store behind the operator's back
@@ -366,7 +366,7 @@ def test_an_api_subscription_that_asks_for_its_own_function_gets_one(
     reconciler.sync()
     assert (NS, f"blazar-fn-{sub.id}") not in cluster.functions
     uri = cluster.triggers[(NS, trigger_name(sub.id))]["spec"]["subscriber"]["uri"]
-    assert uri.startswith(reconciler.settings.function_url)
+    assert uri.startswith(reconciler.target.function_url)
 
 
 @pytest.mark.parametrize(
@@ -400,7 +400,7 @@ def test_the_operator_renders_tokens_and_routes_dead_letters_through_the_functio
     reconciler.reconcile(body)
     sub_id = body["metadata"]["uid"]
     spec = cluster.triggers[(NS, trigger_name(sub_id))]["spec"]
-    base = f"{reconciler.settings.function_url}/subscriptions/{sub_id}"
+    base = f"{reconciler.target.function_url}/subscriptions/{sub_id}"
     assert spec["subscriber"]["uri"] == (
         f"{base}?token={to_token(key.encode(), sub_id, DELIVER_ROUTE)}"
     )

@@ -173,3 +173,21 @@ spec:
   valueFrom:
     secretKeyRef: {name: {{ include "be.secretsKeySecret" . | quote }}, key: {{ .Values.redis.secretsKey.key | quote }}}
 {{- end -}}
+
+{{/* The SSRF policy ([egress] allowed_networks): egress.allowedNetworks, or while that is
+empty the component's deprecated own list (.legacy), so an upgrade changes no pod's policy. */}}
+{{- define "be.egressEnv" -}}
+- name: BLAZAR_EVENTS_EGRESS_ALLOWED_NETWORKS
+  value: {{ join "," (.root.Values.egress.allowedNetworks | default .legacy) | quote }}
+{{- end -}}
+
+{{/* Where Triggers point ([trigger]): the same for the operator, which creates them, and the
+API, which shows them. */}}
+{{- define "be.triggerEnv" -}}
+- name: BLAZAR_EVENTS_TRIGGER_NAMESPACE
+  value: {{ .Release.Namespace | quote }}
+- name: BLAZAR_EVENTS_TRIGGER_BROKER
+  value: {{ .Values.knative.broker.name | quote }}
+- name: BLAZAR_EVENTS_TRIGGER_FUNCTION_URL
+  value: {{ include "be.functionUrl" . | quote }}
+{{- end -}}

@@ -1,4 +1,7 @@
-"""Structured logs: one JSON object per line on stderr (or plain text for a terminal)."""
+"""Every component's logs: one JSON object per line on stderr, or plain text for a terminal.
+
+Each component calls :func:`configure` with its ``log_level`` and ``log_format`` settings
+(:class:`blazar_events.settings.ServiceSection`)."""
 
 from __future__ import annotations
 
@@ -34,5 +37,6 @@ def configure(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # kafka-python narrates every reconnect attempt at INFO/WARNING; ours say what matters.
+    # kafka-python (bridge, broker) narrates every reconnect attempt at INFO/WARNING; ours
+    # say what matters.
     logging.getLogger("kafka").setLevel(max(logging.ERROR, root.level))
