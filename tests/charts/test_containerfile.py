@@ -26,9 +26,11 @@ def test_it_runs_as_the_non_root_user_the_chart_expects() -> None:
     assert user == str(values["podSecurityContext"]["runAsUser"]) != "0"
 
 
-def test_it_copies_every_package_the_distribution_installs() -> None:
+def test_it_copies_every_component_package_and_not_the_dev_stack() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     include = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
-    packages = [pattern.rstrip("*") for pattern in include]
+    packages = {pattern.rstrip("*") for pattern in include}
     copied = {line.split()[0] for line in _instructions("COPY")}
-    assert set(packages) <= copied
+    assert "stack" in packages  # the development stack, installed by `make venv` only
+    assert packages - {"stack"} <= copied
+    assert "stack" not in copied
