@@ -211,7 +211,9 @@ NETWORKS = st.lists(
 )
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=50)
+@settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=50, deadline=None
+)
 @given(networks=NETWORKS, old=st.sampled_from([ApiSettings, DeliverySettings, OperatorSettings]))
 def test_an_old_name_reads_exactly_as_the_new_one(networks: list[str], old: type[Section]) -> None:
     """Whatever policy a deployment wrote under its old name, the component enforces it."""
