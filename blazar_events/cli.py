@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "broker": ("broker.service", "main", "standalone routing and delivery from Kafka"),
     "function": ("functions.service", "main", "the delivery function as an HTTP service"),
     "operator": ("k8s.operator.service", "main", "the kopf operator for EventSubscription"),
+    "reminders": ("reminders.service", "main", "lease reminders at subscribers' lead times"),
     "config": ("blazar_events.cli", "print_config", "the sample config (--markdown)"),
     "secrets": ("api.secrets", "main", "signing secrets at rest: generate-key | reseal"),
 }

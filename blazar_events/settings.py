@@ -47,6 +47,7 @@ COMPONENT_SETTINGS = (
     "functions.settings",
     "broker.settings",
     "k8s.settings",
+    "reminders.settings",
 )
 
 

@@ -1,0 +1,1 @@
+"""The reminder scheduler: lease events in, reminders at subscribers' lead times out."""
