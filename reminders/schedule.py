@@ -119,13 +119,23 @@ class Schedule:
 
     # --- leases -----------------------------------------------------------------------------
 
-    def last_time(self, lease_id: str) -> float | None:
-        """The time of the newest event applied for the lease (deleted ones included)."""
+    def known(self, lease_id: str) -> tuple[float | None, Lease | None]:
+        """The time of the newest event applied for the lease (deleted ones included), and
+        the live lease, if any: one read."""
         raw = self.client.hget(self.leases_key, lease_id)
-        return None if raw is None else float(orjson.loads(raw)["t"])
+        if raw is None:
+            return None, None
+        return float(orjson.loads(raw)["t"]), from_json(lease_id, raw)
 
     def lease(self, lease_id: str) -> Lease | None:
         return from_json(lease_id, self.client.hget(self.leases_key, lease_id))
+
+    def leases(self, lease_ids: list[str]) -> dict[str, Lease | None]:
+        """Several leases in one round trip (the firer's batch)."""
+        if not lease_ids:
+            return {}
+        raws = self.client.hmget(self.leases_key, lease_ids)
+        return {i: from_json(i, raw) for i, raw in zip(lease_ids, raws, strict=True)}
 
     def put(self, lease: Lease, fires: dict[bytes, float], cancel: Iterable[bytes]) -> None:
         """Record the lease and its due entries in one transaction."""

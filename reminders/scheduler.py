@@ -74,7 +74,7 @@ class Scheduler:
         if meaning is None:
             return self._count("ignored")
         lease_id, lease, project_id, time = meaning
-        last = self.schedule.last_time(lease_id)
+        last, old = self.schedule.known(lease_id)
         if last is not None and time.timestamp() < last:
             return self._count("stale")  # an older event replayed after a newer one
         leads = self.registry.leads_for(project_id)
@@ -82,7 +82,6 @@ class Scheduler:
             entries = [entry(lease_id, k, n) for k, n in leads | _all_leads(leads)]
             self.schedule.forget(lease_id, project_id, time, entries)
             return self._count("gone")
-        old = self.schedule.lease(lease_id)
         now = self.clock()
         fires: dict[bytes, float] = {}
         cancel: list[bytes] = []
@@ -130,9 +129,10 @@ class Scheduler:
         if not claimed:
             return 0
         records: list[KafkaRecord] = []
+        leases = self.schedule.leases(sorted({_lease_of(raw) for raw, _ in claimed}))
         for raw, fire_at in claimed:
             try:
-                records.extend(self._reminders(raw, fire_at))
+                records.extend(self._reminders(raw, fire_at, leases))
             except Exception as exc:  # one entry's trouble is its own: recorded and dropped
                 log.error("schedule entry %r dropped: %s: %s", raw[:200], type(exc).__name__, exc)
                 self._count("entry-failed")
@@ -142,9 +142,11 @@ class Scheduler:
         self.outcomes["reminders-sent"] += len(records)
         return len(claimed)
 
-    def _reminders(self, raw: bytes, fire_at: float) -> list[KafkaRecord]:
+    def _reminders(
+        self, raw: bytes, fire_at: float, leases: dict[str, Lease | None]
+    ) -> list[KafkaRecord]:
         lease_id, kind, lead = from_entry(raw)
-        lease = self.schedule.lease(lease_id)
+        lease = leases.get(lease_id)
         if lease is None:
             self._count("lease-gone")
             return []
@@ -160,6 +162,13 @@ class Scheduler:
             subscription_id=sub_id, lease=lease.to_dict(), kind=kind, lead=lead, source=self.source
         )
         return to_record(event)
+
+
+def _lease_of(raw: bytes) -> str:
+    try:
+        return from_entry(raw)[0]
+    except Exception:  # a damaged entry: _reminders reports it
+        return ""
 
 
 def _all_leads(leads: set[tuple[Kind, int]]) -> set[tuple[Kind, int]]:
