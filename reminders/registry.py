@@ -150,8 +150,16 @@ def to_date(value: Any) -> datetime:
     """A Blazar payload date (naive UTC, ``T`` or space) as an aware datetime."""
     if not isinstance(value, str):
         raise ValueError(f"a lease date is not a string: {value!r:.80}")
-    parsed = datetime.fromisoformat(value.strip())
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+        moment = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # year 1 at +14:00 has no UTC time
+        raise ValueError(f"a lease date out of range: {value!r:.80}") from None
+    # Within these years, a lead time (<= 366 days) is subtracted and a timestamp taken
+    # without ever overflowing: a date from the bus cannot stop the consumer.
+    if not 1971 <= moment.year <= 9000:
+        raise ValueError(f"a lease date out of range: {value!r:.80}")
+    return moment
 
 
 def _optional(value: Any) -> str | None:
