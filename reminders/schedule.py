@@ -178,10 +178,13 @@ class Schedule:
                 if lease is not None:
                     yield lease
             return
+        page: list[str] = []
         for lease_id in self.client.sscan_iter(self.project_prefix + project_id, count=1000):
-            lease = self.lease(_text(lease_id))
-            if lease is not None:
-                yield lease
+            page.append(_text(lease_id))
+            if len(page) >= 1000:
+                yield from (lease for lease in self.leases(page).values() if lease is not None)
+                page = []
+        yield from (lease for lease in self.leases(page).values() if lease is not None)
 
     # --- lead times ---------------------------------------------------------------------------
 
