@@ -35,6 +35,7 @@ from reminders.scheduler import Scheduler
 from reminders.settings import ReminderSettings
 
 log = logging.getLogger("reminders")
+STABLE = 30.0  # seconds a restarted task must run before it counts as well again
 
 
 class KafkaSender:
@@ -66,17 +67,23 @@ class Task:
 
     def _run(self) -> None:
         while not self.stopping.is_set():
+            self.since = time.monotonic()
             try:
                 self.body(self.stopping)
                 self.error = ""
             except Exception as exc:
+                self.since = time.monotonic()
                 self.crashes += 1
                 self.error = f"{type(exc).__name__}: {exc}"[:300]
                 log.warning("task %s crashed (%s); restarting", self.name, self.error)
                 self.stopping.wait(min(30.0, 0.5 * 2 ** min(self.crashes, 6)))
 
     def state(self) -> dict[str, Any]:
-        return {"alive": self.thread.is_alive(), "crashes": self.crashes, "error": self.error}
+        """``failing`` while the last crash is recent: a task that has run for STABLE seconds
+        since its restart is well again (its last error stays visible)."""
+        recent = bool(self.error) and time.monotonic() - self.since < STABLE
+        return {"alive": self.thread.is_alive(), "failing": recent, "crashes": self.crashes,
+                "error": self.error}  # fmt: skip
 
 
 class Service:
@@ -182,7 +189,7 @@ class Service:
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         tasks = {t.name: t.state() for t in self.tasks}
-        healthy = all(s["alive"] and not s["error"] for s in tasks.values())
+        healthy = all(s["alive"] and not s["failing"] for s in tasks.values())
         body: dict[str, Any] = {"status": "ok" if healthy else "failing", "tasks": tasks,
                                 "ready": self.ready.is_set(),
                                 "outcomes": dict(self.scheduler.outcomes)}  # fmt: skip
