@@ -128,9 +128,16 @@ def short_type(value: str) -> str:
     return value[len(TYPE_PREFIX) :] if value.startswith(TYPE_PREFIX) else value
 
 
+# Types this product emits itself (not Blazar): full type -> (description, payload schema).
+# The reminders module fills its entry in, so the catalog needs no import of it.
+OWN_EVENTS: dict[str, tuple[str, dict[str, Any]]] = {}
+
+
 def is_known(full_type: str) -> bool:
     """Whether Blazar (or this product, for the test event) emits this type today."""
-    return full_type == TEST_TYPE or short_type(full_type) in BLAZAR_EVENTS
+    return (
+        full_type == TEST_TYPE or short_type(full_type) in BLAZAR_EVENTS or full_type in OWN_EVENTS
+    )
 
 
 def catalog() -> list[dict[str, Any]]:
@@ -152,4 +159,13 @@ def catalog() -> list[dict[str, Any]]:
             "dataschema": {"v2": TEST_PAYLOAD, "legacy": TEST_PAYLOAD},
         }
     )
+    for full, (text, schema) in OWN_EVENTS.items():
+        entries.append(
+            {
+                "type": full,
+                "short": short_type(full),
+                "description": text,
+                "dataschema": {"v2": schema, "legacy": schema},
+            }
+        )
     return entries

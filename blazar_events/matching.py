@@ -7,6 +7,9 @@ Knative filters. Every condition is ANDed:
   can create), the event's ``projectid`` must equal the subscription's ``project_id``; no filter
   a member writes can widen this;
 * ``types`` (empty = every type), ``lease_id`` (the ``leaseid`` extension), then ``filters``;
+* an *addressed* event, one carrying the ``subscriptionid`` extension (a reminder, a lease
+  snapshot), is for that one subscription only: every other subscription's matcher says no,
+  and the addressed one still applies all of the above (its tenant rule included);
 * a DISABLED subscription matches nothing.
 
 A filter is tenant code. A compiled matcher returns a bool or raises
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from cloudevents.core.base import BaseCloudEvent
 
@@ -30,6 +33,11 @@ from blazar_events.filters.factory import total
 from blazar_events.subscription import ALL_PROJECTS, Subscription
 
 Matcher = Callable[[Mapping[str, str]], bool]
+
+ADDRESS: Final = "subscriptionid"
+"""The extension that addresses an event to one subscription. Only this system's own producers
+(the reminder scheduler, the snapshot writer) set it; the bridge builds every attribute of a
+Blazar event itself, so nothing a bus producer sends can carry it."""
 
 
 def to_attributes(event: BaseCloudEvent) -> dict[str, str]:
@@ -56,6 +64,7 @@ def compile_subscription(sub: Subscription) -> Matcher:
     project = None if sub.project_id == ALL_PROJECTS else sub.project_id
     types = frozenset(sub.types)
     lease = sub.lease_id
+    own_id = sub.id
     try:
         user_filters = from_list(sub.filters)
     except InvalidFilter as exc:
@@ -64,6 +73,9 @@ def compile_subscription(sub: Subscription) -> Matcher:
         user_filters = _failing(f"the filters no longer compile: {exc.message}")
 
     def match(attributes: Mapping[str, str]) -> bool:
+        address = attributes.get(ADDRESS)
+        if address is not None and address != own_id:
+            return False
         if project is not None and attributes.get("projectid") != project:
             return False
         if types and attributes.get("type") not in types:

@@ -29,6 +29,7 @@ from blazar_events import egress, eventtypes
 from blazar_events.delivery_spec import DeliverySpec, JsonInt, ProtocolSettings, from_iso_duration
 from blazar_events.errors import BlazarEventsError, InvalidFilter, InvalidInput
 from blazar_events.filters import from_expression
+from blazar_events.reminders import REMINDER_TYPE, Reminders
 from blazar_events.signing_keys import SigningKeys, utcnow
 
 ALL_PROJECTS = "*"
@@ -116,6 +117,11 @@ class SubscriptionInput(BaseModel):
         description="Knative mode: deliver through a function instance of its own (own pods, "
         "own autoscaling); the standalone broker already gives each subscriber its own lane",
     )
+    reminders: Reminders | None = Field(
+        default=None,
+        description="reminders at lead times of your choosing before each matching lease's end "
+        "or start (events of type org.openstack.blazar.lease.reminder)",
+    )
     status: Status | None = Field(
         default=None, description="ACTIVE or DISABLED; unchanged if absent"
     )
@@ -147,6 +153,15 @@ class SubscriptionInput(BaseModel):
         if value is not None and value != ALL_PROJECTS and not _IDENTIFIER.match(value):
             raise ValueError(f"{value!r} is not an OpenStack id")
         return value
+
+    @model_validator(mode="after")
+    def _reminders_wanted(self) -> SubscriptionInput:
+        # A reminder is routed like any event: types that leave it out would drop it silently.
+        if self.reminders is not None and self.types and REMINDER_TYPE not in self.types:
+            raise ValueError(
+                f"reminders: types must include {REMINDER_TYPE} (or be empty) to receive them"
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_sink(self) -> SubscriptionInput:
@@ -200,7 +215,7 @@ def to_invalid_input(exc: ValidationError) -> BlazarEventsError:
 
 _CLIENT_FIELDS = (
     "name", "description", "types", "filters", "lease_id", "sink",
-    "protocol", "protocolsettings", "delivery", "dedicated_function",
+    "protocol", "protocolsettings", "delivery", "dedicated_function", "reminders",
 )  # fmt: skip
 
 
@@ -222,6 +237,7 @@ class Subscription(BaseModel):
     protocolsettings: ProtocolSettings = Field(default_factory=ProtocolSettings)
     delivery: DeliverySpec = Field(default_factory=DeliverySpec)
     dedicated_function: bool = False
+    reminders: Reminders | None = None
     status: Status = "ACTIVE"
     status_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -268,6 +284,7 @@ class Subscription(BaseModel):
             include={
                 "name", "description", "types", "filters", "lease_id", "project_id", "sink",
                 "protocol", "protocolsettings", "delivery", "dedicated_function", "status",
+                "reminders",
             },
         )  # fmt: skip
 

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 from typing import Any, Final
 
+from blazar_events.matching import ADDRESS
 from blazar_events.subscription import ALL_PROJECTS, Subscription
 
 API_VERSION = "eventing.knative.dev/v1"
@@ -89,11 +90,26 @@ def to_knative_filter(expression: dict[str, Any]) -> dict[str, Any]:
     return {dialect: dict(value)}
 
 
+def to_address_filter(subscription_id: str) -> dict[str, Any]:
+    """The condition that lets an addressed event (:data:`~blazar_events.matching.ADDRESS`)
+    through to its own subscription's Trigger only.
+
+    CESQL, because no other dialect can say "absent": Knative's evaluator (cloudevents'
+    sdk-go ``sql/v2``) short-circuits ``OR``, so an event without the attribute never reaches
+    the comparison (which would be an error on a missing attribute). Parenthesized fully, as
+    :mod:`blazar_events.filters.sql` asks of a tenant, so every engine reads it alike. A
+    subscription id is a server-made UUID; quotes are doubled all the same, as CESQL does.
+    """
+    quoted = subscription_id.replace("'", "''")
+    return {"cesql": f"(NOT (EXISTS {ADDRESS})) OR ({ADDRESS} = '{quoted}')"}
+
+
 def to_filters(sub: Subscription) -> list[dict[str, Any]]:
-    """The Trigger's ``spec.filters``: tenant rule, types, lease, then the user's filters."""
+    """The Trigger's ``spec.filters``: tenant rule, address, types, lease, then the user's."""
     filters: list[dict[str, Any]] = []
     if sub.project_id != ALL_PROJECTS:
         filters.append({"exact": {"projectid": sub.project_id}})
+    filters.append(to_address_filter(sub.id))
     if len(sub.types) == 1:
         filters.append({"exact": {"type": sub.types[0]}})
     elif sub.types:

@@ -1,10 +1,11 @@
 """``blazar-events run``: the whole product on this machine, in the foreground.
 
-Starts the local stack, then the bridge, the API (noauth: development only) and the
-standalone broker as child processes; a local sink that verifies every signature with the
-Standard Webhooks library; subscribes it through the API; publishes a lease's life the way
-blazar-manager does (oslo.messaging Notifier, messagingv2, publisher ``blazar.lease``) and
-shows the signed CloudEvents arriving. ``--once`` exits 0 when all have arrived (for tests).
+Starts the local stack, then the bridge, the API (noauth: development only), the
+standalone broker and the reminder scheduler as child processes; a local sink that verifies
+every signature with the Standard Webhooks library; subscribes it through the API; publishes a
+lease's life the way blazar-manager does (oslo.messaging Notifier, messagingv2, publisher
+``blazar.lease``) and shows the signed CloudEvents arriving. ``--once`` exits 0 when all have
+arrived (for tests).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Demo:
         self.api_port = free_port() if once else api_port
         self.api = f"http://127.0.0.1:{self.api_port}"
         self.bridge_port = free_port() if once else 9101
+        self.reminders_port = free_port() if once else 8092
         self.exchange = f"openstack{suffix}"  # Blazar's control_exchange
         self.logs = (
             Path(tempfile.mkdtemp(prefix="blazar-events-run-")) if once else (stack_dir() / "run")
@@ -67,6 +69,7 @@ class Demo:
             "BLAZAR_EVENTS_API_WORKERS": "1",
             "BLAZAR_EVENTS_API_AUTH_STRATEGY": "noauth",
             "BLAZAR_EVENTS_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "BLAZAR_EVENTS_REMINDERS_PORT": str(self.reminders_port),
         }
         if once:  # a private namespace: tests run beside other tests
             self.env.update({
@@ -77,6 +80,7 @@ class Demo:
                 "BLAZAR_EVENTS_BRIDGE_POOL": f"blazar-events-run{suffix}",
                 "BLAZAR_EVENTS_BROKER_GROUP_ID": f"blazar-events-run{suffix}",
                 "BLAZAR_EVENTS_BROKER_PORT": str(free_port()),
+                "BLAZAR_EVENTS_REMINDERS_GROUP_ID": f"blazar-events-run-reminders{suffix}",
             })  # fmt: skip
         self.children: list[subprocess.Popen[bytes]] = []
         self.sink = Sink(port=0)
@@ -103,12 +107,14 @@ class Demo:
         self.children.append(child)
 
     def components(self) -> None:
-        say("2. bridge, API and broker (logs in " + str(self.logs) + ")")
+        say("2. bridge, API, broker and reminder scheduler (logs in " + str(self.logs) + ")")
         self.start("bridge")
         self.start("api")
         self.start("broker")
+        self.start("reminders")
         self._wait_http(f"http://127.0.0.1:{self.bridge_port}/readyz", "bridge")
         self._wait_http(f"{self.api}/healthz", "API")
+        self._wait_http(f"http://127.0.0.1:{self.reminders_port}/healthz", "reminders")
         say("   *** the API runs with auth_strategy=noauth: DEVELOPMENT MODE, anyone can act as"
             " any project ***")  # fmt: skip
 
@@ -120,7 +126,7 @@ class Demo:
                     raise BlazarEventsError(f"a component exited; see the logs in {self.logs}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(url, timeout=2).status_code == 200:
-                    say(f"   {what:<7} ready")
+                    say(f"   {what:<9} ready")
                     return
             time.sleep(0.3)
         raise BlazarEventsError(f"{what} not ready after {WAIT:g} s; see {self.logs}")

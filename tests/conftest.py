@@ -264,7 +264,10 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 # Tests that run whole pipelines (bridge, broker, Kafka) in subprocesses are marked
 # `pipeline`; `make test` runs them after the rest, one at a time: two pipelines at once on a
 # 2-core machine starve each other into timeouts.
-PIPELINE_TESTS = ("tests/e2e/", "tests/bridge/test_faults.py", "tests/broker/test_router.py")
+PIPELINE_TESTS = (
+    "tests/e2e/", "tests/bridge/test_faults.py", "tests/broker/test_router.py",
+    "tests/reminders/test_pipeline.py",
+)  # fmt: skip
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -34,6 +34,12 @@ def to_body(
         "protocolsettings": dict(spec.get("protocolSettings", {})),
         "dedicated_function": spec.get("dedicatedFunction", False),
     }
+    reminders = spec.get("reminders")
+    if isinstance(reminders, dict):
+        body["reminders"] = {
+            "before_end": list(reminders.get("beforeEnd", [])),
+            "before_start": list(reminders.get("beforeStart", [])),
+        }
     if spec.get("leaseId") is not None:
         body["lease_id"] = spec["leaseId"]
     if sink is not None:

@@ -4,6 +4,7 @@ from pathlib import Path
 import jsonschema
 from flask.testing import FlaskClient
 
+from blazar_events import eventtypes
 from tests.api.conftest import MEMBER_A
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "blazar"
@@ -14,7 +15,8 @@ def test_catalog_lists_every_blazar_type_with_both_payload_schemas(client: Flask
     assert response.status_code == 200 and response.json is not None
     catalog = {entry["type"]: entry for entry in response.json["event_types"]}
     assert "org.openstack.blazar.lease.event.before_end_lease.stop" in catalog
-    assert len(catalog) == 8  # Blazar's seven + the synthetic test event
+    # Blazar's seven + the synthetic test event + the types this product emits itself
+    assert len(catalog) == 8 + len(eventtypes.OWN_EVENTS)
     fixtures = [p for p in FIXTURES.glob("*-lease.*.json") if "future" not in p.name]
     assert len(fixtures) == 16
     for path in fixtures:

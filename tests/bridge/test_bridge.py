@@ -238,3 +238,31 @@ def test_probes_and_metrics_tell_an_operator_what_happens(
     assert 'blazar_events_bridge_rejected_total{reason="not-json"} 1.0' in metrics
     assert "blazar_events_bridge_ignored_total 0.0" in metrics
     assert "blazar_events_bridge_retries_total 0.0" in metrics
+
+
+def test_a_bus_producer_cannot_address_an_event_to_a_subscription(
+    route: Route,
+    reader: Callable[[str], KafkaReader],
+    start_bridge: Callable[..., Bridge],
+) -> None:
+    # `subscriptionid` sends an event to one subscription past every other's filters
+    # (blazar_events.matching.ADDRESS): only this system's own producers may set it. A forger
+    # on the bus puts it everywhere a translation could pick it up.
+    fixture = fixture_message("v2-lease.event.end_lease.json")
+    forged = "0190b2c4-0000-7000-8000-000000000001"
+    payload = {**fixture["payload"], "subscriptionid": forged, "subscription_id": forged}
+    message = {**fixture, "payload": payload, "subscriptionid": forged,
+               "ce_subscriptionid": forged, "extensions": {"subscriptionid": forged}}  # fmt: skip
+    message = {k: v for k, v in message.items() if not k.startswith("_context_")}
+    envelope = {"oslo.version": "2.0", "oslo.message": json.dumps(message)}
+    events_topic = reader(route.topic)
+    with running(start_bridge()):
+        publish_raw(route.amqp_url, route.exchange, [json.dumps(envelope).encode()])
+        (record,) = events_topic.read(1)
+
+    assert all(name != "ce_subscriptionid" for name, _ in record.headers)
+    event = ce_kafka.from_binary_event(
+        ce_kafka.KafkaMessage(headers=dict(record.headers), key=record.key, value=record.value)
+    )
+    assert event.get_id() == fixture["message_id"]
+    assert "subscriptionid" not in event.get_attributes()
