@@ -14,7 +14,7 @@ from blazar_events.components import GROUP, Command, Component
 from blazar_events.settings import Section, all_sections
 
 CORE = Path(components.__file__).parent
-PACKAGES = ("bridge", "api", "delivery", "functions", "broker", "k8s", "stack")
+PACKAGES = ("bridge", "api", "delivery", "functions", "broker", "k8s", "reminders", "stack")
 
 
 def test_every_declared_command_runs_a_function_of_its_own_package() -> None:
