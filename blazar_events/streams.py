@@ -157,6 +157,11 @@ class Streams:
         return self._request({"kind": "test", "subscription_id": sub_id})
 
     @guard
+    def request_snapshot(self, sub_id: str) -> str:
+        """Ask for one ``lease.snapshot`` event per live lease this subscription sees."""
+        return self._request({"kind": "snapshot", "subscription_id": sub_id})
+
+    @guard
     def requests(
         self, last_id: str = "0-0", block_ms: int | None = None, count: int = 100
     ) -> list[tuple[str, dict[str, str]]]:

@@ -14,7 +14,7 @@ def test_catalog_lists_every_blazar_type_with_both_payload_schemas(client: Flask
     assert response.status_code == 200 and response.json is not None
     catalog = {entry["type"]: entry for entry in response.json["event_types"]}
     assert "org.openstack.blazar.lease.event.before_end_lease.stop" in catalog
-    assert len(catalog) == 8  # Blazar's seven + the synthetic test event
+    assert len(catalog) == 9  # Blazar's seven + the synthetic test and snapshot events
     fixtures = [p for p in FIXTURES.glob("*-lease.*.json") if "future" not in p.name]
     assert len(fixtures) == 16
     for path in fixtures:
