@@ -27,6 +27,7 @@ from blazar_events.settings import KafkaSettings
 log = logging.getLogger(__name__)
 
 POLL_RECORDS = 500  # records per poll: what one request holds of the topic at a time
+FETCH_WAIT_MS = 10
 
 
 def from_state_topic(
@@ -38,6 +39,9 @@ def from_state_topic(
         enable_auto_commit=False,
         group_id=None,
         max_poll_records=POLL_RECORDS,
+        # Each pass ends at the partition's end: a fetch there waits this long for records
+        # that will not come (default 500 ms, paid twice per partition per request).
+        fetch_max_wait_ms=FETCH_WAIT_MS,
     )
     try:
         topic = kafka.state_topic
