@@ -110,12 +110,18 @@ def main(argv: list[str]) -> int:
     reconciler = Reconciler(store, KubeApi.from_environment(), settings)
     stop = threading.Event()
     threading.Thread(target=follow_forever, args=(reconciler, stop), daemon=True).start()
+    registry = to_registry(reconciler)
     if settings.knative:  # no broker there: the operator writes the snapshots
         snapshots = SnapshotWriter(store, KafkaSettings.load(), EventSettings.load().source_prefix)
         threading.Thread(target=snapshots.run, name="snapshots", daemon=True).start()
+
+        def snapshot_health(**_: Any) -> str:  # shown on the liveness endpoint
+            return "ok" if snapshots.healthy else "snapshot requests unavailable (see the log)"
+
+        kopf.on.probe(id="snapshots", registry=registry)(snapshot_health)
     try:
         kopf.run(
-            registry=to_registry(reconciler),
+            registry=registry,
             standalone=True,
             clusterwide=args.all_namespaces,
             namespaces=args.namespace,
