@@ -13,10 +13,16 @@ from pydantic import ValidationError
 
 from api.access import services, visible
 from api.requests import int_param, json_body, only_params
-from api.schemas import DeliveryList, ReplayAccepted, ReplayInput, SyntheticEventAccepted
+from api.schemas import (
+    DeliveryList,
+    ReplayAccepted,
+    ReplayInput,
+    SnapshotAccepted,
+    SyntheticEventAccepted,
+)
 from api.throttle import admit, admit_project
 from blazar_events.errors import InvalidInput
-from blazar_events.eventtypes import TEST_TYPE
+from blazar_events.eventtypes import SNAPSHOT_TYPE, TEST_TYPE
 from blazar_events.subscription import Subscription, to_invalid_input
 
 bp = Blueprint("deliveries", __name__, url_prefix="/v1/subscriptions")
@@ -89,6 +95,21 @@ def test_event(sub_id: str) -> Response:
     throttle("test", visible(sub_id, "test"))
     request_id = services().store.request_test(sub_id)
     accepted = SyntheticEventAccepted(request_id=request_id, subscription_id=sub_id, type=TEST_TYPE)
+    response = jsonify(accepted.model_dump(mode="json"))
+    response.status_code = 202
+    return response
+
+
+@bp.post("/<sub_id>/snapshot")
+def snapshot(sub_id: str) -> Response:
+    """202: one ``lease.snapshot`` event per live lease will follow (docs/api.md)."""
+    only_params()
+    sub = visible(sub_id, "snapshot")
+    if json_body(optional=True) not in (None, {}):
+        raise InvalidInput("body: must be empty or {} (a snapshot takes no options)")
+    throttle("snapshot", sub)
+    request_id = services().store.request_snapshot(sub_id)
+    accepted = SnapshotAccepted(request_id=request_id, subscription_id=sub_id, type=SNAPSHOT_TYPE)
     response = jsonify(accepted.model_dump(mode="json"))
     response.status_code = 202
     return response

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from api.access import authorize, caller, services
 from api.requests import json_body, only_params
 from api.schemas import LeaseSubscriptionsInput
-from api.subscriptions import LIST_PARAMS, RULE, list_page
+from api.subscriptions import LIST_PARAMS, RULE, list_page, request_initial_state
 from api.views import check_all_sinks, check_dedicated, quota, settle_project, to_view
 from blazar_events.errors import InvalidInput
 from blazar_events.subscription import SigningKeys, Subscription, to_invalid_input
@@ -44,6 +44,9 @@ def create(lease_id: str) -> Response:
     all_warnings = check_all_sinks(specs, "subscriptions.{n}.")
     # All or none, the quota counted over all of them, in one atomic step.
     services().store.create_many(planned, quota())
+    for (sub, _), spec, warnings in zip(planned, specs, all_warnings, strict=True):
+        if spec.initial_state:
+            warnings.extend(request_initial_state(sub))
     created = [
         to_view(sub, warnings=spec.warnings() + warnings, secret=keys.current)
         for (sub, keys), spec, warnings in zip(planned, specs, all_warnings, strict=True)

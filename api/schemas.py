@@ -84,6 +84,12 @@ class SyntheticEventAccepted(BaseModel):
     type: str
 
 
+class SnapshotAccepted(BaseModel):
+    request_id: str
+    subscription_id: str
+    type: str = Field(description="the type of the events that will follow, one per live lease")
+
+
 class DeliveryList(BaseModel):
     deliveries: list[dict[str, Any]] = Field(description="newest attempt first")
 

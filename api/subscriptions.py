@@ -13,6 +13,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from pydantic import TypeAdapter, ValidationError
 
 from api.access import authorize, caller, services, visible
+from api.deliveries import throttle
 from api.requests import (
     MERGE_PATCH_TYPES,
     bool_param,
@@ -32,7 +33,13 @@ from api.views import (
 )
 from blazar_events import eventtypes, triggers
 from blazar_events.delivery_spec import JsonInt
-from blazar_events.errors import Conflict, InvalidInput, NotAcceptable, PreconditionFailed
+from blazar_events.errors import (
+    BlazarEventsError,
+    Conflict,
+    InvalidInput,
+    NotAcceptable,
+    PreconditionFailed,
+)
 from blazar_events.subscription import (
     SigningKeys,
     Subscription,
@@ -57,9 +64,22 @@ def create() -> Response:
     sub = Subscription.from_input(spec, project_id=project_id, user_id=caller().user_id)
     keys = SigningKeys.generate()
     services().store.create(sub, keys, quota())
+    if spec.initial_state:
+        warnings += request_initial_state(sub)
     response = to_response(sub, 201, warnings=warnings, secret=keys.current)
     response.headers["Location"] = url_for(".show", sub_id=sub.id, _external=True)
     return response
+
+
+def request_initial_state(sub: Subscription) -> list[str]:
+    """Queue the snapshot ``initial_state`` asks for, within the same limits as
+    ``POST .../snapshot``; the subscription exists either way, so a refusal is a warning."""
+    try:
+        throttle("snapshot", sub)
+        services().store.request_snapshot(sub.id)
+    except BlazarEventsError as exc:
+        return [f"initial_state: not sent ({exc.message}); ask POST .../snapshot later"]
+    return []
 
 
 def list_page(lease_id: str | None = None) -> Response:

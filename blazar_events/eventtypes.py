@@ -16,6 +16,7 @@ from blazar_events.errors import InvalidInput
 
 TYPE_PREFIX = "org.openstack.blazar."
 TEST_TYPE = TYPE_PREFIX + "subscription.test"
+SNAPSHOT_TYPE = TYPE_PREFIX + "lease.snapshot"
 
 # A CloudEvent type is free text by the spec; ours are dotted reverse-DNS words. Anything
 # else (spaces, wildcards, empty segments) is a typo worth a 400, not a silent non-match.
@@ -103,6 +104,29 @@ TEST_PAYLOAD: dict[str, Any] = {
     "properties": {"subscription_id": _ID, "message": {"type": "string"}},
 }
 
+SNAPSHOT_PAYLOAD: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "A live lease's latest known state, sent on a subscription's request",
+    "type": "object",
+    "required": ["subscription_id", "lease", "last_event"],
+    "properties": {
+        "subscription_id": _ID,
+        "lease": {
+            "description": "the payload of the lease's newest event (see that event's schema)",
+            "type": "object",
+        },
+        "last_event": {
+            "type": "object",
+            "required": ["id", "type", "time"],
+            "properties": {
+                "id": {"type": "string", "description": "the CloudEvent id of that event"},
+                "type": {"type": "string", "examples": [TYPE_PREFIX + "lease.event.start_lease"]},
+                "time": {"type": "string", "format": "date-time"},
+            },
+        },
+    },
+}
+
 # The oslo event types Blazar emits today -> what each means to a subscriber.
 BLAZAR_EVENTS: dict[str, str] = {
     "lease.create": "a lease was created",
@@ -130,7 +154,13 @@ def short_type(value: str) -> str:
 
 # Types this product emits itself (not Blazar): full type -> (description, payload schema).
 # The reminders module fills its entry in, so the catalog needs no import of it.
-OWN_EVENTS: dict[str, tuple[str, dict[str, Any]]] = {}
+OWN_EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
+    SNAPSHOT_TYPE: (
+        "a live lease's latest state, sent to one subscription on its request "
+        "(initial_state, POST .../snapshot); never from Blazar",
+        SNAPSHOT_PAYLOAD,
+    ),
+}
 
 
 def is_known(full_type: str) -> bool:

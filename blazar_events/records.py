@@ -49,6 +49,8 @@ class KafkaRecord:
     key: bytes | None
     value: bytes
     headers: tuple[tuple[str, bytes], ...]
+    # A null value on a compacted topic (the lease state topic): the key's state is gone.
+    tombstone: bool = False
 
     def header(self, name: str) -> bytes | None:
         for key, value in self.headers:

@@ -210,6 +210,11 @@ class KafkaSettings(Section, section="kafka"):
     dlq_topic: str = Field(
         "blazar.events.dlq", description="Topic for deliveries that failed for good"
     )
+    state_topic: str = Field(
+        "blazar.leases",
+        description="Compacted topic (cleanup.policy=compact) of each live lease's latest "
+        "event, keyed by lease id, tombstoned on lease.delete; read by snapshot requests",
+    )
     security_protocol: str = Field(
         "PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
     )

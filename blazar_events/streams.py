@@ -159,6 +159,11 @@ class Streams:
         return self._request({"kind": "test", "subscription_id": sub_id})
 
     @unavailable_on_outage
+    def request_snapshot(self, sub_id: str) -> str:
+        """Ask for one ``lease.snapshot`` event per live lease this subscription sees."""
+        return self._request({"kind": "snapshot", "subscription_id": sub_id})
+
+    @unavailable_on_outage
     def requests(
         self, last_id: str = "0-0", block_ms: int | None = None, count: int = 100
     ) -> list[tuple[str, dict[str, str]]]:

@@ -125,6 +125,11 @@ class SubscriptionInput(BaseModel):
     status: Status | None = Field(
         default=None, description="ACTIVE or DISABLED; unchanged if absent"
     )
+    initial_state: bool = Field(
+        default=False,
+        description="on create: send one org.openstack.blazar.lease.snapshot event per live "
+        "lease this subscription sees (POST .../snapshot asks again); not stored",
+    )
     version: JsonInt | None = Field(default=None, description="expected version (like If-Match)")
 
     @field_validator("types")
@@ -256,7 +261,9 @@ class Subscription(BaseModel):
         id: str | None = None,
     ) -> Subscription:
         """A new subscription from a validated body (the API has settled ``project_id``)."""
-        fields = spec.model_dump(exclude={"notify_endpoint", "version", "project_id", "status"})
+        fields = spec.model_dump(
+            exclude={"notify_endpoint", "version", "project_id", "status", "initial_state"}
+        )
         extra: dict[str, Any] = {"id": id} if id else {}
         return cls(
             **fields,

@@ -18,9 +18,9 @@ import logging
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from blazar_events import events, records
+from blazar_events import events, leasestate, records
 from blazar_events.errors import NotificationRejected
 from blazar_events.records import KafkaRecord
 from blazar_events.settings import EventSettings, KafkaSettings
@@ -67,6 +67,7 @@ class Outgoing:
     delivery: Delivery
     rejected: bool
     headers_only: bool = False
+    state: bool = False  # a record of the lease state topic
 
 
 def bounded(text: str, limit: int = ERROR_LIMIT) -> str:
@@ -91,6 +92,7 @@ class Pipeline:
     ) -> None:
         self.topic = kafka.topic
         self.rejected_topic = kafka.rejected_topic
+        self.state_topic = kafka.state_topic
         self.source_prefix = event_settings.source_prefix
         self.selection = events.Selection.of(bridge.publisher_prefixes, bridge.type_prefixes)
         self.max_body_bytes = bridge.max_body_bytes
@@ -116,7 +118,20 @@ class Pipeline:
             else:
                 out.append(item)
         self.metrics.ignored.inc(ignored)
-        return out
+        return out + self._states(out)
+
+    def _states(self, out: Sequence[Outgoing]) -> list[Outgoing]:
+        """The lease state records of a batch, one per lease (its last): a batch is confirmed
+        whole before the next is sent, so the state topic gets each lease's states in order,
+        which resending a failed record within a batch could otherwise break."""
+        latest: dict[bytes, Outgoing] = {}
+        for item in out:
+            if not item.rejected and item.record.key is not None:
+                record = leasestate.to_state_record(item.record)
+                latest[item.record.key] = Outgoing(
+                    self.state_topic, record, item.delivery, rejected=False, state=True
+                )
+        return list(latest.values())
 
     def _translate(self, delivery: Delivery) -> Outgoing | None:
         try:
@@ -221,13 +236,17 @@ class Pipeline:
             for item, receipt in receipts:
                 error = receipt.error() if receipt.done() else self._expired
                 if error is None:
-                    forwarded += not item.rejected
-                elif not is_refused(error) or item.headers_only:
+                    forwarded += not (item.rejected or item.state)
+                elif not is_refused(error) or item.headers_only or item.record.tombstone:
                     # Kafka is away, or refuses even a few hundred bytes of headers (a
                     # compacted rejected topic, a tiny max.message.bytes): Kafka's problem,
                     # not this message's. It stays unacknowledged and is sent again.
                     todo.append(item)
                     failures.append(error)
+                elif item.state:
+                    # A stale state is worse than none: the lease leaves the snapshots.
+                    LOG.warning("Kafka refused a lease state; tombstoning the lease instead")
+                    todo.append(replace(item, record=leasestate.to_tombstone(item.record.key)))
                 elif not item.rejected:
                     why = f"Kafka refused the event: {type(error).__name__}: {error}"
                     todo.append(self.to_rejection(item.delivery, "kafka-refused", why))

@@ -151,7 +151,10 @@ class KafkaSink:
             return FailedReceipt(self._failure)
         try:
             future = self._client().send(
-                topic, key=record.key, value=record.value, headers=list(record.headers)
+                topic,
+                key=record.key,
+                value=None if record.tombstone else record.value,
+                headers=list(record.headers),
             )
         except (ServiceUnavailable, kafka_errors.KafkaError) as exc:
             if not is_refused(exc):

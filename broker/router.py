@@ -25,7 +25,7 @@ from blazar_events.matching import evaluate, to_attributes
 from blazar_events.records import from_record
 from blazar_events.settings import EventSettings, KafkaSettings
 from blazar_events.store import SubscriptionStore
-from broker import replay
+from broker import replay, snapshot
 from broker.consumer import KafkaSource
 from broker.deadletters import DeadLetters, KafkaDeadLetterProducer, Producer
 from broker.deliverylog import DeliveryLog
@@ -274,6 +274,16 @@ class Router:
             test = replay.to_test_event(entry.sub, EventSettings.load().source_prefix)
             self._loop.call_soon_threadsafe(self._fan_out, test, [entry])
             return
+        if fields.get("kind") == "snapshot":
+            count = snapshot.send(
+                self.kafka,
+                entry.sub,
+                EventSettings.load().source_prefix,
+                lambda event: self._replay_one(event, entry),
+                lambda event, error: self._loop_call(self._match_failed, event, entry, error),
+                stop=lambda: self._stopping,
+            )
+            log.info("sent %d lease state(s) to subscription %s", count, sub_id)
         if fields.get("kind") == "replay":
             since = datetime.fromisoformat(fields["since"])
             until = datetime.fromisoformat(fields["until"]) if fields.get("until") else None
@@ -285,6 +295,10 @@ class Router:
                 if verdict.matched and self._replay_one(event, entry):
                     count += 1
             log.info("replayed %d event(s) to subscription %s", count, sub_id)
+
+    def _loop_call(self, call: Callable[..., None], *args: Any) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(call, *args)
 
     def _replay_one(self, event: BaseCloudEvent, entry: Entry) -> bool:
         """Hand one replayed event to the loop and wait until the broker has room for the

@@ -26,7 +26,15 @@ HEAP = "-Xmx512m"
 MAIN_CLASS = "kafka.Kafka"
 # The product's topics: events (keyed by lease id, so partitions keep one lease in order),
 # bus messages that could not be translated, and deliveries that failed for good.
-TOPICS = {"blazar.events": 6, "blazar.events.rejected": 1, "blazar.events.dlq": 1}
+TOPICS = {
+    "blazar.events": 6,
+    "blazar.events.rejected": 1,
+    "blazar.events.dlq": 1,
+    "blazar.leases": 6,
+}
+# The lease state topic keeps only each lease's newest record (a tombstone removes it):
+# compaction, not retention, bounds it, so a lease started months ago is still there.
+TOPIC_CONFIGS = {"blazar.leases": {"cleanup.policy": "compact"}}
 
 POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -179,7 +187,10 @@ class Kafka(Service):
     def after_start(self) -> None:
         admin = _admin()
         try:
-            wanted = [NewTopic(name, count, 1) for name, count in TOPICS.items()]
+            wanted = [
+                NewTopic(name, count, 1, topic_configs=TOPIC_CONFIGS.get(name, {}))
+                for name, count in TOPICS.items()
+            ]
             existing = set(admin.list_topics())
             missing = [topic for topic in wanted if topic.name not in existing]
             if missing:

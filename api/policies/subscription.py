@@ -75,6 +75,13 @@ rules = [
         ONE + "/replay",
     ),
     _rule("test", base.RULE_PROJECT_MEMBER_OR_ADMIN, "Send a test event", "POST", ONE + "/test"),
+    _rule(
+        "snapshot",
+        base.RULE_PROJECT_MEMBER_OR_ADMIN,
+        "Send the latest state of each live lease the subscription sees",
+        "POST",
+        ONE + "/snapshot",
+    ),
 ]
 
 

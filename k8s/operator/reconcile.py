@@ -19,7 +19,7 @@ import logging
 from typing import Any
 
 from blazar_events import egress
-from blazar_events.errors import InvalidInput, NotFound, PolicyNotAuthorized
+from blazar_events.errors import BlazarEventsError, InvalidInput, NotFound, PolicyNotAuthorized
 from blazar_events.settings import EgressSettings, TriggerSettings
 from blazar_events.store import Quota, QuotaExceeded, SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription, SubscriptionInput
@@ -163,7 +163,10 @@ class Reconciler:
         try:
             existing = self.store.get(sub_id)
         except NotFound:
-            return self._create(new, keys, outcome)
+            created = self._create(new, keys, outcome)
+            if created is not None and wanted.initial_state:
+                self._request_snapshot(created, outcome)
+            return created
         if existing.owner != "k8s":
             outcome.failed("Conflict", f"subscription {sub_id} exists and belongs to the API")
             return None
@@ -180,6 +183,13 @@ class Reconciler:
         except QuotaExceeded as exc:
             outcome.failed("QuotaExceeded", exc.message)
             return None
+
+    def _request_snapshot(self, sub: Subscription, outcome: Outcome) -> None:
+        """``initialState``: asked once, when the record is first stored."""
+        try:
+            self.store.request_snapshot(sub.id)
+        except BlazarEventsError as exc:  # the subscription stands; the status says why
+            outcome.conditions.append(Condition("InitialState", FALSE, "NotRequested", exc.message))
 
     def _create(
         self, new: Subscription, keys: SigningKeys, outcome: Outcome

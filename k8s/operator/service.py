@@ -18,11 +18,12 @@ import kopf
 from blazar_events import logs
 from blazar_events.errors import ServiceUnavailable
 from blazar_events.redis_clients import to_redis
-from blazar_events.settings import RedisSettings
+from blazar_events.settings import EventSettings, KafkaSettings, RedisSettings
 from blazar_events.store import SubscriptionStore
 from k8s.operator.follower import follow_forever
 from k8s.operator.kubeapi import KubeApi
 from k8s.operator.reconcile import Reconciler
+from k8s.operator.snapshots import SnapshotWriter
 from k8s.operator.status import to_status
 from k8s.settings import OperatorSettings
 
@@ -109,9 +110,18 @@ def main(argv: list[str]) -> int:
     reconciler = Reconciler(store, KubeApi.from_environment(), settings)
     stop = threading.Event()
     threading.Thread(target=follow_forever, args=(reconciler, stop), daemon=True).start()
+    registry = to_registry(reconciler)
+    if settings.knative:  # no broker there: the operator writes the snapshots
+        snapshots = SnapshotWriter(store, KafkaSettings.load(), EventSettings.load().source_prefix)
+        threading.Thread(target=snapshots.run, name="snapshots", daemon=True).start()
+
+        def snapshot_health(**_: Any) -> str:  # shown on the liveness endpoint
+            return "ok" if snapshots.healthy else "snapshot requests unavailable (see the log)"
+
+        kopf.on.probe(id="snapshots", registry=registry)(snapshot_health)
     try:
         kopf.run(
-            registry=to_registry(reconciler),
+            registry=registry,
             standalone=True,
             clusterwide=args.all_namespaces,
             namespaces=args.namespace,

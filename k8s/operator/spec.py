@@ -33,6 +33,7 @@ def to_body(
         "protocol": spec.get("protocol", "HTTP"),
         "protocolsettings": dict(spec.get("protocolSettings", {})),
         "dedicated_function": spec.get("dedicatedFunction", False),
+        "initial_state": spec.get("initialState", False),
     }
     reminders = spec.get("reminders")
     if isinstance(reminders, dict):

@@ -41,9 +41,10 @@ FIELDS = {
     "id": SCALARS,
     "since": st.sampled_from(["2026-01-01T00:00:00Z", "now"]) | SCALARS,
     "grace_period": st.sampled_from(["PT0S", "P31D", "PT1H"]) | SCALARS,
+    "initial_state": st.booleans() | SCALARS,
 }
 BODIES = st.fixed_dictionaries({}, optional=FIELDS) | JSON  # type: ignore[arg-type]
-ROUTES = ["put", "patch", "lease", "replay", "secret"]
+ROUTES = ["put", "patch", "lease", "replay", "secret", "snapshot"]
 # Each request uses up a rate limit or a quota slot: small limits make both paths common.
 QUOTA = 4
 

@@ -20,6 +20,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/deliveries", None),
     ("POST", "/replay", {"since": "2026-01-01T00:00:00Z"}),
     ("POST", "/test", None),
+    ("POST", "/snapshot", None),
 ]
 
 

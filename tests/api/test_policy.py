@@ -24,7 +24,8 @@ def test_policy_sample_generator_lists_every_rule() -> None:
         timeout=60,
     )
     for action in ("create", "list", "get", "update", "patch", "delete", "rotate_secret",
-                   "get_trigger", "list_deliveries", "replay", "test", "list_all_projects",
+                   "get_trigger", "list_deliveries", "replay", "test", "snapshot",
+                   "list_all_projects",
                    "create_cross_project"):  # fmt: skip
         assert f'"blazar-events:subscription:{action}"' in result.stdout, action
     assert '"blazar-events:event_type:list"' in result.stdout

@@ -70,6 +70,10 @@ class Route:
     def rejected_topic(self) -> str:
         return self.topic + ".rejected"
 
+    @property
+    def state_topic(self) -> str:
+        return self.topic + ".leases"
+
     def bridge_settings(self, **overrides: Any) -> BridgeSettings:
         values: dict[str, Any] = {
             "transport_url": self.amqp_url,
@@ -88,6 +92,7 @@ class Route:
             bootstrap_servers=[self.kafka_bootstrap],
             topic=self.topic,
             rejected_topic=self.rejected_topic,
+            state_topic=self.state_topic,
         )
 
     def env(self) -> dict[str, str]:
@@ -103,6 +108,7 @@ class Route:
             "BLAZAR_EVENTS_KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "BLAZAR_EVENTS_KAFKA_TOPIC": self.topic,
             "BLAZAR_EVENTS_KAFKA_REJECTED_TOPIC": self.rejected_topic,
+            "BLAZAR_EVENTS_KAFKA_STATE_TOPIC": self.state_topic,
         }
 
     def declare(self) -> None:
@@ -124,7 +130,11 @@ class Route:
             try:
                 existing = set(admin.list_topics())
                 admin.delete_topics(
-                    [t for t in (self.topic, self.rejected_topic) if t in existing],
+                    [
+                        t
+                        for t in (self.topic, self.rejected_topic, self.state_topic)
+                        if t in existing
+                    ],
                     timeout_ms=10_000,
                 )
             finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -228,7 +229,14 @@ def test_probes_and_metrics_tell_an_operator_what_happens(
             reader(route.rejected_topic).read(1)
             ready = urllib.request.urlopen(base + "/readyz").read()
             alive = urllib.request.urlopen(base + "/healthz").read()
-            metrics = urllib.request.urlopen(base + "/metrics").read().decode()
+            # Kafka shows the event before the bridge has counted it (the batch also waits
+            # for its lease state record): wait for the count, do not time it.
+            deadline = time.monotonic() + 30
+            while True:
+                metrics = urllib.request.urlopen(base + "/metrics").read().decode()
+                if "forwarded_total 1.0" in metrics or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
     finally:
         server.stop()
     assert ready == b"ready\n"

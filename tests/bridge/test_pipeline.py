@@ -68,7 +68,7 @@ class ScriptedSink:
 def pipeline(sink: ScriptedSink, **overrides: Any) -> tuple[Pipeline, Metrics]:
     metrics = Metrics()
     settings = BridgeSettings.load(retry_backoff=0.01, retry_backoff_max=0.02, **overrides)
-    kafka = KafkaSettings.load(topic="events", rejected_topic="rejected")
+    kafka = KafkaSettings.load(topic="events", rejected_topic="rejected", state_topic="leases")
     return Pipeline(settings, kafka, EventSettings.load(), sink, metrics, Health()), metrics
 
 
@@ -88,7 +88,7 @@ def test_a_failing_kafka_is_retried_until_it_takes_every_record() -> None:
 
     assert under_test.deliver(outgoing, wait=never, stopping=lambda: False)
 
-    assert sorted(topic for topic, _ in sink.accepted) == ["events", "rejected"]
+    assert sorted(topic for topic, _ in sink.accepted) == ["events", "leases", "rejected"]
     assert metrics.retries._value.get() == 5
     assert metrics.forwarded._value.get() == 1
     assert under_test.health.kafka_ok
@@ -101,7 +101,7 @@ def test_a_record_kafka_can_never_take_goes_to_the_rejected_topic() -> None:
 
     assert under_test.deliver(outgoing, wait=never, stopping=lambda: False)
 
-    [(topic, record)] = sink.accepted
+    [(topic, record)] = [(t, r) for t, r in sink.accepted if t != "leases"]
     assert topic == "rejected"
     assert record.header("blazar_events_reason") == b"kafka-refused"
     assert metrics.forwarded._value.get() == 0
@@ -144,10 +144,10 @@ def test_a_client_that_never_answers_is_rebuilt_and_every_record_resent() -> Non
 
     assert under_test.deliver(outgoing, wait=served.append, stopping=lambda: False)
 
-    assert sorted(topic for topic, _ in sink.accepted) == ["events", "rejected"]
+    assert sorted(topic for topic, _ in sink.accepted) == ["events", "leases", "rejected"]
     assert sink.rebuilds == 1
     assert metrics.producer_rebuilds._value.get() == 1
-    assert metrics.retries._value.get() == 2
+    assert metrics.retries._value.get() == 3
     # While it waited, the loop kept reading the AMQP socket (RabbitMQ's heartbeats).
     assert served and all(seconds > 0 for seconds in served)
 
@@ -200,7 +200,7 @@ def test_an_unexpected_failure_rejects_that_message_and_keeps_the_others(
     body = (FIXTURES / "v2-lease.create.json").read_bytes()
     outgoing = under_test.to_outgoing([Delivery(tag=1, body=body), Delivery(tag=2, body=body)])
 
-    assert [item.topic for item in outgoing] == ["rejected", "events"]
+    assert [item.topic for item in outgoing] == ["rejected", "events", "leases"]
     assert outgoing[0].record.header("blazar_events_reason") == b"internal-error"
     assert (
         metrics.registry.get_sample_value(
@@ -344,7 +344,7 @@ def test_a_client_that_raises_on_a_record_gets_its_rejection_instead() -> None:
         under_test.to_outgoing([Delivery(tag=1, body=body)]), wait=never, stopping=lambda: False
     )
 
-    [(topic, record)] = sink.accepted
+    [(topic, record)] = [(t, r) for t, r in sink.accepted if t != "leases"]
     assert topic == "rejected"
     assert record.header("blazar_events_reason") == b"kafka-refused"
 
@@ -377,3 +377,67 @@ def test_json_hidden_in_a_string_is_redacted_too() -> None:
     assert item.record.header("blazar_events_reason") == b"missing-message-id"
     assert b"gAAAAABtoken" not in item.record.value
     assert b"t-1" not in item.record.value
+
+
+def fixture_body(name: str, lease_id: str) -> bytes:
+    message = json.loads(json.loads((FIXTURES / name).read_text())["oslo.message"])
+    message["payload"]["lease_id"] = lease_id
+    return json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps(message)}).encode()
+
+
+def test_the_state_topic_gets_each_leases_last_state_and_a_tombstone_on_delete() -> None:
+    under_test, _ = pipeline(ScriptedSink())
+    batch = [
+        Delivery(tag=1, body=fixture_body("v2-lease.create.json", "a")),
+        Delivery(tag=2, body=fixture_body("v2-lease.event.start_lease.json", "a")),
+        Delivery(tag=3, body=fixture_body("v2-lease.create.json", "b")),
+        Delivery(tag=4, body=fixture_body("v2-lease.delete.json", "b")),
+        Delivery(tag=5, body=b"junk"),
+    ]
+
+    states = {item.record.key: item for item in under_test.to_outgoing(batch) if item.state}
+
+    assert set(states) == {b"a", b"b"}  # one per lease; nothing for the junk
+    assert states[b"a"].topic == "leases"
+    assert states[b"a"].record.header("ce_type") == b"org.openstack.blazar.lease.event.start_lease"
+    assert states[b"b"].record.tombstone and states[b"b"].delivery.tag == 4
+
+
+class StateRefusingSink(ScriptedSink):
+    """Refuses ``refusals`` records on the state topic (a tiny max.message.bytes)."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    def send(self, topic: str, record: KafkaRecord) -> Receipt:
+        self.attempts += 1
+        if topic == "leases" and self.refusals > 0:
+            self.refusals -= 1
+            return Receipt(kafka_errors.MessageSizeTooLargeError("refused"))
+        self.accepted.append((topic, record))
+        return Receipt(None)
+
+
+def test_a_state_kafka_refuses_tombstones_the_lease_rather_than_leave_a_stale_one() -> None:
+    sink = StateRefusingSink(refusals=1)
+    under_test, metrics = pipeline(sink)
+    outgoing = under_test.to_outgoing(deliveries()[:1])
+
+    assert under_test.deliver(outgoing, wait=never, stopping=lambda: False)
+
+    states = [record for topic, record in sink.accepted if topic == "leases"]
+    assert [record.tombstone for record in states] == [True]
+    assert [topic for topic, _ in sink.accepted if topic != "leases"] == ["events"]
+    assert metrics.forwarded._value.get() == 1
+
+
+def test_a_refused_tombstone_is_retried_and_nothing_acknowledged_meanwhile() -> None:
+    sink = StateRefusingSink(refusals=10**6)
+    under_test, _ = pipeline(sink)
+    outgoing = under_test.to_outgoing(deliveries()[:1])
+    calls = iter(range(10**6))
+
+    assert under_test.deliver(outgoing, wait=never, stopping=lambda: next(calls) > 20) is False
+    assert not any(topic == "leases" for topic, _ in sink.accepted)
+    assert not under_test.health.kafka_ok

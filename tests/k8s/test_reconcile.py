@@ -423,3 +423,15 @@ def test_the_operator_applies_the_apis_quota_through_the_same_store_call(
     reasons = [_condition(to_status(o), "Ready").get("reason") for o in outcomes]
     assert reasons.count("QuotaExceeded") == 2
     assert store.count("p-team-a") == 2
+
+
+def test_initial_state_asks_for_one_snapshot_when_the_subscription_is_first_stored(
+    reconciler: Reconciler, store: SubscriptionStore
+) -> None:
+    body = resource({**WEBHOOK, "initialState": True})
+    reconciler.reconcile(body)
+    reconciler.reconcile(body)  # resumed, looked at again: not asked twice
+    asked = [fields for _, fields in store.requests() if fields.get("kind") == "snapshot"]
+    assert [fields["subscription_id"] for fields in asked] == [body["metadata"]["uid"]]
+    reconciler.reconcile(resource(dict(WEBHOOK), name="plain"))
+    assert len([f for _, f in store.requests() if f.get("kind") == "snapshot"]) == 1

@@ -46,6 +46,8 @@ Credentials come from Secrets only.
   value: {{ .Values.kafka.rejectedTopic | quote }}
 - name: BLAZAR_EVENTS_KAFKA_DLQ_TOPIC
   value: {{ .Values.kafka.dlqTopic | quote }}
+- name: BLAZAR_EVENTS_KAFKA_STATE_TOPIC
+  value: {{ .Values.kafka.stateTopic | quote }}
 - name: BLAZAR_EVENTS_KAFKA_SECURITY_PROTOCOL
   value: {{ .Values.kafka.securityProtocol | quote }}
 {{- with .Values.kafka.sasl }}
