@@ -28,6 +28,9 @@ def _segment(value: str) -> str:
     """
     if not value:
         raise InvalidArgument("an empty ID")
+    if "/" in value:
+        # WSGI servers decode %2F before routing: no escaping keeps a slash in one segment.
+        raise InvalidArgument(f"{value!r}: an ID has no '/'")
     try:
         # surrogateescape: what Python made of bytes in argv that were not UTF-8
         return quote(value, safe="", errors="surrogateescape").replace(".", "%2E")
