@@ -141,3 +141,19 @@ class Identity:
             body = {"service_id": service_id, "interface": interface, "url": url,
                     "region_id": self.admin.region_name}  # fmt: skip
             self.client.post("/endpoints", json={"endpoint": body}).raise_for_status()
+
+
+# blazar-events' own API in the catalog, so that `openstack reservation subscription ...` and
+# blazar_events_client find it like any OpenStack service: the URL `blazar-events run` (and
+# the README's `blazar-events api`) serves on, under the service type the client looks up.
+EVENTS_SERVICE_TYPE = "reservation-events"
+EVENTS_API_URL = "http://127.0.0.1:8090/v1"
+
+
+def register_events_api(admin: KeystoneAdmin) -> None:
+    """The catalog entry of blazar-events (idempotent)."""
+    identity = Identity(admin)
+    try:
+        identity.endpoint(EVENTS_SERVICE_TYPE, "blazar-events", EVENTS_API_URL)
+    finally:
+        identity.close()

@@ -202,6 +202,12 @@ class Keystone(Service):
             admin_credentials().token()
         except httpx.HTTPError as exc:
             raise StackError(f"keystone answers but the admin cannot log in: {exc}") from exc
+        from .identity import register_events_api  # relative: identity imports this module
+
+        try:
+            register_events_api(admin_credentials())
+        except httpx.HTTPError as exc:
+            raise StackError(f"keystone: registering blazar-events in the catalog: {exc}") from exc
 
 
 def _user() -> str:

@@ -1,0 +1,1 @@
+"""The ``openstack reservation subscription|event`` commands (an OSC plugin)."""
