@@ -122,7 +122,11 @@ class RdkafkaClient:
         return sum(1 for m in messages if m.error() is None)
 
     def commit(self, consumer: Any) -> None:
-        consumer.commit(asynchronous=False)
+        try:
+            consumer.commit(asynchronous=False)
+        except confluent_kafka.KafkaException as exc:  # nothing new to commit
+            if exc.args[0].code() != confluent_kafka.KafkaError._NO_OFFSET:
+                raise
 
     def close_consumer(self, consumer: Any) -> None:
         consumer.close()
@@ -199,7 +203,11 @@ def pings(client: Any, count: int) -> tuple[str, dict[str, float]]:
                 batch = consumer.poll(timeout_ms=100)
                 values = [r.value for records in batch.values() for r in records]
             else:
-                values = [m.value() for m in consumer.consume(100, 0.1) if m.error() is None]
+                # consume(n, timeout) waits for n messages or the timeout: poll for the
+                # first, then take what else is already there without waiting.
+                first = consumer.poll(0.1)
+                messages = [first, *consumer.consume(100, 0)] if first is not None else []
+                values = [m.value() for m in messages if m.error() is None]
             now = time.perf_counter()
             if values:
                 with condition:
