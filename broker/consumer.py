@@ -145,6 +145,8 @@ class KafkaSource:
             # next fetch (kafka-python sends it before returning the records). An idle
             # fetch is held up to `fetch_wait`, a long poll that a new record ends at once.
             # (fetch_min_bytes=64 KiB with a 5 ms wait added those 5 ms to every event.)
+            # The price: at a steady few hundred records/s that is about a fetch per record
+            # again, which cost Kafka ~30 % of a core at 500/s (bench/delivery/RESULTS.md).
             # Why not longer: kafka-python leaves partitions that still have records
             # buffered out of a fetch, and sends no second fetch while one is held, so a
             # partition with a backlog can wait behind a fetch for idle ones that long.
