@@ -219,6 +219,7 @@ class Run:
         for process in self.bare:
             assert process.stdout is not None
             if process.stdout.readline().strip() != "ready":
+                self.stop()  # or the pipeline's processes outlive the bench
                 raise SystemExit(f"a bare loop did not start; see {log.name}")
 
     def cpu(self) -> dict[str, float]:
