@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +33,7 @@ LOG = logging.getLogger(__name__)
 HEARTBEAT = 30  # seconds; checked at least every second by the loop
 READ_AHEAD = 16 * 1024
 CONNECT_TIMEOUT = 5  # seconds per host
+READY_TIMEOUT = 0.1  # seconds to finish reading a message whose first bytes are in
 CONTENT_HEADER = 2  # AMQP frame type of a message's properties
 NO_PROPERTIES = b"\x00\x00"  # property flags with no bit set
 
@@ -220,14 +222,47 @@ class NotificationQueue:
         )
 
     def collect(self, max_count: int, first_wait: float, batch_wait: float) -> list[Delivery]:
-        """Up to ``max_count`` deliveries: waits ``first_wait`` for the first one, then at
-        most ``batch_wait`` more for the batch to fill."""
+        """Up to ``max_count`` deliveries: waits ``first_wait`` for the first one, then takes
+        what has already arrived behind it, then (``batch_wait`` > 0) waits at most that
+        much more for the batch to fill.
+
+        With ``batch_wait`` 0 (the default) batching adapts by itself (group commit): an
+        idle bridge produces a lone notification at once, and whatever arrives while Kafka
+        confirms a batch is read into the buffer meanwhile and makes the next one.
+        """
         if not self._buffer:
             self.wait(first_wait, until=1)
+        if self._buffer and len(self._buffer) < max_count:
+            self.read_ready(until=max_count)
         if self._buffer and len(self._buffer) < max_count and batch_wait > 0:
             self.wait(batch_wait, until=max_count)
         batch, self._buffer = self._buffer[:max_count], self._buffer[max_count:]
         return batch
+
+    def read_ready(self, until: int) -> None:
+        """Read the deliveries already received, without waiting for more.
+
+        A drain is only started when bytes are there (py-amqp's own read buffer, the TLS
+        layer's, or the socket's); a message only partly arrived is read to its end, which
+        is a wait for bytes already in transit, bounded by READY_TIMEOUT.
+        """
+        assert self._connection is not None, "connect() first"
+        transport = getattr(self._connection.connection, "transport", None)
+        sock = getattr(transport, "sock", None)
+        if transport is None or sock is None:
+            return
+        while len(self._buffer) < until:
+            pending = getattr(sock, "pending", None)  # TLS: decrypted bytes not yet read
+            if not (
+                getattr(transport, "_read_buffer", b"")
+                or (pending is not None and pending())
+                or select.select([sock], [], [], 0)[0]
+            ):
+                return
+            try:
+                self._connection.drain_events(timeout=READY_TIMEOUT)
+            except TimeoutError:
+                return
 
     def wait(self, seconds: float, until: int | None = None) -> None:
         """Serve the connection for ``seconds`` (heartbeats; messages go to the buffer), or

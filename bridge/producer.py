@@ -96,7 +96,7 @@ class _Future:
 
 
 class KafkaSink:
-    """kafka-python producer: acks=all, idempotent, lingering to batch; created lazily.
+    """kafka-python producer: acks=all, idempotent, flushed per batch; created lazily.
 
     When Kafka is unreachable at start the producer cannot be built: ``send`` then returns
     failed receipts (ServiceUnavailable) and the pipeline retries, exactly as for a send

@@ -53,7 +53,10 @@ class BridgeSettings(ServiceSection, section="bridge"):
         500, ge=1, description="Notifications produced to Kafka before one (multiple) ack"
     )
     batch_wait: float = Field(
-        0.02, ge=0, description="Seconds to wait for a batch to fill before producing it"
+        0.0,
+        ge=0,
+        description="Seconds to wait for a batch to fill before producing it; 0 sends at "
+        "once what has arrived, and what arrives while Kafka confirms makes the next batch",
     )
     max_body_bytes: int = Field(
         1_000_000,
@@ -68,7 +71,12 @@ class BridgeSettings(ServiceSection, section="bridge"):
         default_factory=lambda: ["lease."],
         description="...or its event_type starts with one of these (both empty: keep all)",
     )
-    kafka_linger_ms: int = Field(5, ge=0, description="Producer linger, for batching")
+    kafka_linger_ms: int = Field(
+        0,
+        ge=0,
+        description="Producer linger (ms); the bridge flushes each batch at once, so 0 "
+        "batches as well and adds no wait",
+    )
     kafka_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
         "none", description="Producer compression (snappy/lz4/zstd need their Python codec)"
     )

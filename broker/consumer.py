@@ -140,10 +140,17 @@ class KafkaSource:
             max_poll_records=500,
             # A topic created after the broker started is picked up within seconds.
             metadata_max_age_ms=5000,
-            # Kafka answers a fetch once 64 KiB are there or after `fetch_wait`: under load a
-            # few records per fetch instead of one (fetch_min_bytes=1 made Kafka serve a fetch
-            # per record, ~30 % of a core at 500 records/s); at most that much added latency.
-            fetch_min_bytes=65536,
+            # Group commit, no fixed wait: Kafka answers a fetch as soon as one record is
+            # there, and what arrives while that answer is read and handed over makes the
+            # next fetch (kafka-python sends it before returning the records). An idle
+            # fetch is held up to `fetch_wait`, a long poll that a new record ends at once.
+            # (fetch_min_bytes=64 KiB with a 5 ms wait added those 5 ms to every event.)
+            # The price: at a steady few hundred records/s that is about a fetch per record
+            # again, which cost Kafka ~30 % of a core at 500/s (bench/delivery/RESULTS.md).
+            # Why not longer: kafka-python leaves partitions that still have records
+            # buffered out of a fetch, and sends no second fetch while one is held, so a
+            # partition with a backlog can wait behind a fetch for idle ones that long.
+            fetch_min_bytes=1,
             fetch_max_wait_ms=max(1, int(self.settings.fetch_wait * 1000)),
             # A killed process's partitions move after the session timeout. The loop polls
             # every 100 ms whatever the deliveries do, so a rebalance need not wait the

@@ -33,9 +33,10 @@ class BrokerSettings(ServiceSection, section="broker"):
     )
     commit_interval: float = Field(1.0, description="Seconds between offset commits")
     fetch_wait: float = Field(
-        0.005,
-        description="Seconds Kafka may hold a fetch for more records: the added latency at "
-        "low rates, traded against fetch round trips (CPU) at high ones",
+        0.1,
+        description="Seconds Kafka holds a fetch while no record is there (a long poll: "
+        "a record arriving ends it at once, so this adds no latency to an event; a "
+        "backlogged partition may wait this long behind a fetch for idle ones)",
     )
     session_timeout: float = Field(
         10.0,

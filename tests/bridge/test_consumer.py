@@ -1,11 +1,13 @@
-"""How the bridge reads Blazar's transport_url and declares its pool queue (no broker needed)."""
+"""How the bridge reads Blazar's transport_url, declares its pool queue and takes batches."""
 
 from __future__ import annotations
 
 import pytest
 
 from bridge.consumer import NotificationQueue, to_kombu_url
+from bridge.pipeline import Delivery
 from bridge.settings import BridgeSettings
+from tests.bridge.conftest import Route, publish_raw
 
 
 @pytest.mark.parametrize(
@@ -44,3 +46,25 @@ def test_a_quorum_queue_is_declared_durable_with_its_type() -> None:
     queue = NotificationQueue(BridgeSettings.load(queue_type="quorum", queue_durable=False)).queue
     assert queue.durable
     assert queue.queue_arguments == {"x-queue-type": "quorum"}  # type: ignore[attr-defined]
+
+
+def test_without_a_batch_wait_a_backlog_is_still_taken_in_batches(route: Route) -> None:
+    """With ``batch_wait`` 0 the bridge must not fall back to one Kafka round trip per
+    notification: what RabbitMQ has already pushed is taken behind the first delivery."""
+    route.declare()
+    count = 300
+    publish_raw(route.amqp_url, route.exchange, [b"%d" % n for n in range(count)])
+    queue = NotificationQueue(route.bridge_settings(batch_wait=0, prefetch=1000))
+    queue.connect()
+    try:
+        batches: list[list[Delivery]] = []
+        while sum(len(batch) for batch in batches) < count:
+            batch = queue.collect(500, first_wait=30, batch_wait=0)
+            assert batch, "the backlog stopped arriving"
+            batches.append(batch)
+            queue.ack_through(batch[-1].tag)
+    finally:
+        queue.close()
+    bodies = [delivery.body for batch in batches for delivery in batch]
+    assert bodies == [b"%d" % n for n in range(count)]
+    assert len(batches) < count / 4, [len(batch) for batch in batches]
