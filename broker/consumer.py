@@ -275,6 +275,8 @@ class KafkaSource:
                 self.ledger.write(self.tracker.progress(list(keys)), time.monotonic(), True)
             if not lost and consumer is not None:
                 await self._commit_now(consumer, keys)
+            if consumer is not None:
+                self._rewind(consumer, keys)
         finally:
             self.tracker.forget(list(keys))
             if self.ledger is not None:
@@ -296,6 +298,19 @@ class KafkaSource:
                 return
             self.alive_at = time.monotonic()
             await net.sleep(0.02)
+
+    def _rewind(self, consumer: KafkaConsumer, keys: set[Key]) -> None:
+        """Read on from the first record not settled, should the partition come back.
+
+        kafka-python keeps a partition's position when the new assignment includes it again,
+        so without this the records withdrawn above would never be read again (and the next
+        generation's commits would pass over them). The ledger skips what did settle.
+        """
+        for key, offset in self.tracker.resume_at(list(keys)).items():
+            try:
+                consumer.seek(TopicPartition(*key), offset)
+            except Exception as exc:  # not assigned any more: its new owner reads from Kafka's
+                log.debug("partition %s not rewound: %s", key, exc)
 
     async def _commit_now(self, consumer: KafkaConsumer, keys: set[Key]) -> None:
         offsets = self._offsets(keys)

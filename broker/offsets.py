@@ -31,6 +31,7 @@ class _Partition:
     first_offset: int | None = None  # the first record read in this generation
     seen: int = 0  # one past the last record routed (withdrawn ones included)
     withdrawn: bool = False  # being handed over: no delivery of it starts any more
+    passed_over: int | None = None  # the first record not started because it was withdrawn
     sending: int = 0  # deliveries of its records under way
 
 
@@ -107,8 +108,11 @@ class OffsetTracker:
             if state is None:
                 state = self._partitions[key] = _Partition(next(self._generations))
             state.seen = max(offset + 1, state.seen)
-            if state.withdrawn:
-                return None  # neither delivered nor counted done: the next owner reads it
+            if state.withdrawn:  # neither delivered nor counted done: the next owner reads it
+                state.passed_over = (
+                    offset if state.passed_over is None else min(offset, state.passed_over)
+                )
+                return None
             state.next_offset = max(offset + 1, state.next_offset or 0)
             if state.first_offset is None:
                 state.first_offset = offset
@@ -137,12 +141,27 @@ class OffsetTracker:
             slot.partition.sending -= 1
 
     def withdraw(self, keys: list[Key]) -> None:
-        """These partitions are being handed over: deliveries not yet begun never begin."""
+        """These partitions are being handed over: deliveries not yet begun never begin,
+        and records routed from now on are passed over."""
         with self._lock:
             for key in keys:
                 state = self._partitions.get(key)
-                if state is not None:
-                    state.withdrawn = True
+                if state is None:
+                    state = self._partitions[key] = _Partition(next(self._generations))
+                state.withdrawn = True
+
+    def resume_at(self, keys: list[Key]) -> dict[Key, int]:
+        """Where reading must go on from, per partition, to miss nothing left undone."""
+        committable = self.committable()
+        with self._lock:
+            result = {}
+            for key in keys:
+                state = self._partitions.get(key)
+                points = [committable.get(key), None if state is None else state.passed_over]
+                known = [point for point in points if point is not None]
+                if known:
+                    result[key] = min(known)
+            return result
 
     def quiet(self, keys: list[Key], handed: dict[Key, int]) -> bool:
         """Whether every record handed on of these partitions was routed, and no delivery
