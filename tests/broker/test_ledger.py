@@ -44,9 +44,31 @@ class FakeRedis:
 
     def __init__(self) -> None:
         self.data: dict[str, str] = {}
+        self.writes = 0
 
     def mget(self, keys: list[str]) -> list[str | None]:
         return [self.data.get(key) for key in keys]
+
+    def pipeline(self, transaction: bool = False) -> FakePipeline:
+        return FakePipeline(self)
+
+
+class FakePipeline:
+    def __init__(self, client: FakeRedis) -> None:
+        self.client, self.writes = client, 0
+
+    def __enter__(self) -> FakePipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def set(self, key: str, value: str, ex: int) -> None:
+        self.client.data[key] = value
+        self.client.writes += 1
+
+    def execute(self) -> None:
+        pass
 
 
 @settings(max_examples=300, deadline=None)
@@ -160,3 +182,29 @@ def test_an_unreachable_redis_costs_redeliveries_not_errors() -> None:
     assert not ledger.due(1.5)  # it leaves Redis alone for a while
     ledger.load({(TOPIC, 0): 0})
     assert not ledger.done(TOPIC, 0, 0)
+
+
+def test_a_delivery_made_of_a_still_open_record_is_written_too() -> None:
+    """Its offsets did not move, but the next owner must not send that delivery again."""
+    client = FakeRedis()
+    owner = Ledger(client, "p", "g", 0.1)
+    tracker = OffsetTracker()
+    slot = tracker.start(TOPIC, 0, 7, 2)
+    assert slot is not None
+    owner.write(tracker.progress(), 1.0)
+    tracker.finish(slot, "sub-a")
+    owner.write(tracker.progress(), 1.2)
+
+    heir = Ledger(client, "p", "g", 0.1)
+    heir.load({(TOPIC, 0): 7})
+    assert heir.done(TOPIC, 0, 7) == {"sub-a"}
+
+
+def test_unchanged_progress_is_not_written_again() -> None:
+    client = FakeRedis()
+    owner = Ledger(client, "p", "g", 0.1)
+    tracker = OffsetTracker()
+    tracker.start(TOPIC, 0, 7, 0)
+    owner.write(tracker.progress(), 1.0)
+    owner.write(tracker.progress(), 1.2)
+    assert client.writes == 1
