@@ -25,25 +25,31 @@ from kafka import AsyncConsumerRebalanceListener, KafkaConsumer
 from kafka.structs import MemberState, OffsetAndMetadata, TopicPartition
 
 from blazar_events.settings import KafkaSettings
+from broker.ledger import Key, Ledger
 from broker.offsets import OffsetTracker
 from broker.settings import BrokerSettings
 
 log = logging.getLogger(__name__)
 
 Batch = list[Any]  # kafka-python ConsumerRecords
+REVOKE_COMMIT_TIMEOUT_MS = 5000
 
 
 class _Rebalance(AsyncConsumerRebalanceListener):
-    # kafka-python runs these on its IO loop, where a blocking commit would deadlock.
+    # kafka-python runs these on its IO thread, where a blocking consumer call would deadlock:
+    # they await kafka-python's own coroutines instead (heartbeats go on meanwhile).
     def __init__(self, source: KafkaSource) -> None:
         self.source = source
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        self.source.commit(wait=False)
-        self.source.tracker.forget([(tp.topic, tp.partition) for tp in revoked])
+        await self.source.hand_over(revoked, lost=False)
+
+    async def on_partitions_lost(self, lost: Any) -> None:
+        await self.source.hand_over(lost, lost=True)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         log.info("assigned partitions %s", sorted(tp.partition for tp in assigned))
+        self.source.taking_over |= {(tp.topic, tp.partition) for tp in assigned}
 
 
 class GroupWatch:
@@ -82,6 +88,7 @@ class KafkaSource:
         tracker: OffsetTracker,
         deliver: Callable[[Batch], None],
         topic: str | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.kafka = kafka
         self.settings = settings
@@ -98,6 +105,13 @@ class KafkaSource:
         self._closed = threading.Event()
         self._closed.set()  # nothing runs until consume()
         self._consumer: KafkaConsumer | None = None
+        self.ledger = ledger
+        # Per partition: the offset after the last record handed to ``deliver``, and the
+        # offset last committed. Partitions assigned whose previous owner's progress is still
+        # to be read (set on kafka-python's IO thread, taken in the polling one).
+        self.handed: dict[Key, int] = {}
+        self._committed: dict[Key, int] = {}
+        self.taking_over: set[Key] = set()
 
     def consume(self) -> None:
         """Poll until :meth:`close`; raises if the consumer fails (its task restarts it)."""
@@ -105,7 +119,7 @@ class KafkaSource:
         self.error = None
         # A new member starts a new generation of every partition: what the previous one
         # left in progress is redelivered from the last commit, not settled by old jobs.
-        self.tracker.forget_all()
+        self._forget_all()
         try:
             while not self._closing.is_set():
                 self._consumer = self._new_consumer()
@@ -119,7 +133,7 @@ class KafkaSource:
                 )
                 self.rebuilt += 1
                 self._consumer.close(autocommit=False)
-                self.tracker.forget_all()
+                self._forget_all()
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             if self._consumer is not None:
@@ -129,6 +143,14 @@ class KafkaSource:
         finally:
             self._consumer = None
             self._closed.set()
+
+    def _forget_all(self) -> None:
+        self.tracker.forget_all()
+        if self.ledger is not None:
+            self.ledger.forget(list(self.handed))
+        self.handed.clear()
+        self._committed.clear()
+        self.taking_over.clear()
 
     def _new_consumer(self) -> KafkaConsumer:
         session_ms = int(self.settings.session_timeout * 1000)
@@ -200,36 +222,131 @@ class KafkaSource:
                 consumer.resume(*consumer.paused())
                 paused = False
             batch = consumer.poll(timeout_ms=100)
+            if self.taking_over:
+                self._take_over(consumer)
             if batch:
-                records = [r for partition_records in batch.values() for r in partition_records]
+                records = []
+                for tp, partition_records in batch.items():
+                    if partition_records:
+                        self.handed[(tp.topic, tp.partition)] = partition_records[-1].offset + 1
+                        records.extend(partition_records)
                 self.deliver(records)
-            if time.monotonic() - last_commit >= self.settings.commit_interval:
+            now = time.monotonic()
+            if now - last_commit >= self.settings.commit_interval:
                 self.commit()
                 self._measure_lag(consumer)
-                last_commit = time.monotonic()
+                last_commit = now
+            if self.ledger is not None and self.ledger.due(now):
+                assigned = [(tp.topic, tp.partition) for tp in consumer.assignment()]
+                self.ledger.write(self.tracker.progress(assigned), now)
         self.commit()
         consumer.close(autocommit=False)
         return False
 
-    def commit(self, wait: bool = True) -> None:
+    def _offsets(self, keys: set[Key]) -> dict[TopicPartition, OffsetAndMetadata]:
+        """What may be committed of these partitions and was not yet."""
+        return {
+            TopicPartition(*key): OffsetAndMetadata(offset, "", -1)
+            for key, offset in self.tracker.committable().items()
+            if key in keys and self._committed.get(key) != offset
+        }
+
+    def commit(self) -> None:
         consumer = self._consumer
         if consumer is None:
             return
-        assigned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
-        offsets = {
-            TopicPartition(topic, partition): OffsetAndMetadata(offset, "", -1)
-            for (topic, partition), offset in self.tracker.committable().items()
-            if (topic, partition) in assigned
-        }
+        offsets = self._offsets({(tp.topic, tp.partition) for tp in consumer.assignment()})
         if not offsets:
             return
         try:
-            if wait:
-                consumer.commit(offsets)
-            else:
-                consumer.commit_async(offsets)
+            consumer.commit(offsets)
         except Exception as exc:  # a rebalance in progress; the next commit catches up
             log.warning("offset commit failed: %s", exc)
+            return
+        self._committed.update({(tp.topic, tp.partition): o.offset for tp, o in offsets.items()})
+
+    # --- partitions moving (on kafka-python's IO thread) ---------------------------------------
+
+    async def hand_over(self, partitions: Any, lost: bool) -> None:
+        """Partitions leave this member: let what is in flight for them settle (bounded),
+        record and commit what settled, then forget them. What did not settle in time is the
+        next owner's to deliver again. ``lost`` (evicted from the group): Kafka takes no
+        commit any more, the progress is still recorded."""
+        keys = {(tp.topic, tp.partition) for tp in partitions}
+        consumer = self._consumer
+        self.tracker.withdraw(list(keys))
+        try:
+            if not lost and consumer is not None:
+                await self._settle(consumer, keys)
+            if self.ledger is not None:
+                self.ledger.write(self.tracker.progress(list(keys)), time.monotonic(), True)
+            if not lost and consumer is not None:
+                await self._commit_now(consumer, keys)
+            if consumer is not None:
+                self._rewind(consumer, keys)
+        finally:
+            self.tracker.forget(list(keys))
+            if self.ledger is not None:
+                self.ledger.forget(list(keys))
+            for key in keys:
+                self.handed.pop(key, None)
+                self._committed.pop(key, None)
+            self.taking_over -= keys
+
+    async def _settle(self, consumer: KafkaConsumer, keys: set[Key]) -> None:
+        net = getattr(consumer, "_net", None)
+        if net is None or self._closing.is_set():  # closing: the deliveries had their grace
+            return
+        deadline = time.monotonic() + self.settings.revoke_grace
+        while not self.tracker.quiet(list(keys), self.handed):
+            if time.monotonic() >= deadline:
+                log.warning("partitions %s handed over with deliveries still in flight: "
+                            "their records are delivered again", sorted(keys))  # fmt: skip
+                return
+            self.alive_at = time.monotonic()
+            await net.sleep(0.02)
+
+    def _rewind(self, consumer: KafkaConsumer, keys: set[Key]) -> None:
+        """Read on from the first record not settled, should the partition come back.
+
+        kafka-python keeps a partition's position when the new assignment includes it again,
+        so without this the records withdrawn above would never be read again (and the next
+        generation's commits would pass over them). The ledger skips what did settle.
+        """
+        for key, offset in self.tracker.resume_at(list(keys)).items():
+            try:
+                consumer.seek(TopicPartition(*key), offset)
+            except Exception as exc:  # not assigned any more: its new owner reads from Kafka's
+                log.debug("partition %s not rewound: %s", key, exc)
+
+    async def _commit_now(self, consumer: KafkaConsumer, keys: set[Key]) -> None:
+        offsets = self._offsets(keys)
+        if not offsets:
+            return
+        # The awaitable form of consumer.commit(), which would deadlock on this thread.
+        coordinator = getattr(consumer, "_coordinator", None)
+        commit = getattr(coordinator, "_commit_offsets_sync_async", None)
+        try:
+            if commit is None:
+                consumer.commit_async(offsets)
+            else:
+                await commit(offsets, timeout_ms=REVOKE_COMMIT_TIMEOUT_MS)
+        except Exception as exc:
+            log.warning("offset commit on hand-over failed: %s: %s", type(exc).__name__, exc)
+
+    def _take_over(self, consumer: KafkaConsumer) -> None:
+        """Read the previous owners' progress of newly assigned partitions (before any of
+        their records is handed on, so that the router can skip what was settled)."""
+        keys, self.taking_over = self.taking_over, set()
+        if self.ledger is None:
+            return
+        committed: dict[Key, int | None] = {}
+        for key in keys & {(tp.topic, tp.partition) for tp in consumer.assignment()}:
+            try:
+                committed[key] = consumer.committed(TopicPartition(*key), timeout_ms=5000)
+            except Exception as exc:  # then it is all delivered again
+                log.warning("committed offset of %s not read: %s", key, exc)
+        self.ledger.load(committed)
 
     def _measure_lag(self, consumer: KafkaConsumer) -> None:
         lag = 0

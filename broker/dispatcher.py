@@ -28,6 +28,7 @@ from broker.incidents import Incidents
 from broker.index import Entry, SubscriptionIndex, from_subscription_entry
 from broker.lanes import Depth, Job, Lane
 from broker.metrics import BrokerMetrics
+from broker.offsets import Settle
 from broker.ordered import OrderedQueues
 from broker.parking import Parking
 from broker.retries import RetryJob, RetrySchedule
@@ -177,6 +178,19 @@ class Dispatcher:
 
     async def run(self, job: Job) -> None:
         """Deliver one job to a settled end; whatever raises is that job's alone."""
+        settle = job.settled
+        if isinstance(settle, Settle):
+            if not settle.begin():  # its partition moved to another process, which delivers it
+                job.settled = None
+                return
+            try:
+                await self._run_contained(job)
+            finally:
+                settle.end()
+        else:
+            await self._run_contained(job)
+
+    async def _run_contained(self, job: Job) -> None:
         try:
             await self._run(job)
         except asyncio.CancelledError:

@@ -34,8 +34,9 @@ from broker.follower import Change, ChangeFollower, RequestFollower, Snapshot
 from broker.incidents import Incidents
 from broker.index import Entry, SubscriptionIndex, from_subscription_entry
 from broker.lanes import Job
+from broker.ledger import Ledger, with_short_timeouts
 from broker.metrics import BrokerMetrics
-from broker.offsets import OffsetTracker
+from broker.offsets import OffsetTracker, Slot
 from broker.ordered import OrderedQueues
 from broker.poller import RetryPoller
 from broker.retries import RetrySchedule
@@ -126,11 +127,18 @@ class Router:
         await asyncio.sleep(0)  # let the snapshot callback run
         self.requests = RequestFollower(self.store, self._on_request)
         supervise("replay-requests", lambda: in_thread("requests", self.requests.run))
+        self.ledger = Ledger(
+            with_short_timeouts(self.store.client),
+            self.store.prefix,
+            self.settings.group_id,
+            self.settings.progress_interval,
+        )
         self.source = KafkaSource(
             self.kafka,
             self.settings,
             self.tracker,
             to_loop(loop, self._on_records),
+            ledger=self.ledger,
         )
         supervise(CONSUMER, lambda: in_thread(CONSUMER, self.source.consume))
         self.poller = RetryPoller(
@@ -219,6 +227,11 @@ class Router:
                               record.offset, record.partition)  # fmt: skip
 
     def _route(self, record: Any) -> None:
+        # What the partition's previous owner settled before it was killed is not sent again.
+        done = self.ledger.done(record.topic, record.partition, record.offset)
+        if done is True:
+            self.tracker.start(record.topic, record.partition, record.offset, 0)
+            return
         try:
             event = from_record(record.key, record.value, record.headers)
             attributes = to_attributes(event)
@@ -230,25 +243,30 @@ class Router:
             self.tracker.start(record.topic, record.partition, record.offset, 0)
             return
         entries = self.index.match(attributes, partial(self._match_failed, event))
-        slot = self.tracker.start(record.topic, record.partition, record.offset, len(entries))
+        if done:
+            entries = [entry for entry in entries if entry.id not in done]
+        slot = self.tracker.start(
+            record.topic, record.partition, record.offset, len(entries), done or ()
+        )
         if slot is not None:
-            self._fan_out(event, entries, partial(self.tracker.finish, slot))
+            self._fan_out(event, entries, slot)
 
     def _match_failed(self, event: BaseCloudEvent, entry: Entry, error: Exception) -> None:
         self.incidents.record(entry, "match", error, event.get_id(), event.get_type())
 
     def _fan_out(
-        self, event: BaseCloudEvent, entries: list[Entry], settled: Callable[[], None] | None = None
+        self, event: BaseCloudEvent, entries: list[Entry], slot: Slot | None = None
     ) -> None:
         try:
             payload, lease = Payload(event), to_lease(event)
         except Exception as exc:  # the event cannot be sent to anyone: recorded on each
             for entry in entries:
                 self.incidents.record(entry, "deliver", exc, event.get_id(), event.get_type())
-                if settled is not None:
-                    settled()
+                if slot is not None:
+                    self.tracker.finish(slot, entry.id)
             return
         for entry in entries:
+            settled = None if slot is None else self.tracker.settle(slot, entry.id)
             try:
                 self.dispatcher.submit(entry, Job(entry.id, payload, lease, settled=settled))
             except Exception as exc:

@@ -31,7 +31,11 @@ class BrokerSettings(ServiceSection, section="broker"):
     auto_offset_reset: str = Field(
         "earliest", description="Where a new consumer group starts: earliest or latest"
     )
-    commit_interval: float = Field(1.0, description="Seconds between offset commits")
+    commit_interval: float = Field(
+        0.2,
+        description="Seconds between offset commits (only of partitions whose committable "
+        "offset moved): what a killed broker process leaves uncommitted is delivered again",
+    )
     fetch_wait: float = Field(
         0.1,
         description="Seconds Kafka holds a fetch while no record is there (a long poll: "
@@ -71,4 +75,15 @@ class BrokerSettings(ServiceSection, section="broker"):
         3600.0,
         description="Longest wait before a retry, whatever a subscription's backoffDelay, "
         "backoffPolicy and retry count say (backoffDelay x 2^n grows past any sense)",
+    )
+    revoke_grace: float = Field(
+        5.0,
+        description="Seconds a rebalance waits for the in-flight deliveries of the partitions "
+        "this process gives up, before committing them (what is still in flight then is "
+        "delivered again by the next owner)",
+    )
+    progress_interval: float = Field(
+        0.1,
+        description="Seconds between writes of each partition's settled records to Redis, "
+        "which the next owner of a partition skips after this process was killed",
     )

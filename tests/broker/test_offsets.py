@@ -66,3 +66,44 @@ def test_a_rebuilt_consumer_starts_every_partition_afresh() -> None:
     tracker.finish(again)
     tracker.finish(again)  # settled twice by mistake: counted once
     assert tracker.committable() == {("t", 0): 4} and tracker.in_progress == 0
+
+
+def test_a_withdrawn_partition_starts_no_delivery_and_resumes_at_its_first_unsettled_record() -> (
+    None
+):
+    tracker = OffsetTracker()
+    done = opened(tracker.start("t", 0, 10, 1))
+    running = tracker.settle(opened(tracker.start("t", 0, 11, 1)))
+    queued = tracker.settle(opened(tracker.start("t", 0, 12, 1)))
+    tracker.finish(done)
+    assert running.begin()
+
+    tracker.withdraw([("t", 0)])
+    assert not queued.begin()  # left to the next owner
+    assert tracker.start("t", 0, 13, 1) is None  # routed after the withdrawal: passed over
+    assert not tracker.quiet([("t", 0)], {("t", 0): 14})  # 11 is being sent
+    running()
+    running.end()
+    assert tracker.quiet([("t", 0)], {("t", 0): 14})
+    assert tracker.committable() == {("t", 0): 12}  # 13 was not counted done
+    assert tracker.resume_at([("t", 0)]) == {("t", 0): 12}
+
+
+def test_a_partition_withdrawn_before_any_record_resumes_at_the_first_passed_over() -> None:
+    tracker = OffsetTracker()
+    tracker.withdraw([("t", 1)])
+    assert tracker.start("t", 1, 40, 2) is None
+    assert tracker.start("t", 1, 41, 0) is None
+    assert tracker.committable() == {}
+    assert tracker.resume_at([("t", 1)]) == {("t", 1): 40}
+
+
+def test_progress_names_the_deliveries_made_of_open_records() -> None:
+    tracker = OffsetTracker()
+    slot = opened(tracker.start("t", 0, 5, 3, done=["inherited"]))
+    tracker.finish(slot, "a")
+    tracker.start("t", 0, 6, 0)
+    progress = tracker.progress()[("t", 0)]
+    assert (progress.first, progress.settled, progress.next) == (5, 5, 7)
+    assert progress.still_open == [5]
+    assert progress.done == {5: ["inherited", "a"]}
