@@ -23,7 +23,7 @@ import kombu
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
 
-from blazar_events.stack import layout
+from stack import layout
 
 
 def relay(queue_name: str, exchange_name: str, routing_key: str, topic: str) -> None:

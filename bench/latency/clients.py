@@ -34,7 +34,7 @@ import confluent_kafka
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from blazar_events.stack import layout
+from stack import layout
 
 KAFKA = layout.KAFKA_BOOTSTRAP
 BATCH = 500

@@ -44,9 +44,9 @@ import kombu
 import redis
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from blazar_events.stack import layout
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription
+from stack import layout
 
 with warnings.catch_warnings():  # oslo's eventlet deprecation notice, on import
     warnings.simplefilter("ignore")

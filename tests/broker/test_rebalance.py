@@ -29,9 +29,9 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from blazar_events.records import to_record
-from blazar_events.stack.sink import Sink
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import DeliverySpec
+from stack.sink import Sink
 from tests.conftest import unique_name
 from tests.delivery.conftest import from_fixture, to_subscription
 from tests.e2e.conftest import Process, wait_until
