@@ -18,7 +18,7 @@ from delivery.failures import to_retry
 from delivery.guard import Resolve, check_sink, to_check
 from delivery.http1 import HttpClient
 from delivery.outcomes import Attempt, Outcome
-from delivery.request import Payload, Target, to_request
+from delivery.request import Payload, Target, to_wire
 from delivery.settings import DeliverySettings
 
 
@@ -61,8 +61,8 @@ class Sender:
                 check_sink(target.sink, self._check)
                 if len(self._sinks_checked) < 100_000:
                     self._sinks_checked.add(target.sink)
-            headers, body = to_request(target, payload, secrets, int(started))
-            response = await self.client.request(target.method, target.sink, headers, body, timeout)
+            lines, body = to_wire(target, payload, secrets, int(started))
+            response = await self.client.send(target.method, target.sink, lines, body, timeout)
             return outcomes.from_status(
                 response.status, response.retry_after, self.settings.retry_after_cap
             )
