@@ -25,7 +25,7 @@ from blazar_events.subscription import SigningKeys
 from broker.deadletters import DeadLetters
 from broker.deliverylog import DeliveryLog
 from broker.incidents import Incidents
-from broker.index import Entry, SubscriptionIndex, from_subscription_entry
+from broker.index import Entry, SubscriptionIndex, active_secrets, from_subscription_entry
 from broker.lanes import Depth, Job, Lane
 from broker.metrics import BrokerMetrics
 from broker.ordered import OrderedQueues
@@ -191,7 +191,7 @@ class Dispatcher:
                      job.subscription_id, job.payload.event_id)  # fmt: skip
             await self._settle(job)
             return
-        secrets = await self._secrets(entry)
+        secrets = active_secrets(entry) if entry.keys is not None else await self._secrets(entry)
         if secrets is None:
             await self._settle(job)
             return
@@ -267,6 +267,7 @@ class Dispatcher:
         self.metrics.dead_letters.inc()
 
     async def _secrets(self, entry: Entry) -> list[str] | None:
+        """The entry's active secrets, its keys loaded first if they are not yet."""
         if entry.keys is None:
             # One load per subscription, however many workers ask at once.
             loading = self._keys_loading.get(entry.id)
@@ -280,7 +281,7 @@ class Dispatcher:
                 entry.keys = await asyncio.shield(loading)
             except NotFound:
                 return None
-        return entry.keys.active()
+        return active_secrets(entry)
 
     def _observe(self, entry: Entry, job: Job, attempt: Attempt) -> None:
         name = to_name(attempt.outcome)
