@@ -303,8 +303,9 @@ class Dispatcher:
         if job.retry_key is not None and not rescheduled:
             key = job.retry_key
             await self._durably(lambda: self.schedule.done(key))
-        if self.parking is not None and not rescheduled:
-            await self.parking.go_on(job)
+        parking = self.parking  # nothing to do there unless the job is of a parked lease
+        if parking is not None and not rescheduled and (job.ordered_key or parking.held):
+            await parking.go_on(job)
         self._release(job)
 
     def _release(self, job: Job) -> None:
