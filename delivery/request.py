@@ -38,6 +38,7 @@ class Target:
     mode: Mode = "binary"
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout: float | None = None
+    project_id: str = ""  # whose cap of attempts in flight it counts against ("": none)
 
 
 def from_subscription(sub: Subscription) -> Target:
@@ -49,6 +50,7 @@ def from_subscription(sub: Subscription) -> Target:
         mode=settings.mode,
         headers=dict(settings.headers),
         timeout=sub.delivery.timeout_seconds,
+        project_id=sub.project_id,
     )
 
 
