@@ -198,6 +198,12 @@ class Dispatcher:
         attempt = await self.sender.attempt(entry.target, job.payload, secrets, job.number)
         self._observe(entry, job, attempt)
         outcome = attempt.outcome
+        lane = self.lanes.get(entry.id)
+        if lane is not None:
+            if isinstance(outcome, Retry) and outcome.timed_out:
+                lane.throttle()
+            elif outcome.status is not None:
+                lane.answered()
         if isinstance(outcome, Delivered):
             if entry.sub.status_reason:
                 self.incidents.delivered(entry)
