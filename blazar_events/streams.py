@@ -122,6 +122,16 @@ class Streams:
             pipe.execute()
 
     @unavailable_on_outage
+    def append_deliveries(self, attempts: dict[str, list[dict[str, Any]]]) -> None:
+        """Record many attempts (oldest first per subscription) in one round trip."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for sub_id, entries in attempts.items():
+                key = self._log_key(sub_id)
+                pipe.lpush(key, *(json.dumps(e, default=str, sort_keys=True) for e in entries))
+                pipe.ltrim(key, 0, self.delivery_log_size - 1)
+            pipe.execute()
+
+    @unavailable_on_outage
     def deliveries(self, sub_id: str, limit: int = 50) -> list[dict[str, Any]]:
         """The newest attempts first."""
         raws = self.client.lrange(self._log_key(sub_id), 0, max(limit, 1) - 1)

@@ -21,6 +21,7 @@ from blazar_events.store import SubscriptionStore
 log = logging.getLogger(__name__)
 
 MAX_PENDING = 20_000  # entries buffered between two writes; more are dropped (and said so)
+WRITE_BATCH = 1000  # entries written in one pipeline
 
 
 class DeliveryLog:
@@ -66,22 +67,29 @@ class DeliveryLog:
 
     async def flush(self) -> None:
         pending, self._pending, self._count = self._pending, {}, 0
-        batch = [(sub_id, entry) for sub_id, entries in pending.items() for entry in entries]
         self._successes.clear()
         self._errors.clear()
         if self.dropped:
             log.warning("delivery log: %d entries dropped (writes too slow)", self.dropped)
             self.dropped = 0
-        if batch:
-            await asyncio.to_thread(self._write, batch)
+        if pending:
+            await asyncio.to_thread(self._write, pending)
 
-    def _write(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
-        for sub_id, entry in batch:
-            try:
-                self.store.append_delivery(sub_id, entry)
-            except BlazarEventsError as exc:  # best effort: the delivery itself happened
-                log.warning("delivery log not written (%d entries): %s", len(batch), exc.message)
-                return
+    def _write(self, pending: dict[str, deque[dict[str, Any]]]) -> None:
+        # One pipeline per WRITE_BATCH entries: a second's entries cost a round trip or a
+        # few, not one each.
+        batch: dict[str, list[dict[str, Any]]] = {}
+        size = 0
+        for n, (sub_id, entries) in enumerate(pending.items()):
+            batch[sub_id] = list(entries)
+            size += len(entries)
+            if size >= WRITE_BATCH or n == len(pending) - 1:
+                try:
+                    self.store.append_deliveries(batch)
+                except BlazarEventsError as exc:  # best effort: the deliveries happened
+                    log.warning("delivery log not written (%d entries): %s", size, exc.message)
+                    return
+                batch, size = {}, 0
 
     async def run(self) -> None:
         while True:

@@ -25,7 +25,7 @@ from blazar_events.subscription import SigningKeys
 from broker.deadletters import DeadLetters
 from broker.deliverylog import DeliveryLog
 from broker.incidents import Incidents
-from broker.index import Entry, SubscriptionIndex, from_subscription_entry
+from broker.index import Entry, SubscriptionIndex, active_secrets, from_subscription_entry
 from broker.lanes import Depth, Job, Lane
 from broker.metrics import BrokerMetrics
 from broker.offsets import Settle
@@ -205,13 +205,19 @@ class Dispatcher:
                      job.subscription_id, job.payload.event_id)  # fmt: skip
             await self._settle(job)
             return
-        secrets = await self._secrets(entry)
+        secrets = active_secrets(entry) if entry.keys is not None else await self._secrets(entry)
         if secrets is None:
             await self._settle(job)
             return
         attempt = await self.sender.attempt(entry.target, job.payload, secrets, job.number)
         self._observe(entry, job, attempt)
         outcome = attempt.outcome
+        lane = self.lanes.get(entry.id)
+        if lane is not None:
+            if isinstance(outcome, Retry) and outcome.timed_out:
+                lane.throttle()
+            elif outcome.status is not None:
+                lane.answered()
         if isinstance(outcome, Delivered):
             if entry.sub.status_reason:
                 self.incidents.delivered(entry)
@@ -281,6 +287,7 @@ class Dispatcher:
         self.metrics.dead_letters.inc()
 
     async def _secrets(self, entry: Entry) -> list[str] | None:
+        """The entry's active secrets, its keys loaded first if they are not yet."""
         if entry.keys is None:
             # One load per subscription, however many workers ask at once.
             loading = self._keys_loading.get(entry.id)
@@ -294,7 +301,7 @@ class Dispatcher:
                 entry.keys = await asyncio.shield(loading)
             except NotFound:
                 return None
-        return entry.keys.active()
+        return active_secrets(entry)
 
     def _observe(self, entry: Entry, job: Job, attempt: Attempt) -> None:
         name = to_name(attempt.outcome)
@@ -316,8 +323,9 @@ class Dispatcher:
         if job.retry_key is not None and not rescheduled:
             key = job.retry_key
             await self._durably(lambda: self.schedule.done(key))
-        if self.parking is not None and not rescheduled:
-            await self.parking.go_on(job)
+        parking = self.parking  # nothing to do there unless the job is of a parked lease
+        if parking is not None and not rescheduled and (job.ordered_key or parking.held):
+            await parking.go_on(job)
         self._release(job)
 
     def _release(self, job: Job) -> None:

@@ -10,8 +10,11 @@ projects or types cost nothing, whatever their number.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from math import inf
 from typing import Any
 
 from blazar_events.matching import Matcher, compile_subscription
@@ -30,10 +33,29 @@ class Entry:
     target: Target
     keys: SigningKeys | None = None
     buckets: tuple[tuple[str, str], ...] = field(default=())
+    # ``keys.active()`` of these keys, and the Unix time until which it holds (the previous
+    # secret's expiry): worked out once, not per delivery.
+    secrets: list[str] = field(default_factory=list)
+    secrets_of: SigningKeys | None = None
+    secrets_until: float = 0.0
 
     @property
     def id(self) -> str:
         return self.sub.id
+
+
+def active_secrets(entry: Entry) -> list[str]:
+    """The secrets that sign now (the keys loaded): ``SigningKeys.active``, worked out again
+    only when the previous secret's grace ends, to the second, not on every delivery."""
+    keys = entry.keys
+    assert keys is not None
+    now = time.time()
+    if entry.secrets_of is not keys or now >= entry.secrets_until:
+        entry.secrets = keys.active(datetime.fromtimestamp(now, UTC))
+        expires = keys.previous_expires_at
+        entry.secrets_until = expires.timestamp() if len(entry.secrets) > 1 and expires else inf
+        entry.secrets_of = keys
+    return entry.secrets
 
 
 class CompileError(Exception):

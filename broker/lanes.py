@@ -58,6 +58,9 @@ class Lane:
         self._queued = 0
         self._active = 0
         self._starting = 0  # workers started that have not taken a job yet
+        # Workers allowed now: one while the sink answers nothing (its attempts end at their
+        # deadline), so that a hung endpoint holds one connection, not ``concurrency``.
+        self.limit = concurrency
         self.progress_at = time.monotonic()  # when a job last finished (or the lane began)
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -90,11 +93,19 @@ class Lane:
         self._pump()
         return True
 
+    def throttle(self) -> None:
+        """An attempt ended at its deadline: one attempt at a time until the sink answers."""
+        self.limit = 1
+
+    def answered(self) -> None:
+        """The sink answered (whatever the status): its full concurrency again."""
+        if self.limit != self.concurrency:
+            self.limit = self.concurrency
+            self._pump()
+
     def stuck(self, now: float, after: float) -> bool:
         """Every worker busy, jobs waiting, and nothing finished for ``after`` seconds."""
-        return (
-            self._queued > 0 and self._active >= self.concurrency and now - self.progress_at > after
-        )
+        return self._queued > 0 and self._active >= self.limit and now - self.progress_at > after
 
     def take_queued(self) -> list[Job]:
         """Remove the waiting jobs (to park them in the retry schedule); unordered lanes only."""
@@ -145,7 +156,7 @@ class Lane:
 
     def _pump(self) -> None:
         runnable = len(self._ready) if self.ordered else len(self._waiting)
-        while self._active < self.concurrency and self._starting < runnable:
+        while self._active < self.limit and self._starting < runnable:
             self._active += 1
             self._starting += 1
             task = asyncio.get_running_loop().create_task(self._work())
@@ -155,7 +166,7 @@ class Lane:
     async def _work(self) -> None:
         starting = True
         try:
-            while (job := self._next()) is not None:
+            while self._active <= self.limit and (job := self._next()) is not None:
                 if starting:
                     starting = False
                     self._starting -= 1

@@ -47,6 +47,7 @@ class RetryPoller:
         self.dispatcher = dispatcher
         self.metrics = metrics
         self.to_lease = to_lease
+        self._postponed: list[str] = []  # claimed jobs to move on, unchanged, after a batch
 
     async def run(self) -> None:
         while True:
@@ -66,6 +67,7 @@ class RetryPoller:
                 except Exception as exc:  # left claimed: due again after the claim expires
                     self.metrics.errors.labels("retry-job").inc()
                     log.warning("retry %s not handled: %s: %s", key, type(exc).__name__, exc)
+            await self._postpone()
             drained = await self._drain_ordered()
             if len(claimed) < CLAIM_BATCH and drained < CLAIM_BATCH:
                 await asyncio.sleep(self.settings.retry_poll_interval)
@@ -131,9 +133,31 @@ class RetryPoller:
         parking.parked.add(member)
         parking.held.add(member)
 
+    async def _postpone(self) -> None:
+        """The claimed jobs whose subscriber cannot take them now, in one write, unchanged."""
+        keys, self._postponed = self._postponed, []
+        if not keys:
+            return
+        due = time.time() + max(self.settings.overflow_delay, self.settings.stuck_after)
+        try:
+            await self.schedule.postpone(keys, due)
+        except Exception as exc:  # left claimed: due again after the claim expires
+            log.warning("%d retries not postponed: %s: %s", len(keys), type(exc).__name__, exc)
+
+    def _stuck(self, key: str) -> bool:
+        """Whether the job's subscriber is stuck, known from its key alone (``sub|event``):
+        a hung sink's jobs, claimed again and again, are neither parsed nor rewritten."""
+        entry = self.index.get(key.partition("|")[0])
+        if entry is None or entry.sub.status != "ACTIVE":
+            return False  # handled below (dropped), like any other
+        return self.dispatcher.lane(entry).stuck(time.monotonic(), self.settings.stuck_after)
+
     async def handle(self, key: str, raw: bytes) -> None:
         if key in self.dispatcher.held:
             return  # already waiting or running here (its claim is being kept)
+        if self._stuck(key):
+            self._postponed.append(key)
+            return
         try:
             retry = RetryJob.from_json(raw)
             message = http.HTTPMessage(
@@ -159,5 +183,4 @@ class RetryPoller:
             job, force=lane.ordered
         ):
             self.dispatcher.held.discard(key)
-            delay = max(self.settings.overflow_delay, self.settings.stuck_after)
-            await self.schedule.put(retry, time.time() + delay, key)
+            self._postponed.append(key)

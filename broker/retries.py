@@ -107,6 +107,13 @@ class RetrySchedule:
                 pipe.zadd(self.schedule_key, {member: due})
             await pipe.execute()
 
+    async def postpone(self, keys: list[str], due: float) -> None:
+        """Move scheduled jobs to ``due``, unchanged (their subscriber cannot take them now);
+        a job done meanwhile stays done."""
+        for start in range(0, len(keys), 500):
+            mapping = dict.fromkeys(keys[start : start + 500], due)
+            await self.client.zadd(self.schedule_key, mapping, xx=True)
+
     async def claim(self, now: float, claim_seconds: float, limit: int) -> list[tuple[str, bytes]]:
         """Up to ``limit`` due jobs, each ``(key, raw job)``, pushed ``claim_seconds`` ahead.
 

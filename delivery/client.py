@@ -8,6 +8,7 @@ resolves to is checked, and the connection goes to a checked one.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 
@@ -17,9 +18,10 @@ from blazar_events.settings import EgressSettings
 from delivery import outcomes
 from delivery.failures import to_retry
 from delivery.guard import Resolve, check_sink, to_check
-from delivery.http1 import HttpClient
+from delivery.http1 import HttpClient, Response
 from delivery.outcomes import Attempt, Outcome
-from delivery.request import Payload, Target, to_request
+from delivery.projects import ProjectSlots
+from delivery.request import Payload, Target, to_wire
 from delivery.settings import DeliverySettings
 
 
@@ -32,6 +34,7 @@ class Sender:
         policy = EgressSettings.load_for(settings)
         self._check = to_check(egress.parse_networks(policy.allowed_networks))
         self._sinks_checked: set[str] = set()  # URL rules never change for a URL
+        self.projects = ProjectSlots(settings.max_connections_per_project)
         self.client = HttpClient(
             self._check,
             resolve,
@@ -63,8 +66,8 @@ class Sender:
                 check_sink(target.sink, self._check)
                 if len(self._sinks_checked) < 100_000:
                     self._sinks_checked.add(target.sink)
-            headers, body = to_request(target, payload, secrets, int(started))
-            response = await self.client.request(target.method, target.sink, headers, body, timeout)
+            lines, body = to_wire(target, payload, secrets, int(started))
+            response = await self._request(target, lines, body, timeout)
             return outcomes.from_status(
                 response.status, response.retry_after, self.settings.retry_after_cap
             )
@@ -78,3 +81,19 @@ class Sender:
             return outcomes.PermanentFailure(f"the request cannot be encoded: {type(exc).__name__}")
         except ValueError as exc:
             return outcomes.PermanentFailure(f"invalid sink URL: {exc}")
+
+    async def _request(self, target: Target, lines: bytes, body: bytes, timeout: float) -> Response:
+        """The request, within the project's cap of attempts in flight (its wait included in
+        the attempt's timeout)."""
+        project = target.project_id
+        if not project:
+            return await self.client.send(target.method, target.sink, lines, body, timeout)
+        if not self.projects.try_take(project):
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            await self.projects.take(project, timeout)
+            timeout = max(0.0, timeout - (loop.time() - started))
+        try:
+            return await self.client.send(target.method, target.sink, lines, body, timeout)
+        finally:
+            self.projects.give_back(project)

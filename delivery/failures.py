@@ -31,7 +31,8 @@ _BY_ERRNO = {
 
 def to_retry(exc: BaseException, timeout: float) -> Retry:
     """A retryable outcome for an exception raised by the network, TLS or the sink's bytes."""
-    return Retry(_describe(exc, timeout))
+    silent = isinstance(exc, Deadline) and exc.stage != "wait"  # not our own caps' wait
+    return Retry(_describe(exc, timeout), timed_out=silent or type(exc) is TimeoutError)
 
 
 def _describe(exc: BaseException, timeout: float) -> str:

@@ -61,15 +61,27 @@ class HttpClient:
             max_head=max_head,
             max_body=max_body,
         )
-        self._targets: dict[tuple[str, str], tuple[Key, str]] = {}
+        self._targets: dict[tuple[str, str], tuple[Key, bytes]] = {}
 
     async def request(
         self, method: str, url: str, headers: dict[str, str], body: bytes, timeout: float
     ) -> Response:
+        lines = "\r\n".join(f"{name}: {value}" for name, value in headers.items())
+        return await self.send(method, url, lines.encode("latin-1"), body, timeout)
+
+    async def send(
+        self, method: str, url: str, lines: bytes, body: bytes, timeout: float
+    ) -> Response:
+        """:meth:`request` with the header lines already encoded (``name: value`` joined by
+        CRLF, no ``Content-Length``: that one is ours), as the broker shares them per event."""
         key, prefix = self._target(method, url)
-        head = [prefix, f"Content-Length: {len(body)}"]
-        head += [f"{name}: {value}" for name, value in headers.items()]
-        data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+        data = b"%s\r\nContent-Length: %d%s%s\r\n\r\n%s" % (
+            prefix,
+            len(body),
+            b"\r\n" if lines else b"",
+            lines,
+            body,
+        )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         connection = self.pool.take_idle(key)
@@ -110,7 +122,7 @@ class HttpClient:
         except TimeoutError:
             raise Deadline(stage) from None
 
-    def _target(self, method: str, url: str) -> tuple[Key, str]:
+    def _target(self, method: str, url: str) -> tuple[Key, bytes]:
         """The pool key and request line + Host header of ``url`` (parsed once per sink).
 
         The host is the one the egress rules judged (IDNA-encoded, dots folded, no trailing
@@ -123,7 +135,7 @@ class HttpClient:
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             name = f"[{sink.host}]" if ":" in sink.host else sink.host
             host = name if parts.port is None else f"{name}:{sink.port}"
-            prefix = f"{method} {target} HTTP/1.1\r\nHost: {host}"
+            prefix = f"{method} {target} HTTP/1.1\r\nHost: {host}".encode("latin-1")
             cached = ((sink.scheme, sink.host, sink.port), prefix)
             if len(self._targets) >= 10_000:
                 self._targets.clear()

@@ -29,6 +29,7 @@ class Retry:
     error: str
     status: int | None = None
     after: float | None = None
+    timed_out: bool = False  # the sink answered nothing before the deadline
 
 
 @dataclass(frozen=True, slots=True)

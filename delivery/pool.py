@@ -4,7 +4,10 @@ A sink is a (scheme, host, port). Each open connection, busy or idle, holds a sl
 sink (``max_per_sink``) and one of the process (``max_total``), so one tenant's endpoint
 that hangs or trickles can hold at most ``max_per_sink`` connections while the others keep
 theirs. An idle connection gives its process slot up to a sink that needs one (the oldest
-idle goes first). A request that finds no slot waits in line, within its own deadline.
+idle goes first). A request that finds no slot waits in line, within its own deadline, and
+lines are served in order: a connection given back, or a slot freed, is handed to the first
+waiter, never left for whoever asks next (a steady stream of requests would otherwise take
+it every time, and a request waiting in line would wait out its deadline).
 
 Idle connections are dropped as soon as their peer closes them or sends anything
 (:class:`delivery.transport.Connection` does both), so that a pooled connection never
@@ -20,6 +23,10 @@ from collections import deque
 from delivery.guard import Resolver
 from delivery.transport import Connection, Key
 
+# What a waiter is handed: a connection to use, True (a slot reserved for it: dial), or
+# False (nothing: look again, e.g. its sink filled up while it waited for a process slot).
+Handed = Connection | bool
+
 
 class _Sink:
     __slots__ = ("idle", "open", "waiters")
@@ -27,7 +34,9 @@ class _Sink:
     def __init__(self) -> None:
         self.open = 0
         self.idle: list[Connection] = []
-        self.waiters: deque[asyncio.Future[None]] = deque()
+        # Requests waiting for this sink's connection or slot (the sink at its cap). There is
+        # never an idle connection while one waits: a connection given back goes to it.
+        self.waiters: deque[asyncio.Future[Handed]] = deque()
 
 
 class Pool:
@@ -49,7 +58,8 @@ class Pool:
         self._sinks: dict[Key, _Sink] = {}
         self._open = 0
         self._idle: dict[Connection, None] = {}  # every idle connection, oldest first
-        self._waiters: deque[asyncio.Future[None]] = deque()  # for a process slot
+        # Requests waiting for a process slot (the process at its cap), with their sink.
+        self._waiters: deque[tuple[asyncio.Future[Handed], Key]] = deque()
 
     @property
     def open(self) -> int:
@@ -71,24 +81,31 @@ class Pool:
     async def acquire(self, key: Key) -> Connection | None:
         """An idle connection to ``key``, or None: a slot is reserved, :meth:`dial` on it.
 
-        Waits while the caps are reached; a caller cancelled here holds nothing.
+        Waits in line while the caps are reached; a caller cancelled here holds nothing.
         """
         while True:
             connection = self.take_idle(key)
             if connection is not None:
                 return connection
             sink = self._sinks.setdefault(key, _Sink())
-            if sink.open < self._max_per_sink:
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[Handed] = loop.create_future()
+            if sink.open >= self._max_per_sink:
+                sink.waiters.append(waiter)
+            else:
                 if self._open >= self._max_total and self._idle:
                     self._evict_oldest_idle()
                 if self._open < self._max_total:
                     sink.open += 1
                     self._open += 1
                     return None
-                line = self._waiters
-            else:
-                line = sink.waiters
-            await self._wait(line, key)
+                self._waiters.append((waiter, key))
+            handed = await self._wait(waiter, key)
+            if handed is True:
+                return None
+            if isinstance(handed, Connection) and not handed.closed:
+                return handed
+            # A handed connection that closed meanwhile gave its slot on as it closed.
 
     async def dial(self, key: Key) -> Connection:
         """A new connection on the slot :meth:`acquire` reserved (given up if this fails)."""
@@ -101,15 +118,20 @@ class Pool:
         return connection
 
     def give_back(self, connection: Connection) -> None:
-        """After a complete answer: keep the connection for the next request, or drop it."""
+        """After a complete answer: the first waiter's, else kept idle (or dropped)."""
         if connection.closed or not connection.reusable:
-            connection.close()
+            connection.close()  # its slot is handed on as it closes (_forget)
             return
         sink = self._sinks[connection.key]
+        if _hand(sink.waiters, connection):
+            return
+        if self._waiters:  # another sink waits for a process slot: this one's goes to it
+            connection.detach()
+            connection.close()
+            self._release(connection.key)
+            return
         sink.idle.append(connection)
         self._idle[connection] = None
-        if sink.waiters or self._waiters:
-            self._wake(sink)
 
     async def close(self) -> None:
         for connection in list(self._idle):
@@ -160,32 +182,50 @@ class Pool:
             del self._sinks[key]  # sinks come and go with subscriptions: keep no husk
 
     def _release(self, key: Key) -> None:
+        """A slot of ``key`` is free: the sink's next waiter takes it over, else the process's
+        next waiter (for its own sink), else it is free."""
         sink = self._sinks[key]
+        if _hand(sink.waiters, True):
+            return
         sink.open -= 1
         self._open -= 1
-        self._wake(sink)
         self._tidy(key)
+        while self._waiters and self._open < self._max_total:
+            waiter, wanted = self._waiters.popleft()
+            if waiter.done():
+                continue
+            other = self._sinks.setdefault(wanted, _Sink())
+            if other.open >= self._max_per_sink:
+                waiter.set_result(False)  # its sink filled up meanwhile: it waits there
+                continue
+            other.open += 1
+            self._open += 1
+            waiter.set_result(True)
 
-    def _wake(self, sink: _Sink | None) -> bool:
-        """Let the first waiter for this sink, else for any slot, try again."""
-        lines = [self._waiters] if sink is None else [sink.waiters, self._waiters]
-        for line in lines:
-            while line:
-                waiter = line.popleft()
-                if not waiter.done():
-                    waiter.set_result(None)
-                    return True
-        return False
-
-    async def _wait(self, line: deque[asyncio.Future[None]], key: Key) -> None:
-        waiter = asyncio.get_running_loop().create_future()
-        line.append(waiter)
+    async def _wait(self, waiter: asyncio.Future[Handed], key: Key) -> Handed:
         try:
-            await waiter
+            return await waiter
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self._wake(self._sinks.get(key))  # woken, then cancelled: pass the turn on
-            elif waiter in line:
-                line.remove(waiter)
+            if waiter.done() and not waiter.cancelled():  # handed something, then cancelled
+                handed = waiter.result()
+                if isinstance(handed, Connection):
+                    self.give_back(handed)
+                elif handed:
+                    self._release(key)
+            else:  # still in its line: leave it (a done future is skipped there anyway)
+                sink = self._sinks.get(key)
+                if sink is not None and waiter in sink.waiters:
+                    sink.waiters.remove(waiter)
+                self._waiters = deque(w for w in self._waiters if w[0] is not waiter)
             self._tidy(key)
             raise
+
+
+def _hand(line: deque[asyncio.Future[Handed]], handed: Handed) -> bool:
+    """Give ``handed`` to the first waiter still waiting in ``line``; False if there is none."""
+    while line:
+        waiter = line.popleft()
+        if not waiter.done():
+            waiter.set_result(handed)
+            return True
+    return False

@@ -1,7 +1,8 @@
 """The HTTP form of a delivery: CloudEvents HTTP binding plus Standard Webhooks headers. Pure.
 
 The CloudEvent is encoded once per event (:class:`Payload`) and shared by every subscription
-it is delivered to; only the signature and the subscription's own headers differ.
+it is delivered to, down to the bytes of its headers (:meth:`Payload.wire`); only the
+signature and the subscription's own headers differ per delivery (:func:`to_wire`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Target:
     mode: Mode = "binary"
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout: float | None = None
+    project_id: str = ""  # whose cap of attempts in flight it counts against ("": none)
 
 
 def from_subscription(sub: Subscription) -> Target:
@@ -48,6 +50,7 @@ def from_subscription(sub: Subscription) -> Target:
         mode=settings.mode,
         headers=dict(settings.headers),
         timeout=sub.delivery.timeout_seconds,
+        project_id=sub.project_id,
     )
 
 
@@ -69,6 +72,25 @@ class Payload:
     def message(self, mode: Mode) -> http.HTTPMessage:
         return self.structured if mode == "structured" else self.binary
 
+    @cached_property
+    def _binary_wire(self) -> tuple[bytes, bytes]:
+        return _to_shared_head(self.binary)
+
+    @cached_property
+    def _structured_wire(self) -> tuple[bytes, bytes]:
+        return _to_shared_head(self.structured)
+
+    def wire(self, mode: Mode) -> tuple[bytes, bytes]:
+        """The header lines every subscription's request of this event carries (the event's
+        own, content type, user agent), encoded; and the body. Once per event and mode."""
+        return self._structured_wire if mode == "structured" else self._binary_wire
+
+
+def _to_shared_head(message: http.HTTPMessage) -> tuple[bytes, bytes]:
+    lines = [f"{name}: {value}" for name, value in message.headers.items()]
+    lines.append(f"user-agent: {USER_AGENT}")
+    return "\r\n".join(lines).encode("latin-1"), message.body
+
 
 def to_extra_headers(headers: Mapping[str, Any]) -> dict[str, str]:
     """A subscription's own headers, without any that would spoof the event or its signature."""
@@ -89,3 +111,24 @@ def to_request(
     headers["user-agent"] = USER_AGENT
     headers.update(signing.to_headers(secrets, payload.event_id, timestamp, message.body))
     return headers, message.body
+
+
+def to_wire(
+    target: Target, payload: Payload, secrets: Sequence[str], timestamp: int
+) -> tuple[bytes, bytes]:
+    """:func:`to_request` as bytes: the header lines (for ``HttpClient.send``) and the body.
+
+    The same headers, the per-event part shared; raises ``UnicodeError`` for a header that
+    HTTP cannot carry, as encoding :func:`to_request`'s would.
+    """
+    shared, body = payload.wire(target.mode)
+    signed = signing.to_headers(secrets, payload.event_id, timestamp, body)
+    own = _to_lines(signed)
+    extra = to_extra_headers(target.headers) if target.headers else None
+    if not extra:
+        return shared + b"\r\n" + own, body
+    return b"\r\n".join((_to_lines(extra), shared, own)), body  # theirs first, as above
+
+
+def _to_lines(headers: Mapping[str, str]) -> bytes:
+    return "\r\n".join(f"{name}: {value}" for name, value in headers.items()).encode("latin-1")

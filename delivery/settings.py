@@ -30,6 +30,13 @@ class DeliverySettings(Section, section="delivery"):
         description="Open connections to one sink (scheme, host and port), busy or idle: "
         "what one endpoint that hangs or trickles can hold of max_connections",
     )
+    max_connections_per_project: int = Field(
+        500,
+        ge=1,
+        description="Attempts of one project in flight at once, over all its subscriptions "
+        "and sinks: what one tenant's many slow sinks can hold of max_connections; more "
+        "wait in line within their own timeout",
+    )
     dns_cache_seconds: int = Field(
         10, description="How long checked DNS answers are reused before resolving again"
     )

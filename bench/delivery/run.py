@@ -15,7 +15,12 @@ Scenarios (each prints one or more rows; see RESULTS.md for runs):
               (timeout 10 s), in alternating rounds; the median paired change
   hostile     the same with a hostile neighbour instead: a sink that never answers, one that
               sends half a head and stalls, an ordered subscription whose sink answers 503,
-              and a filter at the cost budget's edge
+              and a filter at the cost budget's edge (neighbours.py); each part alone with
+              --only stall, ordered503 or filter
+  cpu         broker CPU time per live delivery (one process, --cpu-rate events/s x S subs,
+              all its threads, /proc) beside the CPU per request of the same client POSTing
+              at the same pace in this process, alternating rounds; every latency row also
+              gives its brokers' CPU per delivery
   matching    SubscriptionIndex.match with 100,000 subscriptions, 10 of them matching
 
 Topics have 6 partitions, as `blazar-events stack up` creates blazar.events; the broker
@@ -29,12 +34,14 @@ import asyncio
 import importlib.util
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +50,11 @@ import httpx
 import redis
 from cloudevents.core.v1.event import CloudEvent
 from kafka.admin import KafkaAdminClient, NewTopic
+from neighbours import DESCRIBED, NEIGHBOURS, PROJECT
 
 from blazar_events.records import KafkaRecord, to_record
 from blazar_events.store import SubscriptionStore
-from blazar_events.subscription import DeliverySpec, SigningKeys, Subscription
+from blazar_events.subscription import SigningKeys, Subscription
 from broker.index import SubscriptionIndex, from_subscription_entry
 from broker.service import to_loop_factory
 from delivery.http1 import HttpClient
@@ -55,7 +63,6 @@ HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 REDIS = "redis://127.0.0.1:6380/0"
 KAFKA = "127.0.0.1:9092"
-PROJECT = "benchproject0000000000000000000001"
 PARTITIONS = 6  # as `blazar-events stack up` creates blazar.events
 
 
@@ -320,34 +327,6 @@ class Setup:
             self.client.delete(key)
 
 
-def _hung(url: str) -> Subscription:
-    spec = DeliverySpec(timeout="PT10S", retry=1)
-    return Subscription(project_id=PROJECT, sink=f"{url}/hung", delivery=spec)
-
-
-def _stalling(url: str) -> Subscription:
-    spec = DeliverySpec(timeout="PT10S", retry=1)
-    return Subscription(project_id=PROJECT, sink=f"{url}/stall", delivery=spec)
-
-
-def _ordered_503(url: str) -> Subscription:
-    spec = DeliverySpec(ordered=True, retry=5, backoffDelay="PT1S")
-    return Subscription(project_id=PROJECT, sink=f"{url}/fail", delivery=spec)
-
-
-def _expensive_filter(url: str) -> Subscription:
-    # As costly as the API accepts: 15 LIKE patterns of underscores and percents under `any`.
-    pattern = "%" + "_a" * 120 + "%"
-    sql = " OR ".join(f"subject LIKE '{pattern}{n}'" for n in range(15))
-    return Subscription(project_id=PROJECT, sink=f"{url}/filtered", filters=[{"sql": sql}])
-
-
-NEIGHBOURS: dict[str, list[Any]] = {
-    "hung": [_hung],
-    "hostile": [_hung, _stalling, _ordered_503, _expensive_filter],
-}
-
-
 def wait_count(sink: Sink, count: int, timeout: float = 300) -> dict[str, Any]:
     """Until ``count`` answered deliveries (the hung subscriber's never count) arrived."""
     deadline = time.monotonic() + timeout
@@ -389,9 +368,44 @@ def wait_group(group: str, members: int, timeout: float = 60) -> None:
     raise SystemExit(f"consumer group {group} did not settle with {members} members")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+PROFILE: list[Path] = []  # --profile: where py-spy writes each measured broker's samples
+
+
+def profile(pid: int, name: str) -> subprocess.Popen[bytes]:
+    """py-spy sampling one broker (all threads, without pausing it), as collapsed stacks."""
+    output = PROFILE[0] / f"{name}.txt"
+    command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
+               "--nonblocking", "--threads", "--gil", "--rate", "250", "--format", "raw",
+               "--output", str(output)]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@dataclass(frozen=True)
+class LiveRun:
+    """One latency run: the healthy deliveries' quantiles (ms) and what the brokers spent."""
+
+    p50: float
+    p95: float
+    p99: float
+    deliveries: int
+    cpu: float  # broker CPU seconds from the first event produced to the last delivery
+    idle_cpu: float  # broker CPU seconds per second while nothing was produced
+
+    @property
+    def cpu_per_delivery(self) -> float:
+        """Microseconds of broker CPU per healthy delivery."""
+        return self.cpu / max(1, self.deliveries) * 1e6
+
+
 def latency(
     sink: Sink, rate: int, seconds: int, subscriptions: int, brokers: int, neighbour: str = ""
-) -> tuple[float, float, float, int]:
+) -> LiveRun:
     setup = Setup(sink, subscriptions, neighbour)
     try:
         setup.start_brokers(brokers)
@@ -400,6 +414,13 @@ def latency(
             setup.produce(to_event(partition), partition)
         wait_count(sink, PARTITIONS * subscriptions, timeout=60)
         time.sleep(1.0)
+        pids = [broker.pid for broker in setup.brokers]
+        idle_from = sum(cpu_seconds(pid) for pid in pids)
+        time.sleep(2.0)
+        cpu_from = sum(cpu_seconds(pid) for pid in pids)
+        idle = (cpu_from - idle_from) / 2.0
+        profilers = [profile(pid, f"{setup.prefix}-{neighbour or 'alone'}-{n}")
+                     for n, pid in enumerate(pids)] if PROFILE else []  # fmt: skip
         sink.reset()
         started = time.perf_counter()
         for n in range(rate * seconds):
@@ -410,9 +431,64 @@ def latency(
             setup.produce(to_event(n, sent=time.time()))
         setup.producer.flush()
         stats = wait_count(sink, rate * seconds * subscriptions)
-        return (*quantiles(stats["latencies"]), len(stats["latencies"]))
+        cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_from
+        for profiler in profilers:
+            profiler.send_signal(signal.SIGINT)  # py-spy writes its samples and ends
+            profiler.wait(30)
+        return LiveRun(*quantiles(stats["latencies"]), len(stats["latencies"]), cpu, idle)
     finally:
         setup.stop()
+
+
+async def paced_baseline(url: str, rate: int, seconds: int, subscriptions: int) -> float:
+    """CPU per request (us) of the same client POSTing as a live broker does: ``rate`` events
+    a second, each one POSTed to ``subscriptions`` sinks at once (no signing, no Kafka)."""
+    headers, body = to_request_parts()
+    client = HttpClient(lambda _address: None)
+    loop = asyncio.get_running_loop()
+
+    async def post() -> None:
+        await client.request("POST", f"{url}/baseline", headers, body, timeout=10)
+
+    await asyncio.gather(*(post() for _ in range(subscriptions)))  # connections opened
+    tasks: list[asyncio.Task[None]] = []
+    cpu, started = time.process_time(), loop.time()
+    for n in range(rate * seconds):
+        pause = started + n / rate - loop.time()
+        if pause > 0:
+            await asyncio.sleep(pause)
+        tasks += [loop.create_task(post()) for _ in range(subscriptions)]
+    await asyncio.gather(*tasks)
+    spent = time.process_time() - cpu
+    await client.close()
+    return spent / len(tasks) * 1e6
+
+
+def cpu_per_delivery(
+    sink: Sink, rate: int, seconds: int, subscriptions: int, rounds: int
+) -> list[tuple[str, str]]:
+    """Broker CPU per live delivery (one process) beside the client's own per request at the
+    same pace, in alternating rounds (medians)."""
+    client: list[float] = []
+    runs: list[LiveRun] = []
+    for _ in range(rounds):
+        with asyncio.Runner(loop_factory=to_loop_factory()) as runner:
+            client.append(runner.run(paced_baseline(sink.url, rate, seconds, subscriptions)))
+        sink.reset()
+        runs.append(latency(sink, rate, seconds, subscriptions, 1))
+    per = [run.cpu_per_delivery for run in runs]
+    ratios = [broker / raw for broker, raw in zip(per, client, strict=True)]
+    listed = ", ".join(f"{value:.0f}" for value in per)
+    return [
+        (f"client alone at {rate} events/s x {subscriptions} POSTs: CPU per request "
+         f"({rounds} rounds, median)",
+         f"{statistics.median(client):.1f} us ({', '.join(f'{c:.1f}' for c in client)})"),
+        (f"broker CPU per live delivery, {rate} events/s x {subscriptions} subs, 1 process",
+         f"median {statistics.median(per):.0f} us ({listed}) = "
+         f"{statistics.median(ratios):.1f}x the client's; idle broker "
+         f"{statistics.median(r.idle_cpu for r in runs) * 1000:.0f} ms CPU/s; "
+         f"p99 {statistics.median(r.p99 for r in runs):.1f} ms"),
+    ]  # fmt: skip
 
 
 def matching(stored: int = 100_000, matching_count: int = 10, events: int = 20_000) -> float:
@@ -445,7 +521,7 @@ def neighbour_effect(
     brokers: int,
     rounds: int,
     neighbour: str,
-) -> tuple[list[tuple[float, float]], float]:
+) -> tuple[list[tuple[LiveRun, LiveRun]], float]:
     """Healthy subscribers' p99 without and with a bad neighbour, in alternating rounds.
 
     The machine's drift between two runs is larger than the effect sought, so the runs
@@ -454,10 +530,10 @@ def neighbour_effect(
     """
     pairs = []
     for _ in range(rounds):
-        without = latency(sink, rate, seconds, subscriptions, brokers)[2]
-        with_hung = latency(sink, rate, seconds, subscriptions, brokers, neighbour)[2]
-        pairs.append((without, with_hung))
-    change = statistics.median(100 * (hung - alone) / alone for alone, hung in pairs)
+        without = latency(sink, rate, seconds, subscriptions, brokers)
+        with_bad = latency(sink, rate, seconds, subscriptions, brokers, neighbour)
+        pairs.append((without, with_bad))
+    change = statistics.median(100 * (bad.p99 - alone.p99) / alone.p99 for alone, bad in pairs)
     return pairs, change
 
 
@@ -473,13 +549,22 @@ def main() -> None:
     parser.add_argument("--hung-rate", type=int, default=200, help="events/s for the hung rows")
     parser.add_argument("--rounds", type=int, default=3, help="alternating hung/no-hung pairs")
     parser.add_argument(
-        "--only", help="comma-separated: client,throughput,latency,hung,hostile,matching"
+        "--only",
+        help="comma-separated: client,throughput,latency,cpu,hung,hostile,matching; "
+        "or a part of the hostile neighbour alone: stall,ordered503,filter",
     )
+    parser.add_argument("--cpu-rate", type=int, default=200, help="events/s for the cpu rows")
+    parser.add_argument("--profile", type=Path,
+                        help="a directory: py-spy (pip install py-spy) samples each broker's "
+                        "measured window there, as collapsed stacks")  # fmt: skip
     parser.add_argument("--client-rounds", type=int, default=5, help="alternating client rounds")
     parser.add_argument("--compare-client", help="an http1.py whose HttpClient to measure too")
     args = parser.parse_args()
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        PROFILE.append(args.profile)
     rows: list[tuple[str, str]] = []
-    everything = {"client", "throughput", "latency", "hung", "hostile", "matching"}
+    everything = {"client", "throughput", "latency", "cpu", "hung", "hostile", "matching"}
     only = set(args.only.split(",")) if args.only else everything
     subs = args.subscriptions
     sink = Sink()
@@ -496,24 +581,30 @@ def main() -> None:
         if "latency" in only:
             for events_per_second in (int(r) for r in args.rates.split(",")):
                 for brokers in sorted({1, args.brokers}):
-                    p50, p95, p99, n = latency(sink, events_per_second, args.seconds, subs, brokers)
+                    run = latency(sink, events_per_second, args.seconds, subs, brokers)
                     rows.append((
                         f"latency, {events_per_second} events/s x {subs} subs, "
-                        f"{brokers} broker process(es) ({n} deliveries)",
-                        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms",
+                        f"{brokers} broker process(es) ({run.deliveries} deliveries)",
+                        f"p50 {run.p50:.1f} ms, p95 {run.p95:.1f} ms, p99 {run.p99:.1f} ms; "
+                        f"broker CPU {run.cpu_per_delivery:.0f} us per delivery",
                     ))  # fmt: skip
-        for neighbour in ("hung", "hostile"):
+        if "cpu" in only:
+            rows += cpu_per_delivery(sink, args.cpu_rate, args.seconds, subs, args.rounds)
+        for neighbour in NEIGHBOURS:
             if neighbour not in only:
                 continue
             pairs, change = neighbour_effect(
                 sink, args.hung_rate, args.seconds, subs, args.brokers, args.rounds, neighbour
             )
-            listed = ", ".join(f"{alone:.1f} -> {bad:.1f}" for alone, bad in pairs)
-            what = "1 hung subscriber" if neighbour == "hung" else "a hostile neighbour"
+            listed = ", ".join(f"{alone.p99:.1f} -> {bad.p99:.1f}" for alone, bad in pairs)
+            cpu = ", ".join(
+                f"{a.cpu_per_delivery:.0f} -> {b.cpu_per_delivery:.0f}" for a, b in pairs
+            )
             rows.append((
-                f"+ {what}, {args.hung_rate} events/s, {args.brokers} process(es): "
-                "healthy p99 without -> with, ms",
-                f"{listed}; median change {change:+.0f} %",
+                f"+ {DESCRIBED[neighbour]}, {args.hung_rate} events/s, {args.brokers} "
+                "process(es): healthy p99 without -> with, ms",
+                f"{listed}; median change {change:+.0f} %; broker CPU per healthy delivery "
+                f"without -> with, us: {cpu}",
             ))  # fmt: skip
     finally:
         sink.stop()

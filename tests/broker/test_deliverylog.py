@@ -34,3 +34,28 @@ def test_a_burst_of_one_subscription_leaves_room_for_the_others(store: Subscript
     last = MAX_PENDING + 9
     assert newest and newest == [f"event-{n}" for n in range(last, last - len(newest), -1)]
     assert store.client.llen(f"{store.prefix}:deliveries:{noisy}") == store.delivery_log_size
+
+
+def test_a_seconds_entries_of_many_subscriptions_are_written_newest_first(
+    store: SubscriptionStore,
+) -> None:
+    """Written in pipelines of many subscriptions at once; each log reads as it always did:
+    the newest attempt first, no more than the log keeps."""
+    subs = [to_subscription(store, f"https://s{n}.example.org/")[0] for n in range(3)]
+    log = DeliveryLog(store, per_second=20)
+    kept = store.delivery_log_size
+    counts = [10, 20, kept + 5]
+    for n in range(kept + 5):
+        for sub, count in zip(subs, counts, strict=True):
+            if n < count:
+                log.add(sub, attempt(n))
+    for sub in subs[:2]:  # a few more, as the next second's flush writes them
+        log.add(sub, attempt(1000))
+
+    asyncio.run(log.flush())
+
+    for sub, count in zip(subs[:2], counts, strict=False):
+        written = [e["event_id"] for e in store.deliveries(sub, limit=kept)]
+        assert written == ["event-1000"] + [f"event-{n}" for n in range(count - 1, -1, -1)]
+    newest = [e["event_id"] for e in store.deliveries(subs[2], limit=kept)]
+    assert newest == [f"event-{n}" for n in range(kept + 4, 4, -1)]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from blazar_events.matching import Matcher
 from blazar_events.subscription import SigningKeys, Subscription
-from broker.index import SubscriptionIndex, from_subscription_entry
+from broker.index import SubscriptionIndex, active_secrets, from_subscription_entry
 
 START = "org.openstack.blazar.lease.event.start_lease"
 END = "org.openstack.blazar.lease.event.end_lease"
@@ -164,3 +167,24 @@ def test_keys_are_kept_only_for_the_version_they_were_loaded_with() -> None:
     index.put(from_subscription_entry(sub.model_copy(update={"version": 2})))
     entry = index.get("s")
     assert entry is not None and entry.keys is None  # loaded afresh on the next delivery
+
+
+def test_active_secrets_follow_the_rotation_grace_to_the_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Worked out once, not per delivery, yet the previous secret stops signing the moment
+    its grace ends, and new keys (a rotation) are used at once."""
+    now = 1_800_000_000.0
+    monkeypatch.setattr(time, "time", lambda: now)
+    expires = datetime.fromtimestamp(now + 30, UTC)
+    keys = SigningKeys(current="whsec_bmV3", previous="whsec_b2xk", previous_expires_at=expires)
+    sub = Subscription(id="s", project_id="p1", sink="http://h/")
+    entry = from_subscription_entry(sub, keys)
+
+    assert active_secrets(entry) == ["whsec_bmV3", "whsec_b2xk"]
+    now += 29.999
+    assert active_secrets(entry) == ["whsec_bmV3", "whsec_b2xk"]
+    now += 0.001
+    assert active_secrets(entry) == ["whsec_bmV3"]
+    entry.keys = keys.rotated(timedelta(seconds=60), datetime.fromtimestamp(now, UTC))
+    assert active_secrets(entry) == [entry.keys.current, "whsec_bmV3"]

@@ -84,3 +84,39 @@ def test_a_lane_without_progress_is_stuck_and_gives_up_its_waiting_jobs() -> Non
     early, late, taken, left = asyncio.run(main())
     assert (early, late) == (False, True)
     assert (taken, left) == (3, 0)  # two are in flight, three were waiting
+
+
+def test_a_lane_whose_sink_answers_nothing_runs_one_attempt_at_a_time() -> None:
+    """A hung endpoint held a connection per worker (32) for each attempt's whole timeout,
+    of the connections its host's other subscribers share; throttled, it holds one until its
+    sink answers again, and a throttled lane that makes no progress is still seen stuck."""
+
+    async def main() -> tuple[int, int, bool, int]:
+        running, peak = 0, 0
+        release = asyncio.Event()
+
+        async def run(_job: Job) -> None:
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            await release.wait()
+            running -= 1
+
+        lane = Lane(100, 8, run, Depth())
+        lane.throttle()
+        for n in range(20):
+            lane.offer(job("l", n))
+        await asyncio.sleep(0.05)
+        throttled_peak = peak
+        stuck = lane.stuck(lane.progress_at + 10, 3)
+        lane.answered()
+        await asyncio.sleep(0.05)
+        answered_peak = peak
+        release.set()
+        while not lane.idle:
+            await asyncio.sleep(0.01)
+        return throttled_peak, answered_peak, stuck, running
+
+    throttled_peak, answered_peak, stuck, running = asyncio.run(main())
+    assert throttled_peak == 1 and stuck
+    assert answered_peak == 8 and running == 0

@@ -8,12 +8,14 @@ import json
 import time
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.exceptions import ConnectionError as RedisDown
 
 from blazar_events.subscription import Subscription
+from broker import poller as poller_module
 from broker.index import SubscriptionIndex, from_subscription_entry
 from broker.lanes import Job
 from broker.metrics import BrokerMetrics
@@ -148,3 +150,50 @@ def test_a_redis_error_while_handling_a_job_does_not_stop_the_poller() -> None:
     jobs, errors = asyncio.run(main())
     assert [j.retry_key for j in jobs][:1] == ["k3"]
     assert errors == 1  # the done() of the gone subscription's job
+
+
+def test_a_stuck_subscribers_jobs_are_postponed_unread_and_unchanged(
+    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hung sink's retries fall due again every few seconds while it stays stuck: each
+    was parsed (JSON, then the CloudEvent) and written back whole, a Redis round trip each,
+    on the event loop every other subscriber's deliveries share. They are moved on by key
+    alone now, in one write, and nothing else changes."""
+    sub = Subscription(project_id="p", sink="http://sink.test/")
+    parsed: list[bytes] = []
+    real_parse = poller_module.http.from_structured_event
+
+    def counting(message: Any) -> Any:
+        parsed.append(message.data)
+        return real_parse(message)
+
+    monkeypatch.setattr(poller_module.http, "from_structured_event", counting)
+
+    async def main() -> tuple[list[Job], dict[bytes, float], dict[bytes, bytes], float]:
+        client = aioredis.Redis.from_url(redis_url)
+        schedule = RetrySchedule(client, f"{redis_prefix}:{time.monotonic_ns()}")
+        poller, dispatcher, _ = to_poller(schedule, sub)
+        dispatcher.the_lane.stuck = lambda now, after: True  # type: ignore[method-assign]
+        jobs = [RetryJob(sub.id, 2, GOOD.replace(b"e1", b"e%d" % n)) for n in range(20)]
+        await schedule.put_many([(job, 0, None) for job in jobs])
+        written = await client.hgetall(schedule.jobs_key)
+        started = time.time()
+        task = asyncio.create_task(poller.run())
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # until every job was claimed and moved on
+            due = await client.zrange(schedule.schedule_key, 0, -1, withscores=True)
+            if due and min(score for _, score in due) > started:
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+        due = dict(await client.zrange(schedule.schedule_key, 0, -1, withscores=True))
+        after = await client.hgetall(schedule.jobs_key)
+        await client.aclose()
+        assert written == after  # not rewritten (nor lost)
+        return dispatcher.the_lane.jobs, due, after, started
+
+    offered, due, after, started = asyncio.run(main())
+    assert offered == [] and parsed == []
+    assert len(due) == len(after) == 20
+    stuck_after = BrokerSettings.load().stuck_after
+    assert all(score >= started + stuck_after for score in due.values())

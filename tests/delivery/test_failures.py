@@ -97,4 +97,29 @@ def test_a_sink_that_never_completes_the_tls_handshake_times_out_connecting() ->
             await sender.close()
             await sink.stop()
 
-    assert asyncio.run(main()).outcome == Retry("could not connect within 0.5 s (timed out)")
+    expected = Retry("could not connect within 0.5 s (timed out)", timed_out=True)
+    assert asyncio.run(main()).outcome == expected
+
+
+def test_a_sink_that_answers_nothing_is_told_from_one_that_refuses() -> None:
+    """The broker runs one attempt at a time to a sink whose attempts end at their deadline
+    (it holds a connection all that time); a refused connection or an answer is not that."""
+
+    async def hanging() -> Attempt:
+        sink = HostileSink(Script((), "hang"))
+        url = await sink.start()
+        try:
+            settings = DeliverySettings.load(allowed_networks=["127.0.0.0/8"])
+            sender = Sender(settings)
+            try:
+                target = Target("s", url, timeout=0.5)
+                return await sender.attempt(target, Payload(EVENT), [SECRET])
+            finally:
+                await sender.close()
+        finally:
+            await sink.stop()
+
+    hung = asyncio.run(hanging()).outcome
+    refused = attempt(f"http://127.0.0.1:{unused_port()}/hook").outcome
+    assert isinstance(hung, Retry) and hung.timed_out
+    assert isinstance(refused, Retry) and not refused.timed_out

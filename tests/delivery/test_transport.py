@@ -196,7 +196,7 @@ def test_a_sink_trickling_a_byte_a_second_is_cut_at_the_deadline(
 ) -> None:
     script = Script(chunks, "trickle", b"0", pause=1.0)
     outcome = asyncio.run(attempt_against(script, timeout=2.5)).outcome
-    assert outcome == Retry("no answer within 2.5 s"), where
+    assert outcome == Retry("no answer within 2.5 s", timed_out=True), where
 
 
 @pytest.mark.parametrize(
