@@ -10,7 +10,8 @@ Owners, for a reader following a key to its code:
 * subscriptions, their signing keys and indexes: :mod:`blazar_events.store`;
 * the change feed, delivery logs, replay/test requests: :mod:`blazar_events.streams`;
 * per-route and per-project request throttles: ``api/throttle.py``;
-* retries, ordered per-lease queues, replay claims: ``broker/``;
+* retries, ordered per-lease queues, replay claims, the hand-over ledger: ``broker/``;
+* the reminder schedule: ``reminders/schedule.py``;
 * the function service's attempt counters: ``functions/subscribers.py``.
 """
 
@@ -91,6 +92,17 @@ class Keys:
 
     def ordered(self, member: str) -> str:
         return f"{self.prefix}:broker:ordered:{member}"
+
+    def ledger(self, group: str, topic: str, partition: int) -> str:
+        """What a broker process settled beyond its commit, per partition (broker/ledger.py)."""
+        return f"{self.prefix}:ledger:{group}:{topic}:{partition}"
+
+    # --- reminder scheduler (reminders/schedule.py) -------------------------------------------
+
+    def reminders(self, name: str) -> str:
+        """``leases``, ``tombstones``, ``due``, ``inflight``, ``claimed``, ``leads``,
+        ``project:<p>`` (the layout is described in reminders/schedule.py)."""
+        return f"{self.prefix}:reminders:{name}"
 
     # --- function service ---------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import redis
 
+from blazar_events.keys import Keys
 from broker.offsets import Key, Progress
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class Ledger:
 
     def __init__(self, client: Any, prefix: str, group: str, interval: float) -> None:
         self.client = client
-        self.prefix = f"{prefix}:ledger:{group}"
+        self.keys, self.group = Keys(prefix), group
         self.interval = interval
         self.skipped = 0  # records not routed again: their previous owner had settled them
         self._inherited: dict[Key, _Inherited] = {}
@@ -118,7 +119,7 @@ class Ledger:
         self._lock = threading.Lock()
 
     def key(self, partition: Key) -> str:
-        return f"{self.prefix}:{partition[0]}:{partition[1]}"
+        return self.keys.ledger(self.group, partition[0], partition[1])
 
     # --- the owner --------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from blazar_events.keys import Keys
 from blazar_events.reminders import Kind
 
 # KEYS: due, inflight, claimed; ARGV: now, lapse (seconds), limit.
@@ -110,11 +111,11 @@ def from_entry(raw: bytes | str) -> tuple[str, Kind, int]:
 class Schedule:
     def __init__(self, client: Any, prefix: str) -> None:
         self.client = client
-        base = f"{prefix}:reminders:"
-        self.leases_key, self.tombstones_key = base + "leases", base + "tombstones"
-        self.due_key, self.inflight_key = base + "due", base + "inflight"
-        self.claimed_key, self.leads_key = base + "claimed", base + "leads"
-        self.project_prefix = base + "project:"
+        key = Keys(prefix).reminders
+        self.leases_key, self.tombstones_key = key("leases"), key("tombstones")
+        self.due_key, self.inflight_key = key("due"), key("inflight")
+        self.claimed_key, self.leads_key = key("claimed"), key("leads")
+        self.project_prefix = key("project:")
         self._claim = client.register_script(_CLAIM)
 
     # --- leases -----------------------------------------------------------------------------
