@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import configparser
 import importlib
+import logging
 import os
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self, get_args, get_origin
@@ -222,6 +223,27 @@ class KafkaSettings(Section, section="kafka"):
     sasl_username: str | None = Field(None, description="SASL user name")
     sasl_password: SecretStr | None = Field(None, description="SASL password")
     ssl_cafile: str | None = Field(None, description="CA bundle for SSL")
+
+    def librdkafka_config(self) -> dict[str, Any]:
+        """The configuration every confluent-kafka (librdkafka) client starts from.
+
+        One home for the connection and security settings; each client adds its own keys
+        (``acks``, ``group.id`` ...). librdkafka's own log lines go to this module's logger.
+        """
+        config: dict[str, Any] = {
+            "bootstrap.servers": ",".join(self.bootstrap_servers),
+            "security.protocol": self.security_protocol.lower(),
+            "logger": logging.getLogger("blazar_events.kafka"),
+        }
+        if self.sasl_mechanism:
+            config["sasl.mechanism"] = self.sasl_mechanism
+            config["sasl.username"] = self.sasl_username
+            config["sasl.password"] = (
+                self.sasl_password.get_secret_value() if self.sasl_password else None
+            )
+        if self.ssl_cafile:
+            config["ssl.ca.location"] = self.ssl_cafile
+        return config
 
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments shared by every kafka-python client."""

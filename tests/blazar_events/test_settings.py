@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from confluent_kafka import Producer
 from pydantic import Field
 
 from blazar_events.cli import commands as cli_commands
@@ -159,3 +160,28 @@ def test_the_standalone_units_name_real_commands_and_settings() -> None:
     known = all_env_names() | {CONFIG_FILE_ENV}
     names = set(re.findall(r"^Environment=(\w+)=", text, re.M))
     assert names and names - known == set()
+
+
+def test_librdkafka_config_carries_the_connection_and_security_settings() -> None:
+    kafka = KafkaSettings(
+        bootstrap_servers=["a:9092", "b:9093"],
+        security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_username="events",
+        sasl_password="s3cret",
+        ssl_cafile="/etc/ca.pem",
+    )
+    config = kafka.librdkafka_config()
+    assert config["bootstrap.servers"] == "a:9092,b:9093"
+    assert config["security.protocol"] == "sasl_ssl"
+    assert (config["sasl.mechanism"], config["sasl.username"], config["sasl.password"]) == (
+        "SCRAM-SHA-512",
+        "events",
+        "s3cret",
+    )
+    assert config["ssl.ca.location"] == "/etc/ca.pem"
+
+
+def test_librdkafka_accepts_the_default_config() -> None:
+    # librdkafka refuses unknown keys and bad values when a client is built.
+    Producer(KafkaSettings().librdkafka_config()).flush(0)
