@@ -59,7 +59,6 @@ PENDING = {
     "blazar_events/errors.py": "not yet written",
     "blazar_events/filters/base.py": "not yet written",
     "blazar_events/filters/cesql.py": "not yet written",
-    "blazar_events/filters/cesql_budget.py": "not yet written",
     "blazar_events/filters/cesql_functions.py": "not yet written",
     "blazar_events/filters/cesql_nodes.py": "not yet written",
     "blazar_events/quotas.py": "not yet written",
