@@ -56,7 +56,6 @@ PENDING = {
     "api/throttle.py": "not yet written",
     "api/views.py": "not yet written",
     "api/worker.py": "not yet written",
-    "blazar_events/errors.py": "not yet written",
     "blazar_events/filters/base.py": "not yet written",
     "blazar_events/filters/cesql.py": "not yet written",
     "blazar_events/filters/cesql_functions.py": "not yet written",
