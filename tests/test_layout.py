@@ -64,7 +64,6 @@ PENDING = {
     "bridge/metrics.py": "not yet written",
     "bridge/service.py": "not yet written",
     "bridge/settings.py": "not yet written",
-    "broker/follower.py": "not yet written",
     "broker/settings.py": "not yet written",
     "broker/snapshot.py": "not yet written",
     "client/blazar_events_client/errors.py": "not yet written",
