@@ -60,8 +60,6 @@ PENDING = {
     "blazar_events/filters/cesql.py": "not yet written",
     "blazar_events/filters/cesql_functions.py": "not yet written",
     "blazar_events/filters/cesql_nodes.py": "not yet written",
-    "bridge/health.py": "not yet written",
-    "bridge/metrics.py": "not yet written",
     "bridge/service.py": "not yet written",
     "bridge/settings.py": "not yet written",
     "broker/settings.py": "not yet written",
