@@ -76,8 +76,6 @@ PENDING = {
     "client/blazar_events_client/osc/plugin.py": "not yet written",
     "client/blazar_events_client/osc/subscriptions.py": "not yet written",
     "client/blazar_events_client/osc/views.py": "not yet written",
-    "k8s/operator/functions.py": "not yet written",
-    "k8s/operator/status.py": "not yet written",
     "stack/demo.py": "not yet written",
     "stack/etcd.py": "not yet written",
     "stack/identity.py": "not yet written",
