@@ -53,17 +53,8 @@ PENDING = {
     "functions/settings.py": "another helper changes it now: mirror it after the merge",
     "functions/subscribers.py": "another helper changes it now: mirror it after the merge",
     "stack/demo.py": "not yet written",
-    "stack/etcd.py": "not yet written",
     "stack/identity.py": "not yet written",
-    "stack/install.py": "not yet written",
     "stack/kafka.py": "not yet written",
-    "stack/knative.py": "not yet written",
-    "stack/kubeapiserver.py": "not yet written",
-    "stack/kubebuild.py": "not yet written",
-    "stack/layout.py": "not yet written",
-    "stack/leases.py": "not yet written",
-    "stack/rabbitmq.py": "not yet written",
-    "stack/samples.py": "not yet written",
 }
 
 
