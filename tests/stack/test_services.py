@@ -5,8 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from kafka.admin import KafkaAdminClient
-
 from stack.keystone import KeystoneAdmin
 from stack.services import NAMES
 
@@ -39,17 +37,6 @@ def test_up_when_already_up_changes_nothing(redis_url: str, kafka_bootstrap: str
     result = _stack("up", "redis", "kafka")
     assert result.returncode == 0, result.stderr
     assert _stack("status", "redis", "kafka").stdout == before
-
-
-def test_product_topics_exist(kafka_bootstrap: str) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    try:
-        topics = set(admin.list_topics())
-        described = admin.describe_topics(["blazar.events"])
-    finally:
-        admin.close()
-    assert {"blazar.events", "blazar.events.rejected", "blazar.events.dlq"} <= topics
-    assert len(described[0]["partitions"]) == 6
 
 
 def test_unknown_service_is_a_clear_error() -> None:
