@@ -1,15 +1,9 @@
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from flask.testing import FlaskClient
-from pydantic import SecretStr
 
-from api.app import create_app
-from blazar_events.errors import ConfigurationError
-from blazar_events.settings import RedisSettings
-from blazar_events.signing_keys import Sealer
 from blazar_events.store import SubscriptionStore
-from tests.api.conftest import MEMBER_A, create, settings
+from tests.api.conftest import MEMBER_A, create
 
 
 def test_rotation_returns_a_new_secret_and_keeps_the_old_one_for_24h(
@@ -44,17 +38,6 @@ def test_bad_grace_period_is_400(client: FlaskClient) -> None:
     for body in ({"grace_period": "tomorrow"}, {"grace_period": "P90D"}, {"grace": "PT1H"}):
         response = client.post(f"/v1/subscriptions/{sub['id']}/secret", json=body, headers=MEMBER_A)
         assert response.status_code == 400, body
-
-
-def test_a_production_api_refuses_to_start_without_a_sealing_key(redis_url: str) -> None:
-    production = settings(auth_strategy="keystone", keystone_auth_url="http://127.0.0.1:1/v3")
-    with pytest.raises(ConfigurationError, match="secrets_key_file"):
-        create_app(production, redis_settings=RedisSettings(url=SecretStr(redis_url)))
-    key = Sealer.generate_key()
-    sealed = RedisSettings(url=SecretStr(redis_url), secrets_keys=SecretStr(key))
-    app = create_app(settings(), redis_settings=sealed)  # starts; and with keystone too:
-    create_app(production, redis_settings=sealed)
-    assert app.extensions["blazar_events_api"].store.sealer.enabled
 
 
 def test_rotation_through_the_api_moves_the_version(

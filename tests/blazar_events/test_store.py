@@ -1,5 +1,4 @@
 import base64
-import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +15,7 @@ from blazar_events.errors import (
     ServiceUnavailable,
 )
 from blazar_events.signing_keys import Sealer
-from blazar_events.store import Quota, QuotaExceeded, SubscriptionStore
+from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription, from_input
 from tests.conftest import PrivateRedis
 
@@ -146,24 +145,6 @@ def test_ids_for_type_includes_subscriptions_to_every_type(store: SubscriptionSt
     assert store.ids_for_type("org.openstack.blazar.lease.create") == {every.id, creates.id}
 
 
-def test_change_feed_reports_every_write_in_order(store: SubscriptionStore) -> None:
-    start = store.last_change_id()
-    sub = store.create(make(), SigningKeys.generate())
-    store.update(sub, expected_version=1)
-    store.set_status(sub.id, "DISABLED", "sink answered 410 Gone")
-    store.rotate_secret(sub.id)
-    store.delete(sub.id)
-    changes = store.changes(start)
-    assert [(op, i) for _, op, i in changes] == [
-        ("created", sub.id),
-        ("updated", sub.id),
-        ("updated", sub.id),
-        ("secret", sub.id),
-        ("deleted", sub.id),
-    ]
-    assert store.changes(changes[-1][0], block_ms=10) == []
-
-
 def test_set_status_keeps_the_other_fields(store: SubscriptionStore) -> None:
     sub = store.create(make(name="keep"), SigningKeys.generate())
     disabled = store.set_status(sub.id, "DISABLED", "sink answered 410 Gone")
@@ -183,31 +164,6 @@ def test_rotation_keeps_the_old_secret_during_the_grace(store: SubscriptionStore
     now = datetime.now(UTC)
     assert rotated.active(now) == [rotated.current, keys.current]
     assert rotated.active(now + timedelta(hours=25)) == [rotated.current]
-
-
-def test_delivery_log_is_bounded_and_newest_first(store: SubscriptionStore) -> None:
-    sub = store.create(make(), SigningKeys.generate())
-    for n in range(8):
-        store.append_delivery(sub.id, {"attempt": n})
-    assert [d["attempt"] for d in store.deliveries(sub.id, limit=50)] == [7, 6, 5, 4, 3]
-    assert [d["attempt"] for d in store.deliveries(sub.id, limit=2)] == [7, 6]
-
-
-def test_replay_and_test_requests_reach_the_stream(store: SubscriptionStore) -> None:
-    since = datetime(2026, 7, 10, 12, tzinfo=UTC)
-    replay_id = store.request_replay("sub-1", since, since + timedelta(hours=1))
-    test_id = store.request_test("sub-1")
-    requests = [fields for _, fields in store.requests()]
-    assert requests == [
-        {
-            "kind": "replay",
-            "subscription_id": "sub-1",
-            "since": "2026-07-10T12:00:00+00:00",
-            "until": "2026-07-10T13:00:00+00:00",
-            "request_id": replay_id,
-        },
-        {"kind": "test", "subscription_id": "sub-1", "request_id": test_id},
-    ]
 
 
 def test_redis_down_is_service_unavailable_and_recovers(private_redis: PrivateRedis) -> None:
@@ -254,63 +210,6 @@ def test_set_keys_replaces_them_and_tells_the_followers(store: SubscriptionStore
     assert [(op, i) for _, op, i in store.changes(start)] == [("secret", sub.id)]
     with pytest.raises(NotFound):
         store.set_keys(str(uuid.uuid4()), chosen)
-
-
-# --- quotas: checked in the same atomic step as the write ---------------------------------
-
-
-def test_concurrent_creates_never_exceed_the_quota(store: SubscriptionStore) -> None:
-    quota = Quota(subscriptions=5)
-    start = threading.Barrier(24)
-
-    def attempt(_n: int) -> bool:
-        start.wait()
-        try:
-            store.create(make("project-q"), SigningKeys.generate(), quota)
-        except QuotaExceeded:
-            return False
-        return True
-
-    with ThreadPoolExecutor(24) as pool:
-        created = list(pool.map(attempt, range(24)))
-    assert sum(created) == 5
-    assert store.count("project-q") == 5
-
-
-def test_a_batch_is_created_all_or_none_within_the_quota(store: SubscriptionStore) -> None:
-    quota = Quota(subscriptions=3)
-    store.create(make("project-q"), SigningKeys.generate(), quota)
-    batch = [(make("project-q"), SigningKeys.generate()) for _ in range(3)]
-    with pytest.raises(QuotaExceeded, match="at most 3 subscriptions"):
-        store.create_many(batch, quota)
-    assert store.count("project-q") == 1  # nothing of the refused batch was stored
-    store.create_many(batch[:2], quota)
-    assert store.count("project-q") == 3
-    assert store.count("project-other") == 0
-
-
-def test_dedicated_functions_have_their_own_cap(store: SubscriptionStore) -> None:
-    quota = Quota(subscriptions=10, dedicated_functions=1)
-    first = store.create(make(dedicated_function=True), SigningKeys.generate(), quota)
-    with pytest.raises(QuotaExceeded, match="dedicated function"):
-        store.create(make(dedicated_function=True), SigningKeys.generate(), quota)
-    plain = store.create(make(), SigningKeys.generate(), quota)
-    turned_on = plain.model_copy(update={"dedicated_function": True})
-    with pytest.raises(QuotaExceeded, match="dedicated function"):
-        store.update(turned_on, quota=quota)
-    store.update(first.model_copy(update={"dedicated_function": False}), quota=quota)
-    assert store.update(turned_on, quota=quota).dedicated_function  # the slot is free again
-
-
-def test_moving_a_subscription_counts_against_the_target_project(
-    store: SubscriptionStore,
-) -> None:
-    quota = Quota(subscriptions=1)
-    store.create(make("project-full"), SigningKeys.generate(), quota)
-    mover = store.create(make("project-a"), SigningKeys.generate(), quota)
-    with pytest.raises(QuotaExceeded):
-        store.update(mover.model_copy(update={"project_id": "project-full"}), quota=quota)
-    assert store.get(mover.id).project_id == "project-a"
 
 
 # --- rotation moves the version --------------------------------------------------------------
@@ -382,19 +281,3 @@ def test_sealed_secrets_without_a_key_are_unavailable_not_garbage(
     sub = sealed.create(make(), SigningKeys.generate())
     with pytest.raises(ServiceUnavailable, match="secrets_keys"):
         store.get_keys(sub.id)
-
-
-def test_waiting_requests_are_never_trimmed_and_a_full_queue_refuses(
-    store: SubscriptionStore,
-) -> None:
-    store.max_pending_requests = 3
-    accepted = [store.request_test(f"sub-{n}") for n in range(3)]
-    with pytest.raises(ServiceUnavailable, match="already waiting"):
-        store.request_test("sub-late")
-    waiting = [fields["request_id"] for _, fields in store.requests()]
-    assert waiting == accepted  # every request answered 202 is still there for a broker
-    # A broker passes the first two (its cursor): they make room, the third stays.
-    passed = store.requests()[1][0]
-    store.client.set(store.requests_cursor_key, passed)
-    late = store.request_test("sub-late")
-    assert [fields["request_id"] for _, fields in store.requests(passed)] == [accepted[2], late]

@@ -5,13 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import httpx
-import redis
-from kafka.admin import KafkaAdminClient
-
 from stack.keystone import KeystoneAdmin
 from stack.services import NAMES
-from tests.conftest import StackControl
 
 
 def _stack(*args: str) -> subprocess.CompletedProcess[str]:
@@ -42,49 +37,6 @@ def test_up_when_already_up_changes_nothing(redis_url: str, kafka_bootstrap: str
     result = _stack("up", "redis", "kafka")
     assert result.returncode == 0, result.stderr
     assert _stack("status", "redis", "kafka").stdout == before
-
-
-def test_product_topics_exist(kafka_bootstrap: str) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    try:
-        topics = set(admin.list_topics())
-        described = admin.describe_topics(["blazar.events"])
-    finally:
-        admin.close()
-    assert {"blazar.events", "blazar.events.rejected", "blazar.events.dlq"} <= topics
-    assert len(described[0]["partitions"]) == 6
-
-
-def test_redis_keeps_its_data_across_a_restart(
-    redis_url: str, redis_prefix: str, stack: StackControl
-) -> None:
-    client = redis.Redis.from_url(redis_url)
-    client.set(f"{redis_prefix}:kept", "yes")
-    stack.restart("redis")
-    client = redis.Redis.from_url(redis_url)
-    assert client.get(f"{redis_prefix}:kept") == b"yes"
-
-
-def test_keystone_admin_token_validates(keystone: KeystoneAdmin) -> None:
-    token = keystone.token()
-    response = httpx.get(
-        f"{keystone.auth_url}/auth/tokens",
-        headers={"X-Auth-Token": token, "X-Subject-Token": token},
-        timeout=10,
-    )
-    assert response.status_code == 200
-    body = response.json()["token"]
-    assert body["user"]["name"] == keystone.username
-    assert body["project"]["name"] == keystone.project_name
-    assert "admin" in {role["name"] for role in body["roles"]}
-    assert any(entry["type"] == "identity" for entry in body["catalog"])
-
-
-def test_env_prints_what_clients_need() -> None:
-    result = _stack("env")
-    assert result.returncode == 0
-    assert "export BLAZAR_EVENTS_REDIS_URL=redis://127.0.0.1:6380/0" in result.stdout
-    assert "export OS_AUTH_URL=http://127.0.0.1:5001/v3" in result.stdout
 
 
 def test_unknown_service_is_a_clear_error() -> None:
