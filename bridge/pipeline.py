@@ -1,6 +1,6 @@
 """One batch through the bridge: translate each AMQP body, produce, wait for Kafka's answer.
 
-No AMQP and no Kafka client here: the service hands in deliveries and a
+No AMQP and no Kafka client here: the service hands in AMQP messages and a
 :class:`~bridge.producer.RecordSink`, and acknowledges the batch only when :meth:`deliver`
 returned True, i.e. when Kafka confirmed every record (events and rejections alike).
 
@@ -51,7 +51,7 @@ ERROR_LIMIT = 512
 
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
+class AmqpMessage:
     """One AMQP message: its delivery tag (to acknowledge) and its raw body."""
 
     tag: int
@@ -64,7 +64,7 @@ class Delivery:
 class Outgoing:
     topic: str
     record: KafkaRecord
-    delivery: Delivery
+    amqp: AmqpMessage
     rejected: bool
     headers_only: bool = False
     state: bool = False  # a record of the lease state topic
@@ -106,13 +106,13 @@ class Pipeline:
 
     # --- translation: total, one outcome per message -----------------------------------
 
-    def to_outgoing(self, deliveries: Sequence[Delivery]) -> list[Outgoing]:
+    def to_outgoing(self, messages: Sequence[AmqpMessage]) -> list[Outgoing]:
         """The records a batch turns into; notifications of other services turn into none."""
         out: list[Outgoing] = []
-        self.metrics.received.inc(len(deliveries))
+        self.metrics.received.inc(len(messages))
         ignored = 0
-        for delivery in deliveries:
-            item = self._translate(delivery)
+        for amqp in messages:
+            item = self._translate(amqp)
             if item is None:
                 ignored += 1
             else:
@@ -129,13 +129,13 @@ class Pipeline:
             if not item.rejected and item.record.key is not None:
                 record = leasestate.to_state_record(item.record)
                 latest[item.record.key] = Outgoing(
-                    self.state_topic, record, item.delivery, rejected=False, state=True
+                    self.state_topic, record, item.amqp, rejected=False, state=True
                 )
         return list(latest.values())
 
-    def _translate(self, delivery: Delivery) -> Outgoing | None:
+    def _translate(self, amqp: AmqpMessage) -> Outgoing | None:
         try:
-            message = events.from_body(delivery.body, max_bytes=self.max_body_bytes)
+            message = events.from_body(amqp.body, max_bytes=self.max_body_bytes)
             event = events.to_cloudevent(
                 message,
                 source_prefix=self.source_prefix,
@@ -144,9 +144,9 @@ class Pipeline:
             )
             if event is None:
                 return None
-            return Outgoing(self.topic, records.to_record(event), delivery, rejected=False)
+            return Outgoing(self.topic, records.to_record(event), amqp, rejected=False)
         except NotificationRejected as exc:
-            return self.to_rejection(delivery, exc.reason, exc.message)
+            return self.to_rejection(amqp, exc.reason, exc.message)
         except Exception as exc:
             # A bug of ours must not turn one message into a poison that stalls the
             # queue: it goes to the rejected topic like any untranslatable body. The
@@ -157,12 +157,12 @@ class Pipeline:
                 extra={"exception": type(exc).__name__, "where": where(exc)},
             )
             return self.to_rejection(
-                delivery, "internal-error", f"the bridge failed on it ({type(exc).__name__})"
+                amqp, "internal-error", f"the bridge failed on it ({type(exc).__name__})"
             )
 
-    def to_rejection(self, delivery: Delivery, reason: str, error: str) -> Outgoing:
-        """The rejected-topic record of ``delivery``; never raises."""
-        body = delivery.body
+    def to_rejection(self, amqp: AmqpMessage, reason: str, error: str) -> Outgoing:
+        """The rejected-topic record of ``amqp``; never raises."""
+        body = amqp.body
         digest = hashlib.sha256(body).hexdigest()
         self.metrics.rejected.labels(reason).inc()
         # One line per parked message, never its id, body or error sentence (any of them
@@ -172,8 +172,8 @@ class Pipeline:
             extra={"reason": reason, "bytes": len(body), "sha256": digest},
         )
         origin = {
-            "exchange": delivery.exchange,
-            "routing_key": delivery.routing_key,
+            "exchange": amqp.exchange,
+            "routing_key": amqp.routing_key,
             "body_sha256": digest,
         }
         if len(body) > REJECTED_BODY_LIMIT:
@@ -187,26 +187,26 @@ class Pipeline:
                 "could not write the body of a rejected message; parking its headers only",
                 extra={"reason": reason, "exception": type(exc).__name__, "where": where(exc)},
             )
-            return self._headers_only(delivery, reason, error)
-        return Outgoing(self.rejected_topic, record, delivery, rejected=True)
+            return self._headers_only(amqp, reason, error)
+        return Outgoing(self.rejected_topic, record, amqp, rejected=True)
 
-    def _headers_only(self, delivery: Delivery, reason: str, error: str) -> Outgoing:
+    def _headers_only(self, amqp: AmqpMessage, reason: str, error: str) -> Outgoing:
         """The least record that stands for a message: no key, no value, small headers."""
         self.metrics.poison.labels("headers-only").inc()
         headers = (
             ("blazar_events_reason", reason.encode("ascii", "replace")),
             ("blazar_events_error", bounded(error).encode("utf-8", "replace")),
-            ("blazar_events_exchange", bounded(delivery.exchange).encode("utf-8", "replace")),
+            ("blazar_events_exchange", bounded(amqp.exchange).encode("utf-8", "replace")),
             (
                 "blazar_events_routing_key",
-                bounded(delivery.routing_key).encode("utf-8", "replace"),
+                bounded(amqp.routing_key).encode("utf-8", "replace"),
             ),
-            ("blazar_events_original_size", str(len(delivery.body)).encode()),
-            ("blazar_events_body_sha256", hashlib.sha256(delivery.body).hexdigest().encode()),
+            ("blazar_events_original_size", str(len(amqp.body)).encode()),
+            ("blazar_events_body_sha256", hashlib.sha256(amqp.body).hexdigest().encode()),
             ("blazar_events_body", b"omitted"),
         )
         record = KafkaRecord(key=None, value=b"", headers=headers)
-        return Outgoing(self.rejected_topic, record, delivery, rejected=True, headers_only=True)
+        return Outgoing(self.rejected_topic, record, amqp, rejected=True, headers_only=True)
 
     # --- delivery: nothing acknowledged before Kafka has it ------------------------------
 
@@ -249,14 +249,14 @@ class Pipeline:
                     todo.append(replace(item, record=leasestate.to_tombstone(item.record.key)))
                 elif not item.rejected:
                     why = f"Kafka refused the event: {type(error).__name__}: {error}"
-                    todo.append(self.to_rejection(item.delivery, "kafka-refused", why))
+                    todo.append(self.to_rejection(item.amqp, "kafka-refused", why))
                 else:
                     LOG.error("Kafka refused a rejection record too; sending its headers only")
                     tag = item.record.header("blazar_events_reason") or b"kafka-refused"
                     sentence = item.record.header("blazar_events_error") or b""
                     todo.append(
                         self._headers_only(
-                            item.delivery,
+                            item.amqp,
                             tag.decode("ascii", "replace"),
                             sentence.decode("utf-8", "replace"),
                         )

@@ -163,7 +163,7 @@ def prepare() -> None:
 
 def _await_dependencies(timeout: float = 1800.0) -> None:
     # `stack up` starts every service at once, and a cold Keystone takes minutes to install.
-    from stack.services import service
+    from stack.registry import service
 
     deadline = time.monotonic() + timeout
     for name in ("keystone", "rabbitmq"):

@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 
 from blazar_events.errors import BlazarEventsError
-from stack import blazar, leases, samples, services
+from stack import blazar, leases, registry, samples
 from stack.layout import REDIS_URL, TRANSPORT_URL, stack_dir
 from stack.sink import Received, Sink
 
@@ -90,7 +90,7 @@ class Demo:
 
     def stack_up(self) -> None:
         say("1. local services (Redis, RabbitMQ, Kafka) — `blazar-events stack up`")
-        statuses, errors = services.up(NEEDED)
+        statuses, errors = registry.up(NEEDED)
         if errors:
             raise BlazarEventsError("the stack did not come up: " + "; ".join(errors))
         for status in statuses:
@@ -196,7 +196,7 @@ class Demo:
         say()
         say("6. a real Blazar: blazar-api and blazar-manager 18.0.0 on the same stack"
             " (first time: a few minutes to install)")  # fmt: skip
-        _, errors = services.up(["keystone", "blazar", "blazar-api"])
+        _, errors = registry.up(["keystone", "blazar", "blazar-api"])
         if errors:
             raise BlazarEventsError("Blazar did not come up: " + "; ".join(errors))
         tenant = blazar.demo_account()

@@ -25,7 +25,7 @@ import pytest
 import redis
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from stack import services
+from stack import registry
 from stack.keystone import KeystoneAdmin, admin_credentials
 from stack.layout import (
     AMQP_URL,
@@ -75,7 +75,7 @@ def _stack_lock(mode: int) -> Iterator[None]:
 
 def _require(name: str) -> None:
     """Fail the test with a clear message unless the stack's ``name`` service answers."""
-    chosen = services.service(name)
+    chosen = registry.service(name)
     try:
         # Not while a fault test (maybe in another worker) has the service stopped.
         with _stack_lock(fcntl.LOCK_SH):
@@ -163,7 +163,7 @@ class StackControl:
         self.stopped: set[str] = set()
 
     def stop(self, name: str) -> None:
-        if not services.stop_service(name):
+        if not registry.stop_service(name):
             pytest.fail(
                 f"{name} is not run by this stack ({stack_dir()}), so a test cannot stop it; "
                 "run `blazar-events stack up` from this checkout or set BLAZAR_EVENTS_STACK_DIR",
@@ -173,7 +173,7 @@ class StackControl:
 
     def start(self, name: str) -> Status:
         """Start the service and return once it answers again."""
-        status = services.start_service(name)
+        status = registry.start_service(name)
         self.stopped.discard(name)
         return status
 
@@ -197,7 +197,7 @@ def stack() -> Iterator[StackControl]:
     control = StackControl()
     yield control
     for name in sorted(control.stopped):
-        services.start_service(name)
+        registry.start_service(name)
 
 
 @pytest.fixture(autouse=True)
@@ -265,7 +265,7 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 # `pipeline`; `make test` runs them after the rest, one at a time: two pipelines at once on a
 # 2-core machine starve each other into timeouts.
 PIPELINE_TESTS = (
-    "tests/e2e/", "tests/bridge/test_faults.py", "tests/broker/test_router.py",
+    "tests/e2e/", "tests/bridge/test_faults.py", "tests/broker/test_assembly.py",
     "tests/reminders/test_pipeline.py",
 )  # fmt: skip
 

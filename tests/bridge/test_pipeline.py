@@ -18,7 +18,7 @@ from blazar_events import events, records
 from blazar_events.records import KafkaRecord
 from blazar_events.settings import EventSettings, KafkaSettings
 from bridge.metrics import Health, Metrics
-from bridge.pipeline import Delivery, Pipeline
+from bridge.pipeline import AmqpMessage, Pipeline
 from bridge.settings import BridgeSettings
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "blazar"
@@ -72,9 +72,9 @@ def pipeline(sink: ScriptedSink, **overrides: Any) -> tuple[Pipeline, Metrics]:
     return Pipeline(settings, kafka, EventSettings.load(), sink, metrics, Health()), metrics
 
 
-def deliveries() -> list[Delivery]:
+def deliveries() -> list[AmqpMessage]:
     body = (FIXTURES / "v2-lease.create.json").read_bytes()
-    return [Delivery(tag=1, body=body), Delivery(tag=2, body=b"junk")]
+    return [AmqpMessage(tag=1, body=body), AmqpMessage(tag=2, body=b"junk")]
 
 
 def never(_: float) -> None:
@@ -168,7 +168,7 @@ def test_stopping_while_kafka_fails_acknowledges_nothing() -> None:
 def test_foreign_notifications_produce_nothing_but_are_counted() -> None:
     under_test, metrics = pipeline(ScriptedSink())
     body = (FIXTURES / "foreign-nova-compute.instance.create.end.json").read_bytes()
-    assert under_test.to_outgoing([Delivery(tag=1, body=body)]) == []
+    assert under_test.to_outgoing([AmqpMessage(tag=1, body=body)]) == []
     assert metrics.ignored._value.get() == 1
     assert metrics.received._value.get() == 1
 
@@ -198,7 +198,9 @@ def test_an_unexpected_failure_rejects_that_message_and_keeps_the_others(
 
     monkeypatch.setattr(records, "to_record", flaky)
     body = (FIXTURES / "v2-lease.create.json").read_bytes()
-    outgoing = under_test.to_outgoing([Delivery(tag=1, body=body), Delivery(tag=2, body=body)])
+    outgoing = under_test.to_outgoing(
+        [AmqpMessage(tag=1, body=body), AmqpMessage(tag=2, body=body)]
+    )
 
     assert [item.topic for item in outgoing] == ["rejected", "events", "leases"]
     assert outgoing[0].record.header("blazar_events_reason") == b"internal-error"
@@ -255,7 +257,7 @@ class RefusingSink(ScriptedSink):
 def test_a_message_whose_headers_only_record_kafka_refuses_is_retried_never_dropped() -> None:
     sink = RefusingSink(refusals=4)  # the rejection, then its headers only, 3 times
     under_test, metrics = pipeline(sink)
-    outgoing = under_test.to_outgoing([Delivery(tag=7, body=b"junk")])
+    outgoing = under_test.to_outgoing([AmqpMessage(tag=7, body=b"junk")])
 
     assert under_test.deliver(outgoing, wait=never, stopping=lambda: False)
 
@@ -279,7 +281,7 @@ def test_a_message_whose_headers_only_record_kafka_refuses_is_retried_never_drop
 def test_while_kafka_refuses_even_the_headers_nothing_may_be_acknowledged() -> None:
     sink = RefusingSink(refusals=10**6)
     under_test, _ = pipeline(sink)
-    outgoing = under_test.to_outgoing([Delivery(tag=7, body=b"junk")])
+    outgoing = under_test.to_outgoing([AmqpMessage(tag=7, body=b"junk")])
     calls = iter(range(10**6))
 
     assert under_test.deliver(outgoing, wait=never, stopping=lambda: next(calls) > 20) is False
@@ -297,7 +299,7 @@ def test_a_field_of_a_megabyte_quoted_in_the_error_does_not_swell_the_rejection(
     assert len(body) < 1_000_000  # under max_body_bytes: translated, then rejected
     under_test, _ = pipeline(ScriptedSink())
 
-    [item] = under_test.to_outgoing([Delivery(tag=1, body=body)])
+    [item] = under_test.to_outgoing([AmqpMessage(tag=1, body=body)])
 
     assert item.record.header("blazar_events_reason") == b"invalid-event-type"
     assert sum(len(value) for _, value in item.record.headers) < 4096
@@ -314,7 +316,7 @@ def test_a_rejection_whose_body_cannot_be_written_is_parked_as_headers(
     under_test, metrics = pipeline(ScriptedSink())
 
     [item] = under_test.to_outgoing(
-        [Delivery(tag=1, body=b"[[[", routing_key="notifications.info")]
+        [AmqpMessage(tag=1, body=b"[[[", routing_key="notifications.info")]
     )
 
     assert item.topic == "rejected"
@@ -341,7 +343,7 @@ def test_a_client_that_raises_on_a_record_gets_its_rejection_instead() -> None:
     body = (FIXTURES / "v2-lease.create.json").read_bytes()
 
     assert under_test.deliver(
-        under_test.to_outgoing([Delivery(tag=1, body=body)]), wait=never, stopping=lambda: False
+        under_test.to_outgoing([AmqpMessage(tag=1, body=body)]), wait=never, stopping=lambda: False
     )
 
     [(topic, record)] = [(t, r) for t, r in sink.accepted if t != "leases"]
@@ -361,7 +363,7 @@ def test_a_garbled_body_keeps_no_token_in_its_rejection(garbled: bytes) -> None:
     body = b'{"oslo.version": "2.0", "oslo.message": "{\\"payload\\": {' + garbled + b'}}"}'
     under_test, _ = pipeline(ScriptedSink())
 
-    [item] = under_test.to_outgoing([Delivery(tag=1, body=body)])
+    [item] = under_test.to_outgoing([AmqpMessage(tag=1, body=body)])
 
     assert item.record.header("blazar_events_reason") in {b"not-utf8", b"not-json"}
     assert b"gAAAAABtoken" not in item.record.value
@@ -372,7 +374,7 @@ def test_json_hidden_in_a_string_is_redacted_too() -> None:
     body = json.dumps({"publisher_id": "blazar.lease", "payload": hidden}).encode()
     under_test, _ = pipeline(ScriptedSink())
 
-    [item] = under_test.to_outgoing([Delivery(tag=1, body=body)])
+    [item] = under_test.to_outgoing([AmqpMessage(tag=1, body=body)])
 
     assert item.record.header("blazar_events_reason") == b"missing-message-id"
     assert b"gAAAAABtoken" not in item.record.value
@@ -388,11 +390,11 @@ def fixture_body(name: str, lease_id: str) -> bytes:
 def test_the_state_topic_gets_each_leases_last_state_and_a_tombstone_on_delete() -> None:
     under_test, _ = pipeline(ScriptedSink())
     batch = [
-        Delivery(tag=1, body=fixture_body("v2-lease.create.json", "a")),
-        Delivery(tag=2, body=fixture_body("v2-lease.event.start_lease.json", "a")),
-        Delivery(tag=3, body=fixture_body("v2-lease.create.json", "b")),
-        Delivery(tag=4, body=fixture_body("v2-lease.delete.json", "b")),
-        Delivery(tag=5, body=b"junk"),
+        AmqpMessage(tag=1, body=fixture_body("v2-lease.create.json", "a")),
+        AmqpMessage(tag=2, body=fixture_body("v2-lease.event.start_lease.json", "a")),
+        AmqpMessage(tag=3, body=fixture_body("v2-lease.create.json", "b")),
+        AmqpMessage(tag=4, body=fixture_body("v2-lease.delete.json", "b")),
+        AmqpMessage(tag=5, body=b"junk"),
     ]
 
     states = {item.record.key: item for item in under_test.to_outgoing(batch) if item.state}
@@ -400,7 +402,7 @@ def test_the_state_topic_gets_each_leases_last_state_and_a_tombstone_on_delete()
     assert set(states) == {b"a", b"b"}  # one per lease; nothing for the junk
     assert states[b"a"].topic == "leases"
     assert states[b"a"].record.header("ce_type") == b"org.openstack.blazar.lease.event.start_lease"
-    assert states[b"b"].record.tombstone and states[b"b"].delivery.tag == 4
+    assert states[b"b"].record.tombstone and states[b"b"].amqp.tag == 4
 
 
 class StateRefusingSink(ScriptedSink):

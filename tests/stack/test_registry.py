@@ -10,7 +10,7 @@ import redis
 from kafka.admin import KafkaAdminClient
 
 from stack.keystone import KeystoneAdmin
-from stack.services import NAMES
+from stack.registry import NAMES
 from tests.conftest import StackControl
 
 
