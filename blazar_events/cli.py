@@ -25,7 +25,7 @@ def commands() -> dict[str, Command]:
 
 
 def print_config(argv: list[str]) -> int:
-    from blazar_events.settings import reference_markdown, sample_ini
+    from blazar_events.reference import reference_markdown, sample_ini
 
     sys.stdout.write(reference_markdown() if "--markdown" in argv else sample_ini())
     return 0
