@@ -25,6 +25,7 @@ import pytest
 import redis
 from kafka.admin import KafkaAdminClient, NewTopic
 
+from blazar_events.store import SubscriptionStore
 from stack import registry
 from stack.keystone import KeystoneAdmin, admin_credentials
 from stack.layout import (
@@ -153,6 +154,14 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
     with contextlib.suppress(redis.RedisError):
         for key in client.scan_iter(match=f"{prefix}*", count=500):
             client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def store(redis_url: str, redis_prefix: str) -> Iterator[SubscriptionStore]:
+    """The subscription store under the test's own prefix."""
+    client = redis.Redis.from_url(redis_url)
+    yield SubscriptionStore(client, redis_prefix)
     client.close()
 
 

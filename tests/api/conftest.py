@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -31,13 +29,6 @@ def settings(**overrides: Any) -> ApiSettings:
         **overrides,
     }
     return ApiSettings(**values)
-
-
-@pytest.fixture
-def store(redis_url: str, redis_prefix: str) -> Iterator[SubscriptionStore]:
-    client = redis.Redis.from_url(redis_url)
-    yield SubscriptionStore(client, redis_prefix)
-    client.close()
 
 
 @pytest.fixture

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 
 from blazar_events.errors import NotFound
 from blazar_events.store import SubscriptionStore
@@ -32,13 +30,6 @@ from tests.k8s.cluster import MemoryCluster
 from tests.k8s.validation import ROOT, load_documents, object_errors
 
 NS = "blazar-events"
-
-
-@pytest.fixture
-def store(redis_url: str, redis_prefix: str) -> Iterator[SubscriptionStore]:
-    client = redis.Redis.from_url(redis_url)
-    yield SubscriptionStore(client, redis_prefix)
-    client.close()
 
 
 @pytest.fixture
