@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from blazar_events import events, leasestate, records
+from blazar_events import events, leasestate, records, redaction
 from blazar_events.errors import NotificationRejected
 from blazar_events.records import KafkaRecord
 from blazar_events.settings import EventSettings, KafkaSettings
@@ -180,7 +180,7 @@ class Pipeline:
             origin["original_size"] = str(len(body))
             body = body[:REJECTED_BODY_LIMIT]
         try:
-            value = events.redact_body(body)
+            value = redaction.redact_body(body)
             record = records.to_rejected_record(value, reason, bounded(error), origin=origin)
         except Exception as exc:
             LOG.error(

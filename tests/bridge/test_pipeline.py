@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from kafka import errors as kafka_errors
 
-from blazar_events import events, records
+from blazar_events import records, redaction
 from blazar_events.records import KafkaRecord
 from blazar_events.settings import EventSettings, KafkaSettings
 from bridge.metrics import Health, Metrics
@@ -312,7 +312,7 @@ def test_a_rejection_whose_body_cannot_be_written_is_parked_as_headers(
     def broken(body: bytes) -> bytes:
         raise RecursionError("as json.loads raised on 200,000 nested arrays")
 
-    monkeypatch.setattr(events, "redact_body", broken)
+    monkeypatch.setattr(redaction, "redact_body", broken)
     under_test, metrics = pipeline(ScriptedSink())
 
     [item] = under_test.to_outgoing(
