@@ -24,8 +24,8 @@ from typing import Any
 import amqp.exceptions
 import kombu
 
-from bridge.pipeline import AmqpMessage
 from bridge.settings import BridgeSettings
+from bridge.translation import AmqpMessage
 from bridge.transport import kombu_urls
 from bridge.transport import to_kombu_url as to_kombu_url
 

@@ -34,8 +34,9 @@ from blazar_events.leasestate import to_state_record
 from blazar_events.settings import EventSettings, KafkaSettings
 from blazar_events.statetopic import from_state_topic
 from bridge.metrics import Health, Metrics
-from bridge.pipeline import AmqpMessage, Pipeline
+from bridge.pipeline import Pipeline
 from bridge.settings import BridgeSettings
+from bridge.translation import AmqpMessage
 from stack.layout import KAFKA_BOOTSTRAP
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "blazar"

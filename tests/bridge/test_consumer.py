@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bridge.consumer import NotificationQueue, to_kombu_url
-from bridge.pipeline import AmqpMessage
 from bridge.settings import BridgeSettings
+from bridge.translation import AmqpMessage
 from tests.bridge.conftest import Route, publish_raw
 
 
