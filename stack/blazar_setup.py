@@ -4,9 +4,9 @@ database; the services that run it are :mod:`stack.blazar`.
 
 Blazar 18.0.0 from PyPI in its own virtualenv (it pins its own OpenStack libraries), SQLite,
 and a no-op resource plugin, so a lease can be made on a machine with no Nova. Three things of
-Blazar 18.0.0 are worked around here or in :mod:`stack.blazar`, each said where it is done:
-the database migrations fail on SQLite, ``blazar-api`` returns at once instead of serving, and
-the bundled dummy plugin breaks every lease that has a reservation.
+Blazar 18.0.0 are worked around here, each said where it is done: the database migrations
+fail on SQLite, ``blazar-api`` returns at once instead of serving, and the bundled dummy
+plugin breaks every lease that has a reservation.
 """
 
 from __future__ import annotations
