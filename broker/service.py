@@ -9,7 +9,6 @@ outlives the grace by 30 s dumps every thread's stack to stderr and exits: nothi
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import faulthandler
 import logging
@@ -19,8 +18,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-from blazar_events import logs
-from blazar_events.errors import BlazarEventsError
+from blazar_events.cli import run_component
 from blazar_events.redis_clients import to_async_redis, to_redis
 from blazar_events.settings import KafkaSettings, RedisSettings
 from blazar_events.store import SubscriptionStore
@@ -84,15 +82,15 @@ def to_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="blazar-events broker", description=__doc__)
-    parser.add_argument("--port", type=int, help="health/metrics port (default: settings)")
-    args = parser.parse_args(argv)
-    try:
-        settings = BrokerSettings.load()
-        logs.configure(settings.log_level, settings.log_format)
-        logging.getLogger("kafka").setLevel(logging.WARNING)
+    def start(settings: BrokerSettings, port: int | None) -> int:
         with asyncio.Runner(loop_factory=to_loop_factory()) as runner:
-            return runner.run(run(args.port))
-    except BlazarEventsError as exc:
-        log.error("%s", exc.message)
-        return 1
+            return runner.run(run(port))
+
+    return run_component(
+        argv,
+        prog="blazar-events broker",
+        description=__doc__,
+        section=BrokerSettings,
+        port_help="health/metrics port (default: settings)",
+        run=start,
+    )

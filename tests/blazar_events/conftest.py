@@ -1,13 +1,32 @@
-"""Fixtures of the settings tests: no variable or file of the machine leaks in."""
+"""Fixtures and helpers of the core's tests: settings tests where no variable or file of the
+machine leaks in, and Blazar's notification fixtures as the translation and redaction tests
+read them (independently of the code under test)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from blazar_events.settings import CONFIG_FILE_ENV
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "blazar"
+MALFORMED: dict[str, Any] = json.loads((FIXTURES / "malformed.json").read_text())
+SECRETS = ("b442a580b9504ababf305bf2b4c49512", "gAAAAABfake-token")
+
+
+def inner(path: Path) -> dict[str, Any]:
+    """The oslo message dict of a fixture, read independently of the code under test."""
+    body = json.loads(path.read_text())
+    return json.loads(body["oslo.message"]) if "oslo.message" in body else body
+
+
+def malformed_body(name: str) -> bytes:
+    value = MALFORMED[name]
+    return value.encode() if isinstance(value, str) else json.dumps(value).encode()
 
 
 @pytest.fixture

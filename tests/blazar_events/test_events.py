@@ -11,22 +11,9 @@ import pytest
 
 from blazar_events import events
 from blazar_events.errors import NotificationRejected
+from tests.blazar_events.conftest import FIXTURES, MALFORMED, SECRETS, inner, malformed_body
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "blazar"
 BLAZAR = sorted(p for p in FIXTURES.glob("*.json") if p.name.startswith(("v2-", "legacy-", "v1-")))
-MALFORMED: dict[str, Any] = json.loads((FIXTURES / "malformed.json").read_text())
-SECRETS = ("b442a580b9504ababf305bf2b4c49512", "gAAAAABfake-token")
-
-
-def inner(path: Path) -> dict[str, Any]:
-    """The oslo message dict of a fixture, read independently of the code under test."""
-    body = json.loads(path.read_text())
-    return json.loads(body["oslo.message"]) if "oslo.message" in body else body
-
-
-def malformed_body(name: str) -> bytes:
-    value = MALFORMED[name]
-    return value.encode() if isinstance(value, str) else json.dumps(value).encode()
 
 
 def keys_anywhere(value: Any) -> set[str]:

@@ -4,26 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from blazar_events import redaction
-
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "blazar"
-MALFORMED: dict[str, Any] = json.loads((FIXTURES / "malformed.json").read_text())
-SECRETS = ("b442a580b9504ababf305bf2b4c49512", "gAAAAABfake-token")
-
-
-def inner(path: Path) -> dict[str, Any]:
-    """The oslo message dict of a fixture, read independently of the code under test."""
-    body = json.loads(path.read_text())
-    return json.loads(body["oslo.message"]) if "oslo.message" in body else body
-
-
-def malformed_body(name: str) -> bytes:
-    value = MALFORMED[name]
-    return value.encode() if isinstance(value, str) else json.dumps(value).encode()
+from tests.blazar_events.conftest import FIXTURES, MALFORMED, SECRETS, inner, malformed_body
 
 
 @pytest.mark.parametrize("name", sorted(MALFORMED))
