@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -283,3 +287,40 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(part in item.nodeid for part in PIPELINE_TESTS):
             item.add_marker(pytest.mark.pipeline)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (the kernel's pick)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def api_process(env: dict[str, str], log: Path, port: int | None = None) -> Iterator[str]:
+    """``blazar-events api`` in a process of its own, ``env`` over this one's: its URL once
+    ``/healthz`` answers (the process's output in ``log``); SIGTERM when done."""
+    port = port or free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "blazar_events.cli", "api", "--port", str(port)],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120  # a bound on a hang, not a performance figure
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"the API did not come up:\n{log.read_text()}"
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)

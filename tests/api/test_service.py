@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,48 +11,20 @@ import httpx
 import pytest
 
 from tests.api.conftest import SINK
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.conftest import api_process
 
 
 @pytest.fixture
 def server(redis_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = _free_port()
     log = tmp_path / "api.log"
     env = {
-        **os.environ,
         "BLAZAR_EVENTS_REDIS_URL": redis_url,
         "BLAZAR_EVENTS_REDIS_KEY_PREFIX": redis_prefix,
         "BLAZAR_EVENTS_API_AUTH_STRATEGY": "noauth",
         "BLAZAR_EVENTS_EGRESS_ALLOWED_NETWORKS": "10.0.0.0/8",
     }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "blazar_events.cli", "api", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log.read_text()
-            time.sleep(0.05)
-        else:
-            raise AssertionError(f"the API did not come up:\n{log.read_text()}")
+    with api_process(env, log) as url:
         yield url, log
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(20)
 
 
 def test_create_and_read_over_http(server: tuple[str, Path]) -> None:
