@@ -31,7 +31,8 @@ from kafka.admin import KafkaAdminClient, NewTopic
 
 from blazar_events.store import SubscriptionStore
 from stack import registry
-from stack.keystone import KeystoneAdmin, admin_credentials
+from stack.identity import KeystoneAdmin
+from stack.keystone import admin_credentials
 from stack.layout import (
     AMQP_URL,
     KAFKA_BOOTSTRAP,

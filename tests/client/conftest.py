@@ -27,7 +27,7 @@ import redis
 from cryptography.fernet import Fernet
 
 from blazar_events_client import SERVICE_TYPE
-from stack.keystone import KeystoneAdmin
+from stack.identity import KeystoneAdmin
 from tests.conftest import api_process
 
 OPENSTACK = str(Path(sys.executable).parent / "openstack")

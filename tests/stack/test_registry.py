@@ -9,7 +9,7 @@ import httpx
 import redis
 from kafka.admin import KafkaAdminClient
 
-from stack.keystone import KeystoneAdmin
+from stack.identity import KeystoneAdmin
 from stack.registry import NAMES
 from tests.conftest import StackControl
 
