@@ -165,12 +165,3 @@ class SubscriptionQueries(Streams):
         for i in range(0, len(ids), CHUNK):
             result.extend(self._load(ids[i : i + CHUNK]))
         return result
-
-    @unavailable_on_outage
-    def ids_for_type(self, event_type: str) -> set[str]:
-        """Ids of the subscriptions that receive ``event_type`` (naming it, or every type)."""
-        members: set[str] = set()
-        for key in (self._index("type", event_type), self._index("type", "*")):
-            for raw in self.client.zrange(key, 0, -1):  # type: ignore[union-attr]
-                members.add(raw.decode() if isinstance(raw, bytes) else str(raw))
-        return members

@@ -23,15 +23,6 @@ def all_sections() -> dict[str, type[Section]]:
     return dict(sorted(Section.registry.items()))
 
 
-def all_env_names() -> set[str]:
-    """The environment variable of every option of every section."""
-    return {
-        env_name(section, field)
-        for section, cls in all_sections().items()
-        for field in cls.model_fields
-    }
-
-
 def _describe(info: FieldInfo) -> str:
     return info.description or ""
 

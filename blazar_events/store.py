@@ -292,10 +292,6 @@ class SubscriptionStore(SubscriptionQueries):
         return self._change_keys(sub_id, lambda old: old.rotated(grace))
 
     @unavailable_on_outage
-    def set_keys(self, sub_id: str, keys: SigningKeys) -> SigningKeys:
-        """Replace the signing keys (e.g. from a Kubernetes Secret); feeds a ``secret`` change."""
-        return self._change_keys(sub_id, lambda _old: keys)
-
     def _change_keys(
         self, sub_id: str, change: Callable[[SigningKeys], SigningKeys]
     ) -> SigningKeys:

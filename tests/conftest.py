@@ -29,6 +29,8 @@ import pytest
 import redis
 from kafka.admin import KafkaAdminClient, NewTopic
 
+from blazar_events.reference import all_sections
+from blazar_events.section import env_name
 from blazar_events.store import SubscriptionStore
 from stack import registry
 from stack.identity import KeystoneAdmin
@@ -325,3 +327,12 @@ def api_process(env: dict[str, str], log: Path, port: int | None = None) -> Iter
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
+
+
+def all_env_names() -> set[str]:
+    """The environment variable of every option of every section."""
+    return {
+        env_name(section, field)
+        for section, cls in all_sections().items()
+        for field in cls.model_fields
+    }

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from blazar_events.settings import CONFIG_FILE_ENV
+from blazar_events.store import SubscriptionStore
+from blazar_events.subscription import SigningKeys
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "blazar"
 MALFORMED: dict[str, Any] = json.loads((FIXTURES / "malformed.json").read_text())
@@ -43,3 +45,17 @@ def ini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "blazar-events.conf"
     monkeypatch.setenv(CONFIG_FILE_ENV, str(path))
     return path
+
+
+def ids_for_type(store: SubscriptionStore, event_type: str) -> set[str]:
+    """Ids in the store's type indexes that receive ``event_type`` (naming it, or every type)."""
+    members: set[str] = set()
+    for key in (store.keys.index("type", event_type), store.keys.index("type", "*")):
+        members.update(raw.decode() for raw in store.client.zrange(key, 0, -1))  # type: ignore[union-attr]
+    return members
+
+
+def set_keys(store: SubscriptionStore, sub_id: str, keys: SigningKeys) -> SigningKeys:
+    """Replace a subscription's signing keys through the store's own key change (what a
+    rotation does, with keys of the test's choosing)."""
+    return store._change_keys(sub_id, lambda _old: keys)

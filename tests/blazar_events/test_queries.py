@@ -9,6 +9,7 @@ import pytest
 from blazar_events.errors import NotFound
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription, from_input
+from tests.blazar_events.conftest import ids_for_type
 
 
 def make(project_id: str = "project-a", **body: Any) -> Subscription:
@@ -56,7 +57,7 @@ def test_ids_for_type_includes_subscriptions_to_every_type(store: SubscriptionSt
     every = store.create(make(), SigningKeys.generate())
     creates = store.create(make(types=["lease.create"]), SigningKeys.generate())
     store.create(make(types=["lease.delete"]), SigningKeys.generate())
-    assert store.ids_for_type("org.openstack.blazar.lease.create") == {every.id, creates.id}
+    assert ids_for_type(store, "org.openstack.blazar.lease.create") == {every.id, creates.id}
 
 
 def test_list_json_is_list_as_stored_json(store: SubscriptionStore) -> None:

@@ -11,8 +11,9 @@ import pytest
 
 from blazar_events.cli import commands as cli_commands
 from blazar_events.cli import main
-from blazar_events.reference import all_env_names, all_sections, reference_markdown
+from blazar_events.reference import all_sections, reference_markdown
 from blazar_events.settings import CONFIG_FILE_ENV, KafkaSettings
+from tests.conftest import all_env_names
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
 
