@@ -9,11 +9,20 @@ component never imports the others. Run with no arguments, it starts the command
 
 from __future__ import annotations
 
+import argparse
+import logging
 import os
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
+from blazar_events import logs
 from blazar_events.components import Command
 from blazar_events.components import commands as component_commands
+from blazar_events.errors import BlazarEventsError
+from blazar_events.section import ServiceSection
+
+S = TypeVar("S", bound=ServiceSection)
 
 COMMAND_ENV = "BLAZAR_EVENTS_COMMAND"
 CONFIG = Command("blazar_events.cli:print_config", "the sample config (--markdown)")
@@ -25,10 +34,35 @@ def commands() -> dict[str, Command]:
 
 
 def print_config(argv: list[str]) -> int:
-    from blazar_events.settings import reference_markdown, sample_ini
+    from blazar_events.reference import reference_markdown, sample_ini
 
     sys.stdout.write(reference_markdown() if "--markdown" in argv else sample_ini())
     return 0
+
+
+def run_component(
+    argv: list[str],
+    *,
+    prog: str,
+    description: str | None,
+    section: type[S],
+    port_help: str,
+    run: Callable[[S, int | None], int],
+) -> int:
+    """A component's command: ``--port`` over its section's own, logs as the section says,
+    then ``run(settings, port)``; a settings error (or any of ours) is one line on the
+    section's logger and exit status 1, not a traceback."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--port", type=int, help=port_help)
+    args = parser.parse_args(argv)
+    try:
+        settings = section.load()
+        logs.configure(settings.log_level, settings.log_format)
+        logging.getLogger("kafka").setLevel(logging.WARNING)
+        return run(settings, args.port)
+    except BlazarEventsError as exc:
+        logging.getLogger(section.section).error("%s", exc.message)
+        return 1
 
 
 def usage(known: dict[str, Command]) -> str:

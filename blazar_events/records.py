@@ -19,7 +19,7 @@ from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.formats.json import JSONFormat
 
 from blazar_events.errors import NotificationRejected
-from blazar_events.events import MAX_DEPTH, too_deep
+from blazar_events.redaction import MAX_DEPTH, too_deep
 
 REJECTION_HEADER_PREFIX: Final = "blazar_events_"
 """Headers of records on the rejected topic: ``blazar_events_reason``, ``..._error``, ..."""

@@ -13,7 +13,8 @@ The only core module with I/O. Layout under ``<prefix>`` (names built in
 * ``deliveries:<id>``: the newest delivery attempts, bounded;
 * ``replays``: a Stream of replay and test requests that the broker executes.
 
-The streams (change feed, delivery log, replay requests) live in :mod:`blazar_events.streams`.
+The reads live in :mod:`blazar_events.queries`, the streams (change feed, delivery log, replay
+requests) in :mod:`blazar_events.streams`.
 Each write changes the record, its indexes and the change feed in one MULTI/EXEC, guarded by
 WATCH for the version check; quotas are checked inside the same transaction, so concurrent
 creates cannot overshoot them. Redis being down is :class:`ServiceUnavailable`; redis-py
@@ -23,14 +24,14 @@ reconnects by itself on the next call.
 from __future__ import annotations
 
 import builtins
-import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import redis
 
 from blazar_events.errors import Conflict, NotFound, PreconditionFailed
+from blazar_events.queries import SubscriptionQueries
 from blazar_events.quotas import (
     CREATE_SCRIPT,
     NO_QUOTA,
@@ -40,7 +41,7 @@ from blazar_events.quotas import (
 )
 from blazar_events.settings import RedisSettings
 from blazar_events.signing_keys import Sealer
-from blazar_events.streams import Streams, text, unavailable_on_outage
+from blazar_events.streams import text, unavailable_on_outage
 from blazar_events.subscription import SigningKeys, Status, Subscription, utcnow
 
 R = TypeVar("R")
@@ -55,11 +56,11 @@ def to_sealer(redis_settings: RedisSettings) -> Sealer:
 
 
 _MAX_WATCH_RETRIES = 5
-_CHUNK = 200
 
 
-class SubscriptionStore(Streams):
-    """Subscriptions, their signing keys and indexes; the streams come from :class:`Streams`."""
+class SubscriptionStore(SubscriptionQueries):
+    """Subscriptions, their signing keys and indexes: the writes; the reads come from
+    :class:`~blazar_events.queries.SubscriptionQueries`, the streams from :class:`Streams`."""
 
     def __init__(
         self,
@@ -81,43 +82,7 @@ class SubscriptionStore(Streams):
         self.sealer = sealer or to_sealer(RedisSettings.load())
         self._create_script = client.register_script(CREATE_SCRIPT)
 
-    # --- keys ---------------------------------------------------------------------------------
-
-    def _sub_key(self, sub_id: str) -> str:
-        return self.keys.subscription(sub_id)
-
-    def _keys_key(self, sub_id: str) -> str:
-        return self.keys.signing_keys(sub_id)
-
-    def _index(self, kind: str, value: str = "") -> str:
-        return self.keys.index(kind, value)
-
-    def _indexes(self, sub: Subscription) -> set[str]:
-        keys = {self._index("all"), self._index("project", sub.project_id)}
-        if sub.dedicated_function:
-            keys.add(self._index("dedicated", sub.project_id))
-        if sub.lease_id:
-            keys.add(self._index("lease", sub.lease_id))
-        for event_type in sub.types or ["*"]:
-            keys.add(self._index("type", event_type))
-        return keys
-
-    @staticmethod
-    def _decode(raw: bytes | str | None) -> Subscription | None:
-        return None if raw is None else Subscription.model_validate_json(raw)
-
-    # --- reads --------------------------------------------------------------------------------
-
-    @unavailable_on_outage
-    def ping(self) -> bool:
-        return bool(self.client.ping())
-
-    @unavailable_on_outage
-    def get(self, sub_id: str) -> Subscription:
-        sub = self._decode(self.client.get(self._sub_key(sub_id)))  # type: ignore[arg-type]
-        if sub is None:
-            raise NotFound(f"subscription {sub_id} not found")
-        return sub
+    # --- signing keys ---------------------------------------------------------------------
 
     @unavailable_on_outage
     def get_keys(self, sub_id: str) -> SigningKeys:
@@ -157,122 +122,6 @@ class SubscriptionStore(Streams):
             if raw is not None and self.sealer.open(raw)[1]:  # type: ignore[arg-type]
                 count += self._reseal(key, raw)  # type: ignore[arg-type]
         return count
-
-    def _range(self, index: str, marker: str | None, chunk: int = _CHUNK) -> Iterator[str]:
-        start = f"({marker}" if marker else "-"
-        while True:
-            ids = [text(raw) for raw in self.client.zrangebylex(index, start, "+", 0, chunk)]  # type: ignore[union-attr]
-            yield from ids
-            if len(ids) < chunk:
-                return
-            start = f"({ids[-1]}"
-
-    def _load(self, ids: builtins.list[str]) -> builtins.list[Subscription]:
-        if not ids:
-            return []
-        raws = self.client.mget([self._sub_key(i) for i in ids])
-        return [sub for sub in map(self._decode, raws) if sub is not None]  # type: ignore[arg-type]
-
-    @unavailable_on_outage
-    def count(self, project_id: str) -> int:
-        """How many subscriptions ``project_id`` has (from its index: one O(1) call)."""
-        return int(self.client.zcard(self._index("project", project_id)))  # type: ignore[arg-type]
-
-    @unavailable_on_outage
-    def list(
-        self,
-        project_id: str | None = None,
-        lease_id: str | None = None,
-        type: str | None = None,
-        limit: int = 50,
-        marker: str | None = None,
-    ) -> builtins.list[Subscription]:
-        """Subscriptions in id (= creation) order after ``marker``.
-
-        ``project_id`` None means every project (admins); ``type`` keeps the subscriptions
-        that receive that type (listing it, or listing no type at all).
-        """
-        return [
-            sub if isinstance(sub, Subscription) else Subscription.model_validate_json(sub)
-            for sub in self._select(project_id, lease_id, type, limit, marker)
-        ]
-
-    @unavailable_on_outage
-    def list_json(
-        self,
-        project_id: str | None = None,
-        lease_id: str | None = None,
-        type: str | None = None,
-        limit: int = 50,
-        marker: str | None = None,
-    ) -> builtins.list[str]:
-        """:meth:`list` as the stored JSON documents, for an API that only passes them on.
-
-        When the index alone answers the query the documents are never parsed, which makes a
-        page of 50 several times cheaper to serve.
-        """
-        return [
-            sub.model_dump_json() if isinstance(sub, Subscription) else sub
-            for sub in self._select(project_id, lease_id, type, limit, marker)
-        ]
-
-    def _select(
-        self,
-        project_id: str | None,
-        lease_id: str | None,
-        type: str | None,
-        limit: int,
-        marker: str | None,
-    ) -> builtins.list[Subscription | str]:
-        if lease_id:
-            index = self._index("lease", lease_id)
-        elif project_id:
-            index = self._index("project", project_id)
-        else:
-            index = self._index("all")
-        # When the index alone answers the query: one page of ids, documents left unparsed.
-        if type is None and not (lease_id and project_id):
-            pages = self._range(index, marker, max(1, min(limit, _CHUNK)))
-            ids = builtins.list(itertools.islice(pages, limit))
-            raws = self.client.mget([self._sub_key(i) for i in ids]) if ids else []
-            return [text(raw) for raw in raws if raw is not None]  # type: ignore[union-attr]
-
-        def wanted(sub: Subscription) -> bool:
-            return (
-                (project_id is None or sub.project_id == project_id)
-                and (lease_id is None or sub.lease_id == lease_id)
-                and (type is None or not sub.types or type in sub.types)
-            )
-
-        found: builtins.list[Subscription | str] = []
-        batch: builtins.list[str] = []
-        for sub_id in self._range(index, marker):
-            batch.append(sub_id)
-            if len(batch) >= _CHUNK:
-                found.extend(s for s in self._load(batch) if wanted(s))
-                batch = []
-                if len(found) >= limit:
-                    break
-        found.extend(s for s in self._load(batch) if wanted(s))
-        return found[:limit]
-
-    @unavailable_on_outage
-    def all(self) -> builtins.list[Subscription]:
-        """Every subscription (a broker's or the operator's cache before following changes)."""
-        ids = builtins.list(self._range(self._index("all"), None))
-        result: builtins.list[Subscription] = []
-        for i in range(0, len(ids), _CHUNK):
-            result.extend(self._load(ids[i : i + _CHUNK]))
-        return result
-
-    @unavailable_on_outage
-    def ids_for_type(self, event_type: str) -> set[str]:
-        """Ids of the subscriptions that receive ``event_type`` (naming it, or every type)."""
-        members: set[str] = set()
-        for key in (self._index("type", event_type), self._index("type", "*")):
-            for raw in self.client.zrange(key, 0, -1):  # type: ignore[union-attr]
-                members.add(raw.decode() if isinstance(raw, bytes) else str(raw))
-        return members
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -443,10 +292,6 @@ class SubscriptionStore(Streams):
         return self._change_keys(sub_id, lambda old: old.rotated(grace))
 
     @unavailable_on_outage
-    def set_keys(self, sub_id: str, keys: SigningKeys) -> SigningKeys:
-        """Replace the signing keys (e.g. from a Kubernetes Secret); feeds a ``secret`` change."""
-        return self._change_keys(sub_id, lambda _old: keys)
-
     def _change_keys(
         self, sub_id: str, change: Callable[[SigningKeys], SigningKeys]
     ) -> SigningKeys:

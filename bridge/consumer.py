@@ -24,8 +24,8 @@ from typing import Any
 import amqp.exceptions
 import kombu
 
-from bridge.pipeline import Delivery
 from bridge.settings import BridgeSettings
+from bridge.translation import AmqpMessage
 from bridge.transport import kombu_urls
 from bridge.transport import to_kombu_url as to_kombu_url
 
@@ -116,7 +116,7 @@ class NotificationQueue:
         )
         self._connection: kombu.Connection | None = None
         self._channel: Any = None
-        self._buffer: list[Delivery] = []
+        self._buffer: list[AmqpMessage] = []
         self._last_heartbeat = 0.0
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -213,7 +213,7 @@ class NotificationQueue:
         if not isinstance(body, bytes):  # py-amqp leaves "" for an empty body
             body = bytes(body) if isinstance(body, bytearray | memoryview) else b""
         self._buffer.append(
-            Delivery(
+            AmqpMessage(
                 tag=info["delivery_tag"],
                 body=body,
                 exchange=str(info.get("exchange", "")),
@@ -221,7 +221,7 @@ class NotificationQueue:
             )
         )
 
-    def collect(self, max_count: int, first_wait: float, batch_wait: float) -> list[Delivery]:
+    def collect(self, max_count: int, first_wait: float, batch_wait: float) -> list[AmqpMessage]:
         """Up to ``max_count`` deliveries: waits ``first_wait`` for the first one, then takes
         what has already arrived behind it, then (``batch_wait`` > 0) waits at most that
         much more for the batch to fill.

@@ -23,9 +23,10 @@ from blazar_events.settings import CONFIG_FILE_ENV, EventSettings, KafkaSettings
 from bridge.consumer import AMQP_ERRORS, NotificationQueue
 from bridge.health import HealthServer
 from bridge.metrics import Health, Metrics
-from bridge.pipeline import Pipeline, bounded, where
+from bridge.pipeline import Pipeline
 from bridge.producer import KafkaSink, RecordSink
 from bridge.settings import BridgeSettings
+from bridge.translation import bounded, where
 
 LOG = logging.getLogger(__name__)
 IDLE_WAIT = 1.0  # seconds the loop waits for a first message before ticking again

@@ -9,7 +9,6 @@ outlives the grace by 30 s dumps every thread's stack to stderr and exits: nothi
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import faulthandler
 import logging
@@ -19,13 +18,12 @@ import sys
 import threading
 from collections.abc import Callable
 
-from blazar_events import logs
-from blazar_events.errors import BlazarEventsError
+from blazar_events.cli import run_component
 from blazar_events.redis_clients import to_async_redis, to_redis
 from blazar_events.settings import KafkaSettings, RedisSettings
 from blazar_events.store import SubscriptionStore
+from broker.assembly import Broker
 from broker.health import serve, to_app
-from broker.router import Router
 from broker.settings import BrokerSettings
 from delivery.settings import DeliverySettings
 
@@ -52,23 +50,23 @@ async def run(port: int | None = None) -> int:
     sync_client = to_redis(redis_settings)
     async_client = to_async_redis(redis_settings)
     store = SubscriptionStore(sync_client, redis_settings.key_prefix)
-    router = Router(settings, DeliverySettings.load(), KafkaSettings.load(), store, async_client)
+    broker = Broker(settings, DeliverySettings.load(), KafkaSettings.load(), store, async_client)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await router.start()
+    await broker.start()
     runner = await serve(
-        to_app(router.health, router.metrics.registry), settings.host, port or settings.port
+        to_app(broker.health, broker.metrics.registry), settings.host, port or settings.port
     )
     log.info("health and metrics on http://%s:%d/healthz and /metrics",
              settings.host, port or settings.port)  # fmt: skip
-    # A crashed part (the Kafka consumer included) is restarted by the router's supervisor
+    # A crashed part (the Kafka consumer included) is restarted by the broker's supervisor
     # and shown in /healthz meanwhile; the process ends only when told to.
     await stop.wait()
     log.info("stopping")
     _exit_if_stuck(settings.shutdown_grace + STOP_OVERRUN)
-    await router.stop()
+    await broker.stop()
     await runner.cleanup()
     await async_client.aclose()
     return 0
@@ -84,15 +82,15 @@ def to_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="blazar-events broker", description=__doc__)
-    parser.add_argument("--port", type=int, help="health/metrics port (default: settings)")
-    args = parser.parse_args(argv)
-    try:
-        settings = BrokerSettings.load()
-        logs.configure(settings.log_level, settings.log_format)
-        logging.getLogger("kafka").setLevel(logging.WARNING)
+    def start(settings: BrokerSettings, port: int | None) -> int:
         with asyncio.Runner(loop_factory=to_loop_factory()) as runner:
-            return runner.run(run(args.port))
-    except BlazarEventsError as exc:
-        log.error("%s", exc.message)
-        return 1
+            return runner.run(run(port))
+
+    return run_component(
+        argv,
+        prog="blazar-events broker",
+        description=__doc__,
+        section=BrokerSettings,
+        port_help="health/metrics port (default: settings)",
+        run=start,
+    )

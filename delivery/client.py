@@ -17,11 +17,11 @@ from blazar_events.errors import BlazarEventsError, SinkRefused
 from blazar_events.settings import EgressSettings
 from delivery import outcomes
 from delivery.failures import to_retry
-from delivery.guard import Resolve, check_sink, to_check
 from delivery.http1 import HttpClient, Response
 from delivery.outcomes import Attempt, Outcome
 from delivery.projects import ProjectSlots
 from delivery.request import Payload, Target, to_wire
+from delivery.resolver import Resolve, check_sink, to_check
 from delivery.settings import DeliverySettings
 
 

@@ -12,9 +12,9 @@ import errno
 import socket
 import ssl
 
-from delivery.guard import NoAddress
 from delivery.http1 import Deadline
 from delivery.outcomes import Retry
+from delivery.resolver import NoAddress
 from delivery.transport import ProtocolError
 
 _BY_ERRNO = {

@@ -7,7 +7,7 @@ does exactly what a delivery needs and keeps the policy to itself:
 
 - the wire is llhttp's (:mod:`delivery.transport`), with our limits on what is read;
 - connections come from :mod:`delivery.pool` (caps per sink and per process), opened to an
-  address the egress policy checked (:mod:`delivery.guard`), the name kept for ``Host`` and
+  address the egress policy checked (:mod:`delivery.resolver`), the name kept for ``Host`` and
   TLS SNI; no redirects, no proxies;
 - one deadline covers the whole attempt: waiting for a connection slot, DNS, connect, TLS,
   sending and the complete answer. It fires while a sink trickles a byte a second.
@@ -20,8 +20,8 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from blazar_events import egress
-from delivery.guard import AddressCheck, Resolve, Resolver
 from delivery.pool import Pool
+from delivery.resolver import AddressCheck, Resolve, Resolver
 from delivery.transport import Connection, Key, ProtocolError, Response, StaleConnection
 
 __all__ = ["Deadline", "HttpClient", "ProtocolError", "Resolve", "Response"]

@@ -20,7 +20,7 @@ import asyncio
 import ssl
 from collections import deque
 
-from delivery.guard import Resolver
+from delivery.resolver import Resolver
 from delivery.transport import Connection, Key
 
 # What a waiter is handed: a connection to use, True (a slot reserved for it: dial), or

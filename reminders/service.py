@@ -11,7 +11,6 @@ the same entry at the same time); SIGTERM or SIGINT stop it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import signal
@@ -24,7 +23,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 
-from blazar_events import logs
+from blazar_events.cli import run_component
 from blazar_events.errors import BlazarEventsError
 from blazar_events.records import KafkaRecord, from_record
 from blazar_events.redis_clients import to_redis
@@ -237,22 +236,23 @@ def serve(service: Service, host: str, port: int) -> ThreadingHTTPServer:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="blazar-events reminders", description=__doc__)
-    parser.add_argument("--port", type=int, help="health port (default: settings)")
-    args = parser.parse_args(argv)
-    try:
-        settings = ReminderSettings.load()
-        logs.configure(settings.log_level, settings.log_format)
-        logging.getLogger("kafka").setLevel(logging.WARNING)
-        service = Service(settings, KafkaSettings.load())
-    except BlazarEventsError as exc:
-        log.error("%s", exc.message)
-        return 1
+    return run_component(
+        argv,
+        prog="blazar-events reminders",
+        description=__doc__,
+        section=ReminderSettings,
+        port_help="health port (default: settings)",
+        run=start,
+    )
+
+
+def start(settings: ReminderSettings, port: int | None) -> int:
+    service = Service(settings, KafkaSettings.load())
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     service.start()
-    server = serve(service, settings.host, args.port if args.port is not None else settings.port)
+    server = serve(service, settings.host, port if port is not None else settings.port)
     log.info("health on http://%s:%d/healthz", settings.host, server.server_address[1])
     stop.wait()
     log.info("stopping")

@@ -7,7 +7,7 @@ import shlex
 import sys
 import time
 
-from stack import services
+from stack import registry
 from stack.errors import StackError
 from stack.layout import (
     AMQP_URL,
@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("action", choices=["up", "down", "status", "restart", "env"])
     parser.add_argument(
-        "services", nargs="*", metavar="service", help=f"some of {', '.join(services.NAMES)}"
+        "services", nargs="*", metavar="service", help=f"some of {', '.join(registry.NAMES)}"
     )
     return parser
 
@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
-        names = services.select(args.services)
+        names = registry.select(args.services)
         action = {
             "up": _up,
             "down": _down,
@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
 
 def _up(names: list[str]) -> int:
     began = time.monotonic()
-    statuses, errors = services.up(names)
+    statuses, errors = registry.up(names)
     for status in statuses:
         print(status.line())
     for error in errors:
@@ -64,20 +64,20 @@ def _up(names: list[str]) -> int:
 
 
 def _down(names: list[str]) -> int:
-    for name, was_running in services.down(names):
+    for name, was_running in registry.down(names):
         print(f"{name:<9} {'stopped' if was_running else 'was not running (from this stack)'}")
     return 0
 
 
 def _status(names: list[str]) -> int:
-    statuses = [services.service_status(name) for name in names]
+    statuses = [registry.service_status(name) for name in names]
     for status in statuses:
         print(status.line())
     return 0 if all(status.answers for status in statuses) else 1
 
 
 def _restart(names: list[str]) -> int:
-    services.down(names)
+    registry.down(names)
     return _up(names)
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 
 from blazar_events.errors import BlazarEventsError
-from stack import blazar, leases, samples, services
+from stack import blazar_setup, leases, registry, samples
 from stack.layout import REDIS_URL, TRANSPORT_URL, stack_dir
 from stack.sink import Received, Sink
 
@@ -90,7 +90,7 @@ class Demo:
 
     def stack_up(self) -> None:
         say("1. local services (Redis, RabbitMQ, Kafka) — `blazar-events stack up`")
-        statuses, errors = services.up(NEEDED)
+        statuses, errors = registry.up(NEEDED)
         if errors:
             raise BlazarEventsError("the stack did not come up: " + "; ".join(errors))
         for status in statuses:
@@ -196,10 +196,10 @@ class Demo:
         say()
         say("6. a real Blazar: blazar-api and blazar-manager 18.0.0 on the same stack"
             " (first time: a few minutes to install)")  # fmt: skip
-        _, errors = services.up(["keystone", "blazar", "blazar-api"])
+        _, errors = registry.up(["keystone", "blazar", "blazar-api"])
         if errors:
             raise BlazarEventsError("Blazar did not come up: " + "; ".join(errors))
-        tenant = blazar.demo_account()
+        tenant = blazar_setup.demo_account()
         body = {"name": "real-blazar", "sink": self.sink.url("blazar")}
         headers = {**self._headers(), "X-Project-Id": tenant.project_id}
         answer = httpx.post(f"{self.api}/v1/subscriptions", json=body, headers=headers, timeout=10)
@@ -219,9 +219,9 @@ class Demo:
             f" {end - timedelta(minutes=1):%H:%M}, end_lease at {end:%H:%M} UTC"
             " (blazar-manager looks every 10 s)")  # fmt: skip
         say("   Make your own, as the tenant:")
-        say(f"     source {blazar.demo_openrc()}")
+        say(f"     source {blazar_setup.demo_openrc()}")
         later = leases.next_minute(timedelta(minutes=2))
-        openstack = str(blazar.venv() / "bin" / "openstack")
+        openstack = str(blazar_setup.venv() / "bin" / "openstack")
         mine = leases.create_command(openstack, "my-lease", later, later + timedelta(hours=1))
         say(f"     {mine}")
 

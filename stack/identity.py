@@ -1,4 +1,5 @@
-"""Accounts the local Blazar needs in the stack's Keystone, made idempotently over its REST API.
+"""Keystone accounts over its REST API: the stack's admin (:class:`KeystoneAdmin`), and the
+accounts the local Blazar needs, made idempotently.
 
 A service user (``admin`` and ``service`` in project ``service``) that Blazar uses to check
 tokens and to hold the trusts it takes per lease; a tenant (``blazar-demo``, role ``member``)
@@ -13,9 +14,45 @@ from typing import Any
 
 import httpx
 
-from stack.keystone import KeystoneAdmin
-
 DOMAIN_ID = "default"
+
+
+def password_token(
+    auth_url: str, user: dict[str, Any], password: str, project: dict[str, Any], timeout: float
+) -> str:
+    """A token scoped to ``project`` for ``user`` (Keystone's password method); raises on
+    failure."""
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {"user": {**user, "password": password}},
+            },
+            "scope": {"project": project},
+        }
+    }
+    answer = httpx.post(f"{auth_url}/auth/tokens", json=body, timeout=timeout)
+    answer.raise_for_status()
+    return answer.headers["X-Subject-Token"]
+
+
+@dataclass(frozen=True)
+class KeystoneAdmin:
+    """What a client needs to authenticate as the stack's cloud admin."""
+
+    auth_url: str
+    username: str
+    password: str
+    project_name: str
+    user_domain_name: str
+    project_domain_name: str
+    region_name: str
+
+    def token(self, timeout: float = 10.0) -> str:
+        """A project-scoped admin token (raises on failure)."""
+        user = {"name": self.username, "domain": {"name": self.user_domain_name}}
+        project = {"name": self.project_name, "domain": {"name": self.project_domain_name}}
+        return password_token(self.auth_url, user, self.password, project, timeout)
 
 
 @dataclass(frozen=True)
@@ -46,24 +83,8 @@ class Account:
 
     def token(self, timeout: float = 10.0) -> str:
         """A project-scoped token of this user."""
-        body = {
-            "auth": {
-                "identity": {
-                    "methods": ["password"],
-                    "password": {
-                        "user": {
-                            "name": self.username,
-                            "domain": {"id": DOMAIN_ID},
-                            "password": self.password,
-                        }
-                    },
-                },
-                "scope": {"project": {"id": self.project_id}},
-            }
-        }
-        answer = httpx.post(f"{self.auth_url}/auth/tokens", json=body, timeout=timeout)
-        answer.raise_for_status()
-        return answer.headers["X-Subject-Token"]
+        user = {"name": self.username, "domain": {"id": DOMAIN_ID}}
+        return password_token(self.auth_url, user, self.password, {"id": self.project_id}, timeout)
 
 
 class Identity:

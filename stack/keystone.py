@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import httpx
 
 from stack.errors import StackError
+from stack.identity import KeystoneAdmin, register_events_api
 from stack.layout import HOST, KEYSTONE_PORT, KEYSTONE_URL, stack_dir
 from stack.process import run_step
 from stack.service import Service
@@ -27,45 +28,6 @@ REGION = "RegionOne"
 # keystone's WSGI entry point hands sys.argv to oslo.config, which would choke on gunicorn's
 # own options: clear them before importing it.
 WSGI_WRAPPER = "import sys\nsys.argv = sys.argv[:1]\nfrom keystone.wsgi.api import application\n"
-
-
-@dataclass(frozen=True)
-class KeystoneAdmin:
-    """What a client needs to authenticate as the stack's cloud admin."""
-
-    auth_url: str
-    username: str
-    password: str
-    project_name: str
-    user_domain_name: str
-    project_domain_name: str
-    region_name: str
-
-    def token(self, timeout: float = 10.0) -> str:
-        """A project-scoped admin token (raises on failure)."""
-        body = {
-            "auth": {
-                "identity": {
-                    "methods": ["password"],
-                    "password": {
-                        "user": {
-                            "name": self.username,
-                            "domain": {"name": self.user_domain_name},
-                            "password": self.password,
-                        }
-                    },
-                },
-                "scope": {
-                    "project": {
-                        "name": self.project_name,
-                        "domain": {"name": self.project_domain_name},
-                    }
-                },
-            }
-        }
-        response = httpx.post(f"{self.auth_url}/auth/tokens", json=body, timeout=timeout)
-        response.raise_for_status()
-        return response.headers["X-Subject-Token"]
 
 
 def admin_file() -> Path:
@@ -202,8 +164,6 @@ class Keystone(Service):
             admin_credentials().token()
         except httpx.HTTPError as exc:
             raise StackError(f"keystone answers but the admin cannot log in: {exc}") from exc
-        from .identity import register_events_api  # relative: identity imports this module
-
         try:
             register_events_api(admin_credentials())
         except httpx.HTTPError as exc:

@@ -13,20 +13,28 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from stack import services
-from stack.keystone import KeystoneAdmin, admin_credentials
+from blazar_events.reference import all_sections
+from blazar_events.section import env_name
+from blazar_events.store import SubscriptionStore
+from stack import registry
+from stack.identity import KeystoneAdmin
+from stack.keystone import admin_credentials
 from stack.layout import (
     AMQP_URL,
     KAFKA_BOOTSTRAP,
@@ -75,7 +83,7 @@ def _stack_lock(mode: int) -> Iterator[None]:
 
 def _require(name: str) -> None:
     """Fail the test with a clear message unless the stack's ``name`` service answers."""
-    chosen = services.service(name)
+    chosen = registry.service(name)
     try:
         # Not while a fault test (maybe in another worker) has the service stopped.
         with _stack_lock(fcntl.LOCK_SH):
@@ -156,6 +164,14 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
     client.close()
 
 
+@pytest.fixture
+def store(redis_url: str, redis_prefix: str) -> Iterator[SubscriptionStore]:
+    """The subscription store under the test's own prefix."""
+    client = redis.Redis.from_url(redis_url)
+    yield SubscriptionStore(client, redis_prefix)
+    client.close()
+
+
 class StackControl:
     """Stop, start and restart services of the stack from a fault test."""
 
@@ -163,7 +179,7 @@ class StackControl:
         self.stopped: set[str] = set()
 
     def stop(self, name: str) -> None:
-        if not services.stop_service(name):
+        if not registry.stop_service(name):
             pytest.fail(
                 f"{name} is not run by this stack ({stack_dir()}), so a test cannot stop it; "
                 "run `blazar-events stack up` from this checkout or set BLAZAR_EVENTS_STACK_DIR",
@@ -173,7 +189,7 @@ class StackControl:
 
     def start(self, name: str) -> Status:
         """Start the service and return once it answers again."""
-        status = services.start_service(name)
+        status = registry.start_service(name)
         self.stopped.discard(name)
         return status
 
@@ -197,7 +213,7 @@ def stack() -> Iterator[StackControl]:
     control = StackControl()
     yield control
     for name in sorted(control.stopped):
-        services.start_service(name)
+        registry.start_service(name)
 
 
 @pytest.fixture(autouse=True)
@@ -265,7 +281,7 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 # `pipeline`; `make test` runs them after the rest, one at a time: two pipelines at once on a
 # 2-core machine starve each other into timeouts.
 PIPELINE_TESTS = (
-    "tests/e2e/", "tests/bridge/test_faults.py", "tests/broker/test_router.py",
+    "tests/e2e/", "tests/bridge/test_faults.py", "tests/broker/test_assembly.py",
     "tests/reminders/test_pipeline.py",
 )  # fmt: skip
 
@@ -274,3 +290,49 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(part in item.nodeid for part in PIPELINE_TESTS):
             item.add_marker(pytest.mark.pipeline)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (the kernel's pick)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def api_process(env: dict[str, str], log: Path, port: int | None = None) -> Iterator[str]:
+    """``blazar-events api`` in a process of its own, ``env`` over this one's: its URL once
+    ``/healthz`` answers (the process's output in ``log``); SIGTERM when done."""
+    port = port or free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "blazar_events.cli", "api", "--port", str(port)],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120  # a bound on a hang, not a performance figure
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"the API did not come up:\n{log.read_text()}"
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+
+
+def all_env_names() -> set[str]:
+    """The environment variable of every option of every section."""
+    return {
+        env_name(section, field)
+        for section, cls in all_sections().items()
+        for field in cls.model_fields
+    }

@@ -34,8 +34,9 @@ from blazar_events.leasestate import to_state_record
 from blazar_events.settings import EventSettings, KafkaSettings
 from blazar_events.statetopic import from_state_topic
 from bridge.metrics import Health, Metrics
-from bridge.pipeline import Delivery, Pipeline
+from bridge.pipeline import Pipeline
 from bridge.settings import BridgeSettings
+from bridge.translation import AmqpMessage
 from stack.layout import KAFKA_BOOTSTRAP
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "blazar"
@@ -100,7 +101,7 @@ def snapshot_peak(kafka: KafkaSettings) -> int:
 
 def bridge_cost(batch: int, rounds: int) -> tuple[float, float]:
     body = (FIXTURES / "v2-lease.event.start_lease.json").read_bytes()
-    deliveries = [Delivery(tag=n, body=body) for n in range(batch)]
+    deliveries = [AmqpMessage(tag=n, body=body) for n in range(batch)]
     pipeline = Pipeline(
         BridgeSettings.load(), KafkaSettings.load(), EventSettings.load(), None,  # type: ignore[arg-type]
         Metrics(), Health(),

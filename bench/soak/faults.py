@@ -14,7 +14,7 @@ from report import Update
 from sinks import Sinks
 from workload import SubDef
 
-from stack import services
+from stack import registry
 from stack.layout import stack_dir as stack_folder
 
 # Tests beside the soak hold the fault lock shared while they use a service; a restart waits
@@ -55,10 +55,10 @@ def to_actions(
                 *(["while c-all's retries are due"] if not soak.sink_up.is_set() else []),
             ]
             started = time.monotonic()
-            if not services.stop_service(fault.target):
+            if not registry.stop_service(fault.target):
                 return f"SKIPPED: {fault.target} is not run by this stack ({stack_folder()})"
             stopped = time.monotonic()
-            services.start_service(fault.target)
+            registry.start_service(fault.target)
             return (
                 f"stopped in {stopped - started:.1f} s, answering again after "
                 f"{time.monotonic() - stopped:.1f} s {', '.join(when)}"

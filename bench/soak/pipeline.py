@@ -28,7 +28,7 @@ from workload import PREFIX, SubDef
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import DeliverySpec, SigningKeys, Subscription
 from blazar_events.triggers import DELIVER_ROUTE, TOKEN_PARAMETER, to_token
-from stack import services
+from stack import registry
 from stack.layout import AMQP_URL, KAFKA_BOOTSTRAP, REDIS_URL, TRANSPORT_URL
 
 PARTITIONS = 6  # as `blazar-events stack up` creates blazar.events
@@ -107,7 +107,7 @@ class Soak:
     def check_services(self) -> None:
         for name in NEEDED:
             try:
-                services.service(name).probe()
+                registry.service(name).probe()
             except Exception as exc:
                 raise SystemExit(
                     f"{name} does not answer ({exc}): `blazar-events stack up`"

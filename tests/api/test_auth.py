@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from api.app import create_app
 from blazar_events.store import SubscriptionStore
-from stack.keystone import KeystoneAdmin
+from stack.identity import KeystoneAdmin
 from tests.api.conftest import SINK, settings
 from tests.conftest import unique_name
 

@@ -11,7 +11,8 @@ import pytest
 
 from blazar_events import components
 from blazar_events.components import GROUP, Command, Component
-from blazar_events.settings import Section, all_sections
+from blazar_events.reference import all_sections
+from blazar_events.settings import Section
 
 CORE = Path(components.__file__).parent
 PACKAGES = ("bridge", "api", "delivery", "functions", "broker", "k8s", "reminders", "stack")

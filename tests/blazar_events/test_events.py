@@ -11,22 +11,9 @@ import pytest
 
 from blazar_events import events
 from blazar_events.errors import NotificationRejected
+from tests.blazar_events.conftest import FIXTURES, MALFORMED, SECRETS, inner, malformed_body
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "blazar"
 BLAZAR = sorted(p for p in FIXTURES.glob("*.json") if p.name.startswith(("v2-", "legacy-", "v1-")))
-MALFORMED: dict[str, Any] = json.loads((FIXTURES / "malformed.json").read_text())
-SECRETS = ("b442a580b9504ababf305bf2b4c49512", "gAAAAABfake-token")
-
-
-def inner(path: Path) -> dict[str, Any]:
-    """The oslo message dict of a fixture, read independently of the code under test."""
-    body = json.loads(path.read_text())
-    return json.loads(body["oslo.message"]) if "oslo.message" in body else body
-
-
-def malformed_body(name: str) -> bytes:
-    value = MALFORMED[name]
-    return value.encode() if isinstance(value, str) else json.dumps(value).encode()
 
 
 def keys_anywhere(value: Any) -> set[str]:
@@ -196,31 +183,6 @@ def test_a_missing_project_is_rejected_because_tenant_isolation_needs_it() -> No
     with pytest.raises(NotificationRejected) as caught:
         events.to_cloudevent(message)
     assert caught.value.reason == "missing-project-id"
-
-
-@pytest.mark.parametrize("name", sorted(MALFORMED))
-def test_a_redacted_rejected_body_keeps_no_secret(name: str) -> None:
-    assert not any(s.encode() in events.redact_body(malformed_body(name)) for s in SECRETS)
-
-
-@pytest.mark.parametrize(
-    "path", [FIXTURES / "v2-lease.create.json", FIXTURES / "v1-lease.event.end_lease.json"]
-)
-def test_redaction_keeps_the_shape_of_a_parseable_body(path: Path) -> None:
-    body = json.loads(events.redact_body(path.read_bytes()))
-    redacted = json.loads(body["oslo.message"]) if "oslo.message" in body else body
-    original = inner(path)
-    assert redacted["payload"]["trust_id"] == events.REDACTED
-    assert redacted["message_id"] == original["message_id"]
-    if original["_context_auth_token"]:
-        assert redacted["_context_auth_token"] == events.REDACTED
-
-
-def test_redaction_by_pattern_covers_garbled_bodies() -> None:
-    raw = (FIXTURES / "v2-lease.create.json").read_bytes()[:-40]  # truncated: no longer JSON
-    redacted = events.redact_body(raw)
-    assert not any(s.encode() in redacted for s in SECRETS)
-    assert b"lease.create" in redacted
 
 
 def test_an_event_type_that_is_not_a_dotted_name_is_rejected() -> None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from api.settings import ApiSettings
 from blazar_events import egress, renames
 from blazar_events.errors import ConfigurationError
-from blazar_events.settings import CONFIG_FILE_ENV, EgressSettings, Section, TriggerSettings
+from blazar_events.settings import EgressSettings, Section, TriggerSettings
 from bridge.settings import BridgeSettings
 from broker.settings import BrokerSettings
 from delivery.settings import DeliverySettings
@@ -24,19 +24,10 @@ from k8s.settings import OperatorSettings
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("BLAZAR_EVENTS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setattr("blazar_events.settings.DEFAULT_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setattr(renames, "_said", set())  # each test sees its own warnings
-
-
-@pytest.fixture
-def ini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "blazar-events.conf"
-    monkeypatch.setenv(CONFIG_FILE_ENV, str(path))
-    return path
+def each_test_sees_its_own_warnings(
+    clean_environment: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(renames, "_said", set())
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bridge.consumer import NotificationQueue, to_kombu_url
-from bridge.pipeline import Delivery
 from bridge.settings import BridgeSettings
+from bridge.translation import AmqpMessage
 from tests.bridge.conftest import Route, publish_raw
 
 
@@ -57,7 +57,7 @@ def test_without_a_batch_wait_a_backlog_is_still_taken_in_batches(route: Route) 
     queue = NotificationQueue(route.bridge_settings(batch_wait=0, prefetch=1000))
     queue.connect()
     try:
-        batches: list[list[Delivery]] = []
+        batches: list[list[AmqpMessage]] = []
         while sum(len(batch) for batch in batches) < count:
             batch = queue.collect(500, first_wait=30, batch_wait=0)
             assert batch, "the backlog stopped arriving"

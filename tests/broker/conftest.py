@@ -18,7 +18,7 @@ from kafka.structs import TopicPartition
 from blazar_events.records import from_record, to_record
 from blazar_events.settings import KafkaSettings
 from blazar_events.store import SubscriptionStore
-from broker.router import Router
+from broker.assembly import Broker
 from broker.settings import BrokerSettings
 from delivery.settings import DeliverySettings
 from stack.sink import Sink
@@ -26,8 +26,8 @@ from tests.conftest import unique_name
 
 
 class RunningBroker:
-    def __init__(self, router: Router) -> None:
-        self.router = router
+    def __init__(self, assembly: Broker) -> None:
+        self.assembly = assembly
         self._loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
         self._started = threading.Event()
@@ -44,10 +44,10 @@ class RunningBroker:
 
     async def _main(self) -> None:
         self._stop = asyncio.Event()
-        await self.router.start()
+        await self.assembly.start()
         self._started.set()
         await self._stop.wait()
-        await self.router.stop()
+        await self.assembly.stop()
 
     def start(self) -> RunningBroker:
         self._thread.start()
@@ -88,10 +88,10 @@ def start_broker(
             group_id=group, **{"shutdown_grace": 2.0, "commit_interval": 0.2, **overrides}
         )
         delivery = DeliverySettings.load(allowed_networks=["127.0.0.0/8"])
-        router = Router(
+        assembly = Broker(
             settings, delivery, kafka_settings, store, aioredis.Redis.from_url(redis_url)
         )
-        broker = RunningBroker(router).start()
+        broker = RunningBroker(assembly).start()
         running.append(broker)
         return broker
 

@@ -56,6 +56,6 @@ def test_a_dead_letter_too_large_for_kafka_is_written_without_its_data(
     assert by_id["big"].get_extension("subscriptionid") == sub_id
     assert by_id["after"].get_data() == fixture.get_data()
     deadline = time.monotonic() + 30
-    while broker.router.tracker.in_progress and time.monotonic() < deadline:
+    while broker.assembly.tracker.in_progress and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert broker.router.tracker.in_progress == 0
+    assert broker.assembly.tracker.in_progress == 0

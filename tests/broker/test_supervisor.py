@@ -87,22 +87,22 @@ def test_a_crashed_task_of_a_real_broker_turns_healthz_503_with_its_name(
     start_broker: Callable[..., RunningBroker],
 ) -> None:
     broker = start_broker()
-    router = broker.router
-    ok, details = router.health()
+    assembly = broker.assembly
+    ok, details = assembly.health()
     assert ok, details
 
     def broken() -> None:
         raise RuntimeError("lanes bookkeeping broke")
 
-    router.dispatcher.forget_idle_lanes = broken  # type: ignore[method-assign]
+    assembly.dispatcher.forget_idle_lanes = broken  # type: ignore[method-assign]
     deadline = time.monotonic() + 30
-    while router.health()[0] and time.monotonic() < deadline:
+    while assembly.health()[0] and time.monotonic() < deadline:
         time.sleep(0.1)
-    ok, details = router.health()
+    ok, details = assembly.health()
     assert not ok
     assert "lanes bookkeeping broke" in details["tasks"]["metrics"]
     assert details["tasks"]["retry-poller"] == "ok"
-    failing = router.metrics.registry.get_sample_value(
+    failing = assembly.metrics.registry.get_sample_value(
         "blazar_events_broker_task_failing", {"task": "metrics"}
     )
     assert failing == 1
@@ -129,16 +129,16 @@ def test_a_kafka_consumer_that_fails_is_rebuilt_and_delivers(
     to_subscription(store, sink.url("a"), project_id="*")
     broker = start_broker()
     deadline = time.monotonic() + 30
-    while broker.router.health()[0] and time.monotonic() < deadline:
+    while broker.assembly.health()[0] and time.monotonic() < deadline:
         time.sleep(0.05)
-    ok, details = broker.router.health()  # shown until it has run 30 s without crashing
+    ok, details = broker.assembly.health()  # shown until it has run 30 s without crashing
     assert not ok and "bootstrap broker unreachable" in details["kafka"]
 
     event = from_fixture("v2-lease.event.start_lease.json")
     publish(event)
     [received] = sink.wait_for(lambda r: len(r) >= 1, timeout=60)
     assert received.headers["webhook-id"] == event.get_id()
-    restarts = broker.router.metrics.registry.get_sample_value(
+    restarts = broker.assembly.metrics.registry.get_sample_value(
         "blazar_events_broker_task_restarts_total", {"task": "kafka-consumer"}
     )
     assert restarts == 1

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from blazar_events.settings import Section, all_sections
+from blazar_events.reference import all_sections
+from blazar_events.settings import Section
 from tests.charts.render import CHART, REQUIRED, helm, merged, notes, render
 from tests.k8s.validation import CRD_FILE, object_errors
 

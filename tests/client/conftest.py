@@ -12,11 +12,8 @@ import io
 import json
 import logging
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,7 +27,8 @@ import redis
 from cryptography.fernet import Fernet
 
 from blazar_events_client import SERVICE_TYPE
-from stack.keystone import KeystoneAdmin
+from stack.identity import KeystoneAdmin
+from tests.conftest import api_process
 
 OPENSTACK = str(Path(sys.executable).parent / "openstack")
 
@@ -150,20 +148,11 @@ def openstack_process(user: User, *args: str) -> Result:
     return Result(done.returncode, done.stdout, done.stderr)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def events_api(keystone: KeystoneAdmin, redis_url: str, tmp_path_factory: Any) -> Iterator[str]:
     """`blazar-events api` in keystone mode, as a cloud runs it (one worker: CPU is shared)."""
-    port = _free_port()
     prefix = f"blazar-events-osc-{uuid.uuid4().hex[:12]}"
-    log = tmp_path_factory.mktemp("api") / "api.log"
     env = {
-        **os.environ,
         "BLAZAR_EVENTS_REDIS_URL": redis_url,
         "BLAZAR_EVENTS_REDIS_KEY_PREFIX": prefix,
         "BLAZAR_EVENTS_REDIS_SECRETS_KEYS": Fernet.generate_key().decode(),
@@ -175,29 +164,10 @@ def events_api(keystone: KeystoneAdmin, redis_url: str, tmp_path_factory: Any) -
         "BLAZAR_EVENTS_API_ALLOWED_NETWORKS": "10.0.0.0/8",
         "BLAZAR_EVENTS_API_WORKERS": "1",
     }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "blazar_events.cli", "api", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, f"the API did not come up:\n{log.read_text()}"
-            time.sleep(0.1)
-        yield url
+        with api_process(env, tmp_path_factory.mktemp("api") / "api.log") as url:
+            yield url
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
         client = redis.Redis.from_url(redis_url)
         for key in client.scan_iter(match=f"{prefix}*", count=500):
             client.delete(key)

@@ -19,7 +19,7 @@ import pytest
 from kafka import KafkaConsumer
 
 from blazar_events.store import SubscriptionStore
-from stack.blazar import demo_account
+from stack.blazar_setup import demo_account
 from stack.identity import Account
 from stack.leases import Leases, next_minute
 from stack.sink import Received, Sink

@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 
 from blazar_events.cli import COMMAND_ENV, commands
-from blazar_events.settings import ENV_PREFIX, all_env_names
+from blazar_events.settings import ENV_PREFIX
+from tests.conftest import all_env_names
 
 FUNC = yaml.safe_load((Path(__file__).parents[2] / "functions" / "func.yaml").read_text())
 TOP_LEVEL = {"specVersion", "name", "domain", "runtime", "registry", "image", "namespace",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from stack.kubeapiserver import ca_file
 from stack.layout import KUBE_APISERVER_URL
 from tests.charts.render import REQUIRED
 from tests.charts.test_install import _helm, _install
+from tests.conftest import free_port
 from tests.k8s.kube import Kube
 
 pytestmark = pytest.mark.kube
@@ -47,12 +47,6 @@ TOKEN_KEY = "operator-test-token-key-of-32-bytes-at-least"
 def subscriber_path(sub_id: str) -> str:
     """The function's path for one subscription, with the token only the key can make."""
     return f"/subscriptions/{sub_id}?token={to_token(TOKEN_KEY.encode(), sub_id, DELIVER_ROUTE)}"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:
@@ -140,7 +134,7 @@ def operator(kube: Kube, redis_url: str) -> Iterator[Operator]:
                 "BLAZAR_EVENTS_REDIS_URL": redis_url,
                 "BLAZAR_EVENTS_REDIS_KEY_PREFIX": prefix,
                 "BLAZAR_EVENTS_TRIGGER_NAMESPACE": release_ns,
-                "BLAZAR_EVENTS_OPERATOR_PORT": str(_free_port()),
+                "BLAZAR_EVENTS_OPERATOR_PORT": str(free_port()),
                 # Knative mode: the key of the Triggers' capability tokens, as the chart's
                 # Secret gives it (the operator refuses to start without one).
                 "BLAZAR_EVENTS_OPERATOR_TOKEN_KEY": TOKEN_KEY,

@@ -8,7 +8,7 @@ import subprocess
 
 import httpx
 
-from stack import blazar, rabbitmq
+from stack import blazar_setup, rabbitmq
 from stack.identity import Account
 from stack.layout import BLAZAR_URL
 from stack.leases import Leases
@@ -17,20 +17,7 @@ from tests.conftest import _require
 
 def tenant() -> Account:
     _require("blazar-api")
-    return blazar.demo_account()
-
-
-def test_the_catalog_names_blazar_as_the_reservation_service() -> None:
-    account = tenant()
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": account.username, "domain": {"id": "default"}, "password": account.password}}},
-        "scope": {"project": {"id": account.project_id}}}}  # fmt: skip
-    answer = httpx.post(f"{account.auth_url}/auth/tokens", json=body, timeout=30)
-    answer.raise_for_status()
-    catalog = answer.json()["token"]["catalog"]
-    urls = {e["url"] for s in catalog if s["type"] == "reservation" for e in s["endpoints"]}
-    assert urls == {f"{BLAZAR_URL}/v1"}
-    assert f"OS_PROJECT_NAME={account.project_name}" in blazar.demo_openrc().read_text()
+    return blazar_setup.demo_account()
 
 
 def test_the_tenant_lists_its_leases_and_a_stranger_is_refused() -> None:

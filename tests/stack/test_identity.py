@@ -6,8 +6,7 @@ from keystoneauth1 import session
 from keystoneauth1.identity import v3
 
 from blazar_events_client import SERVICE_TYPE, Client
-from stack.identity import EVENTS_API_URL, EVENTS_SERVICE_TYPE, register_events_api
-from stack.keystone import KeystoneAdmin
+from stack.identity import EVENTS_API_URL, EVENTS_SERVICE_TYPE, KeystoneAdmin, register_events_api
 
 
 def test_the_stack_registers_the_api_where_the_client_looks(keystone: KeystoneAdmin) -> None:

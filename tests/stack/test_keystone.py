@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from stack.keystone import KeystoneAdmin
+from stack.identity import KeystoneAdmin
 
 
 def test_keystone_admin_token_validates(keystone: KeystoneAdmin) -> None:

@@ -11,6 +11,7 @@ import pytest
 from stack.errors import StackError
 from stack.process import ManagedProcess
 from stack.service import Service
+from tests.conftest import free_port
 
 
 @pytest.fixture(autouse=True)
@@ -47,19 +48,13 @@ def _service(port: int, script: str) -> Service:
     return Fake()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_a_taken_port_is_named_in_the_error(listening_port: int) -> None:
     with pytest.raises(StackError, match=f"127.0.0.1:{listening_port} is taken"):
         _service(listening_port, "sleep 60").start()
 
 
 def test_a_server_that_exits_fails_at_once_with_its_log() -> None:
-    service = _service(_free_port(), "echo 'cannot open the data dir' >&2; exit 3")
+    service = _service(free_port(), "echo 'cannot open the data dir' >&2; exit 3")
     with pytest.raises(StackError, match="exited during start-up") as error:
         service.start()
     assert "cannot open the data dir" in error.value.message

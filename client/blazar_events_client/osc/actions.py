@@ -8,7 +8,7 @@ from typing import Any
 
 from osc_lib.command import command
 
-from blazar_events_client.osc.subscriptions import client_of
+from blazar_events_client.osc.commands import OnSubscription, add_subscription_argument, client_of
 from blazar_events_client.osc.views import headings, to_rows, to_show
 
 DELIVERY_FIELDS = (
@@ -16,23 +16,16 @@ DELIVERY_FIELDS = (
 )  # fmt: skip
 
 
-def _subscription_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("subscription", metavar="<subscription>", help="Subscription ID")
-
-
-class RotateSecret(command.ShowOne):
+class RotateSecret(OnSubscription):
     """Give a subscription a new signing secret (printed this once)"""
 
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        _subscription_argument(parser)
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--grace-period",
             metavar="<duration>",
             help="How long the previous secret keeps signing too, an ISO 8601 duration such "
             "as PT1H (default: the service's, 24 hours unless configured)",
         )
-        return parser
 
     def take_action(self, parsed: argparse.Namespace) -> tuple[Any, Any]:
         rotated = client_of(self).rotate_secret(
@@ -41,24 +34,17 @@ class RotateSecret(command.ShowOne):
         return to_show(rotated, with_secret=True)
 
 
-class SendTestEvent(command.ShowOne):
+class SendTestEvent(OnSubscription):
     """Have the service send a test event to the subscription's endpoint"""
-
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        _subscription_argument(parser)
-        return parser
 
     def take_action(self, parsed: argparse.Namespace) -> tuple[Any, Any]:
         return to_show(client_of(self).send_test_event(parsed.subscription))
 
 
-class Replay(command.ShowOne):
+class Replay(OnSubscription):
     """Deliver again the subscription's events of a past time window"""
 
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        _subscription_argument(parser)
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--since",
             metavar="<time>",
@@ -68,7 +54,6 @@ class Replay(command.ShowOne):
         parser.add_argument(
             "--until", metavar="<time>", help="End of the window, exclusive (default: now)"
         )
-        return parser
 
     def take_action(self, parsed: argparse.Namespace) -> tuple[Any, Any]:
         accepted = client_of(self).replay(parsed.subscription, parsed.since, parsed.until)
@@ -80,7 +65,7 @@ class ListDeliveries(command.Lister):
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
-        _subscription_argument(parser)
+        add_subscription_argument(parser)
         parser.add_argument(
             "--limit", type=int, metavar="<count>", help="At most this many attempts"
         )

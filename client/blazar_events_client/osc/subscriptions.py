@@ -9,21 +9,15 @@ from typing import Any
 from osc_lib import exceptions
 from osc_lib.command import command
 
-from blazar_events_client.client import Client
 from blazar_events_client.errors import ClientError
 from blazar_events_client.osc import options
+from blazar_events_client.osc.commands import OnSubscription, client_of
 from blazar_events_client.osc.views import headings, to_rows, to_show
 
 log = logging.getLogger(__name__)
 
 LIST_FIELDS = ("id", "name", "project_id", "lease_id", "types", "sink", "status")
 LONG_FIELDS = (*LIST_FIELDS, "filters", "description", "owner", "created_at", "updated_at")
-
-
-def client_of(cmd: command.Command) -> Client:
-    # OSC sets the attribute from the plugin's API_NAME, out of mypy's sight.
-    result: Client = getattr(cmd.app.client_manager, "reservation_events")  # noqa: B009
-    return result
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -149,24 +143,17 @@ class ListSubscriptions(command.Lister):
         return headings(fields), to_rows(found, fields)
 
 
-class ShowSubscription(command.ShowOne):
+class ShowSubscription(OnSubscription):
     """Show a subscription (never its secret)"""
-
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        parser.add_argument("subscription", metavar="<subscription>", help="Subscription ID")
-        return parser
 
     def take_action(self, parsed: argparse.Namespace) -> tuple[Any, Any]:
         return to_show(client_of(self).get_subscription(parsed.subscription))
 
 
-class SetSubscription(command.ShowOne):
+class SetSubscription(OnSubscription):
     """Change a subscription (only what the options name)"""
 
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        parser.add_argument("subscription", metavar="<subscription>", help="Subscription ID")
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
         _add_common(parser)
         parser.add_argument(
             "--all-types", action="store_true", help="Receive every event type (clears --type)"
@@ -193,7 +180,6 @@ class SetSubscription(command.ShowOne):
             metavar="<version>",
             help="Change it only if it is still at this version (else HTTP 412)",
         )
-        return parser
 
     def take_action(self, parsed: argparse.Namespace) -> tuple[Any, Any]:
         changes = _body(parsed)

@@ -3,11 +3,9 @@ request into addressed records on the events topic, for the subscription's lease
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-import redis
 from cloudevents.core.base import BaseCloudEvent
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
@@ -34,13 +32,6 @@ def lease_record(fixture: str, lease_id: str | None = None) -> KafkaRecord:
     event = events.to_cloudevent(message)
     assert event is not None
     return to_state_record(records.to_record(event))
-
-
-@pytest.fixture
-def store(redis_url: str, redis_prefix: str) -> Iterator[SubscriptionStore]:
-    client = redis.Redis.from_url(redis_url)
-    yield SubscriptionStore(client, redis_prefix)
-    client.close()
 
 
 @pytest.fixture

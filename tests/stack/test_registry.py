@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from stack.keystone import KeystoneAdmin
-from stack.services import NAMES
+from stack.identity import KeystoneAdmin
+from stack.registry import NAMES
 
 
 def _stack(*args: str) -> subprocess.CompletedProcess[str]:

@@ -68,7 +68,7 @@ def to_lease(event: BaseCloudEvent) -> str:
     return str(key)
 
 
-class Router:
+class Broker:
     def __init__(
         self,
         settings: BrokerSettings,

@@ -167,7 +167,7 @@ def test_offsets_are_committed_once_deliveries_settle(
 
     consumer = KafkaConsumer(
         bootstrap_servers=kafka_settings.bootstrap_servers,
-        group_id=broker.router.settings.group_id,
+        group_id=broker.assembly.settings.group_id,
         enable_auto_commit=False,
     )
     try:
@@ -203,7 +203,7 @@ def test_new_subscriptions_test_and_replay_requests(
 # A filter that raises when evaluated (int() of more than 4,300 digits), written to the store
 # directly as a bus producer or an older API could have.
 REPLAYED = 150
-REPLAY_WINDOW = 32  # broker.router.REPLAY_WINDOW, the replayed events one replay may hold
+REPLAY_WINDOW = 32  # broker.assembly.REPLAY_WINDOW, the replayed events one replay may hold
 
 RAISING = {"sql": "INT(CONCAT_WS('" + "9" * 2000 + "','1','1','1','1','1')) > 1"}
 
@@ -239,14 +239,14 @@ def test_a_filter_that_raises_is_recorded_on_its_subscription_and_hurts_no_one_e
     while not store.deliveries(broken) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert store.deliveries(broken)[0]["outcome"] == "error"
-    errors = broker.router.metrics.registry.get_sample_value(
+    errors = broker.assembly.metrics.registry.get_sample_value(
         "blazar_events_broker_errors_total", {"stage": "match"}
     )
     assert errors is not None and errors >= 8  # the project's events, each counted
 
     consumer = KafkaConsumer(
         bootstrap_servers=kafka_settings.bootstrap_servers,
-        group_id=broker.router.settings.group_id,
+        group_id=broker.assembly.settings.group_id,
         enable_auto_commit=False,
     )
     try:  # every record settled: the committed offset is past them all
@@ -300,7 +300,7 @@ def test_an_ordered_subscription_answering_503_holds_no_offset_and_keeps_its_ord
 
     # Every record is settled while the ordered sink refuses them all: its deliveries wait
     # in its own durable queue, not in front of the committed offset.
-    assert committed(kafka_settings, broker.router.settings.group_id, len(events)) == len(events)
+    assert committed(kafka_settings, broker.assembly.settings.group_id, len(events)) == len(events)
     assert len({r.headers["webhook-id"] for r in sink.requests("ok")}) == len(events)
 
     refused = len(sink.requests("ordered"))
@@ -337,7 +337,7 @@ def test_a_replay_goes_past_a_record_nested_too_deep(
         producer.close()
     publish(after)
     deadline = time.monotonic() + 30  # routed live first, to no one: only a replay brings them
-    while broker.router.metrics.records._value.get() < 3 and time.monotonic() < deadline:
+    while broker.assembly.metrics.records._value.get() < 3 and time.monotonic() < deadline:
         time.sleep(0.1)
     late, _ = to_subscription(store, sink.url("late"), project_id="*")
 
@@ -355,7 +355,7 @@ def test_a_replay_holds_a_bounded_number_of_events_in_the_broker(
     holding every replayed event in memory at once (a week of a busy cloud's events, for
     one tenant's request)."""
     broker = start_broker(queue_size=2, concurrency=1)
-    dispatcher = broker.router.dispatcher
+    dispatcher = broker.assembly.dispatcher
     peak = [0]
     spawn = dispatcher._spawn
 
@@ -369,7 +369,7 @@ def test_a_replay_holds_a_bounded_number_of_events_in_the_broker(
     for event in events:
         publish(event)
     deadline = time.monotonic() + 60  # routed live first, to no one: only the replay brings them
-    while broker.router.metrics.records._value.get() < REPLAYED and time.monotonic() < deadline:
+    while broker.assembly.metrics.records._value.get() < REPLAYED and time.monotonic() < deadline:
         time.sleep(0.1)
     sub_id, _ = to_subscription(store, sink.url("slow"), project_id="*")
     sink.answer_always("slow", HANG)
@@ -378,7 +378,7 @@ def test_a_replay_holds_a_bounded_number_of_events_in_the_broker(
 
     # Every replayed event is either in the lane (one hangs, two wait) or in the schedule.
     deadline = time.monotonic() + 60
-    backlog = broker.router.schedule.schedule_key
+    backlog = broker.assembly.schedule.schedule_key
     while store.client.zcard(backlog) < REPLAYED - 3 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert store.client.zcard(backlog) >= REPLAYED - 3  # more once the hung attempt times out
@@ -403,9 +403,9 @@ def test_after_a_reload_the_broker_signs_with_the_stored_secret(
     new_keys = keys.rotated(timedelta(0))
     store.client.set(f"{store.prefix}:keys:{sub_id}", new_keys.model_dump_json())
     sink.verify_with("rotated", new_keys.current)
-    loop = broker.router._loop
+    loop = broker.assembly._loop
     assert loop is not None
-    loop.call_soon_threadsafe(broker.router._on_snapshot, store.all())
+    loop.call_soon_threadsafe(broker.assembly._on_snapshot, store.all())
     second = renamed(first, 2)
     publish(second)
 
@@ -421,7 +421,7 @@ def test_a_filter_that_raises_during_a_replay_is_recorded_on_its_subscription(
     before = datetime.now(UTC) - timedelta(seconds=5)
     publish(from_fixture(START))
     deadline = time.monotonic() + 30  # routed live first, to no one: only the replay sees it
-    while broker.router.metrics.records._value.get() < 1 and time.monotonic() < deadline:
+    while broker.assembly.metrics.records._value.get() < 1 and time.monotonic() < deadline:
         time.sleep(0.1)
     broken, _ = to_subscription(store, sink.url("broken"), project_id="*", filters=[RAISING])
 

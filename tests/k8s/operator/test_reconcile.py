@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 
 from blazar_events.errors import NotFound
 from blazar_events.store import SubscriptionStore
@@ -32,13 +30,6 @@ from tests.k8s.cluster import MemoryCluster
 from tests.k8s.validation import ROOT, load_documents, object_errors
 
 NS = "blazar-events"
-
-
-@pytest.fixture
-def store(redis_url: str, redis_prefix: str) -> Iterator[SubscriptionStore]:
-    client = redis.Redis.from_url(redis_url)
-    yield SubscriptionStore(client, redis_prefix)
-    client.close()
 
 
 @pytest.fixture
@@ -247,18 +238,6 @@ def test_sync_routes_api_subscriptions_and_recreates_a_trigger_deleted_by_hand(
     assert cluster.triggers[(NS, trigger_name(made_by_api.id))] == reconciler.trigger(made_by_api)
 
 
-def test_sync_removes_the_trigger_of_a_deleted_or_disabled_api_subscription(
-    reconciler: Reconciler, store: SubscriptionStore, cluster: MemoryCluster
-) -> None:
-    gone, disabled = _api_subscription(store), _api_subscription(store)
-    reconciler.sync()
-    store.delete(gone.id)
-    store.set_status(disabled.id, "DISABLED", "the sink answered 410")
-    _, deleted = reconciler.sync()
-    assert deleted == sorted([trigger_name(gone.id), trigger_name(disabled.id)])
-    assert cluster.triggers == {}
-
-
 def test_standalone_mode_stores_without_triggers(
     store: SubscriptionStore, cluster: MemoryCluster
 ) -> None:
@@ -347,26 +326,6 @@ def test_turning_the_dedicated_function_off_or_deleting_removes_it(
     reconciler.sync()
     assert (NS, f"blazar-fn-{sub_id}") not in cluster.functions
     assert (NS, "blazar-events-function") in cluster.functions  # the shared one stays
-
-
-def test_an_api_subscription_that_asks_for_its_own_function_gets_one(
-    reconciler: Reconciler, store: SubscriptionStore, cluster: MemoryCluster
-) -> None:
-    cluster.apply_function(_chart_function())
-    body = SubscriptionInput.model_validate(
-        {"sink": "https://api-made.example.org/", "dedicated_function": True}
-    )
-    sub = store.create(Subscription.from_input(body, project_id="p-other"), SigningKeys.generate())
-    reconciler.route(sub.id)  # what the change feed triggers
-    assert (NS, f"blazar-fn-{sub.id}") in cluster.functions
-    uri = cluster.triggers[(NS, trigger_name(sub.id))]["spec"]["subscriber"]["uri"]
-    assert uri.startswith(f"http://blazar-fn-{sub.id}.{NS}.svc.cluster.local/")
-
-    store.update(sub.model_copy(update={"dedicated_function": False}))
-    reconciler.sync()
-    assert (NS, f"blazar-fn-{sub.id}") not in cluster.functions
-    uri = cluster.triggers[(NS, trigger_name(sub.id))]["spec"]["subscriber"]["uri"]
-    assert uri.startswith(reconciler.target.function_url)
 
 
 @pytest.mark.parametrize(
