@@ -61,6 +61,9 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["IDENTITY_URI"] = settings.keystone_auth_url
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    # An id holding an escaped "/" (%2F) decodes to an empty segment; werkzeug would answer
+    # that with a 308 to a merged path, outside Blazar's error shape. It is a 404 here.
+    app.url_map.merge_slashes = False
     app.extensions[EXTENSION] = Services(
         settings,
         store,

@@ -142,3 +142,13 @@ def test_hostile_snapshot_requests_are_refused_in_blazars_shape_and_queue_nothin
         assert response.json is not None and set(response.json) == ERROR_KEYS
         assert response.json["error_code"] == response.status_code
         assert queued == []
+
+
+def test_an_id_holding_an_escaped_slash_is_a_404_in_blazars_shape(
+    store: SubscriptionStore,
+) -> None:
+    # Found by the hypothesis test above: werkzeug decodes %2F and answered 308 to a merged path.
+    client = create_app(api_settings(), store=store).test_client()
+    response = client.post("/v1/subscriptions/a%2F/snapshot", headers=MEMBER_A)
+    assert response.status_code == 404
+    assert response.json is not None and set(response.json) == ERROR_KEYS
