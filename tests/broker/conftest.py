@@ -18,6 +18,8 @@ from blazar_events.records import from_record, to_record
 from blazar_events.settings import KafkaSettings
 from blazar_events.statetopic import headers_of
 from blazar_events.store import SubscriptionStore
+from broker.consumer import KafkaSource, Record
+from broker.offsets import OffsetTracker, Settle
 from broker.router import Router
 from broker.settings import BrokerSettings
 from delivery.settings import DeliverySettings
@@ -106,15 +108,16 @@ def send(
     value: bytes,
     key: bytes | None = None,
     headers: list[tuple[str, bytes]] | None = None,
+    partition: int = -1,
 ) -> None:
-    """One record, confirmed by Kafka (raises if it was refused)."""
+    """One record (to ``partition``, or the partitioner's), confirmed by Kafka."""
     failed: list[KafkaError] = []
 
     def confirmed(error: KafkaError | None, _: Message) -> None:
         if error is not None:
             failed.append(error)
 
-    producer.produce(topic, value, key, headers=headers, on_delivery=confirmed)
+    producer.produce(topic, value, key, partition, headers=headers, on_delivery=confirmed)
     assert producer.flush(30) == 0, "Kafka did not confirm the record in 30 s"
     if failed:
         raise KafkaException(failed[0])
@@ -173,6 +176,56 @@ def read_topic(
     finally:
         consumer.close()
     return found
+
+
+class RunningSource:
+    """A KafkaSource polling in a thread; every record handed on starts one delivery,
+    whose settle is kept here (in offset order) for the test to call."""
+
+    def __init__(self, kafka: KafkaSettings, **overrides: object) -> None:
+        self.tracker = OffsetTracker()
+        self.settings = BrokerSettings.load(
+            **{"group_id": unique_name("consumer"), "commit_interval": 0.1, **overrides}
+        )
+        self.records: list[Record] = []
+        self.settles: list[Settle] = []
+        self.settle_of: dict[tuple[int, int], Settle] = {}  # by (partition, offset)
+        self.source = KafkaSource(kafka, self.settings, self.tracker, self._deliver)
+        self.thread = threading.Thread(target=self.source.consume, daemon=True)
+
+    def _deliver(self, records: list[Record]) -> None:
+        for record in records:
+            slot = self.tracker.start(record.topic, record.partition, record.offset, 1)
+            assert slot is not None
+            self.settles.append(self.tracker.settle(slot))
+            self.settle_of[(record.partition, record.offset)] = self.settles[-1]
+        self.records.extend(records)
+
+    def wait_for(self, count: int, timeout: float = 60) -> list[Record]:
+        deadline = time.monotonic() + timeout
+        while len(self.records) < count:
+            assert time.monotonic() < deadline, f"{len(self.records)} of {count} records"
+            assert self.source.error is None, self.source.error
+            time.sleep(0.05)
+        return self.records
+
+
+@pytest.fixture
+def running(kafka_bootstrap: str) -> Iterator[Callable[..., RunningSource]]:
+    """KafkaSources started on a topic (``group=``: in that consumer group)."""
+    started: list[RunningSource] = []
+
+    def start(topic: str, **overrides: object) -> RunningSource:
+        kafka = KafkaSettings.load(bootstrap_servers=[kafka_bootstrap], topic=topic)
+        run = RunningSource(kafka, **overrides)
+        run.thread.start()
+        started.append(run)
+        return run
+
+    yield start
+    for run in started:
+        run.source.close(30)
+        run.thread.join(30)
 
 
 @pytest.fixture

@@ -2,71 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from blazar_events.settings import KafkaSettings
-from broker.consumer import KafkaSource, Record
-from broker.offsets import OffsetTracker, Settle
-from broker.settings import BrokerSettings
-from tests.broker.conftest import committed, send
+from tests.broker.conftest import RunningSource, committed, send
 from tests.conftest import unique_name
 
 
-class Running:
-    """A KafkaSource polling in a thread; every record handed on starts one delivery,
-    whose settle is kept here (in offset order) for the test to call."""
-
-    def __init__(self, kafka: KafkaSettings, **overrides: object) -> None:
-        self.tracker = OffsetTracker()
-        self.settings = BrokerSettings.load(
-            group_id=unique_name("consumer"), **{"commit_interval": 0.1, **overrides}
-        )
-        self.records: list[Record] = []
-        self.settles: list[Settle] = []
-        self.source = KafkaSource(kafka, self.settings, self.tracker, self._deliver)
-        self.thread = threading.Thread(target=self.source.consume, daemon=True)
-
-    def _deliver(self, records: list[Record]) -> None:
-        for record in records:
-            slot = self.tracker.start(record.topic, record.partition, record.offset, 1)
-            assert slot is not None
-            self.settles.append(self.tracker.settle(slot))
-        self.records.extend(records)
-
-    def wait_for(self, count: int, timeout: float = 60) -> list[Record]:
-        deadline = time.monotonic() + timeout
-        while len(self.records) < count:
-            assert time.monotonic() < deadline, f"{len(self.records)} of {count} records"
-            assert self.source.error is None, self.source.error
-            time.sleep(0.05)
-        return self.records
-
-
-@pytest.fixture
-def running(kafka_bootstrap: str) -> Iterator[Callable[..., Running]]:
-    started: list[Running] = []
-
-    def start(topic: str, **overrides: object) -> Running:
-        kafka = KafkaSettings.load(bootstrap_servers=[kafka_bootstrap], topic=topic)
-        run = Running(kafka, **overrides)
-        run.thread.start()
-        started.append(run)
-        return run
-
-    yield start
-    for run in started:
-        run.source.close(30)
-        run.thread.join(30)
-
-
 def test_records_are_handed_on_whole_and_only_settled_ones_committed(
-    kafka_bootstrap: str, kafka_topic: str, running: Callable[..., Running]
+    kafka_bootstrap: str, kafka_topic: str, running: Callable[..., RunningSource]
 ) -> None:
     run = running(kafka_topic)
     producer = Producer({"bootstrap.servers": kafka_bootstrap})
@@ -94,7 +41,7 @@ def test_records_are_handed_on_whole_and_only_settled_ones_committed(
 
 
 def test_consumption_pauses_while_too_many_records_are_in_progress(
-    kafka_bootstrap: str, kafka_topic: str, running: Callable[..., Running]
+    kafka_bootstrap: str, kafka_topic: str, running: Callable[..., RunningSource]
 ) -> None:
     run = running(kafka_topic, max_pending_records=3)
     producer = Producer({"bootstrap.servers": kafka_bootstrap})
@@ -112,7 +59,7 @@ def test_consumption_pauses_while_too_many_records_are_in_progress(
 
 
 def test_a_topic_created_after_the_consumer_started_is_read(
-    kafka_bootstrap: str, running: Callable[..., Running]
+    kafka_bootstrap: str, running: Callable[..., RunningSource]
 ) -> None:
     """kafka-python's member that joined before its topic existed got no partition for
     minutes (the broker waited for the topic before joining); librdkafka finds it."""
