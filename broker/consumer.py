@@ -92,7 +92,7 @@ class KafkaSource:
         self._consumer: Consumer | None = None
         self._paused: set[Key] = set()
         self.handover = Handover(
-            tracker, ledger, settings.revoke_grace, self._closing, self._commit
+            tracker, ledger, settings.revoke_grace, self._closing, self._commit_now
         )
 
     @property
@@ -156,6 +156,7 @@ class KafkaSource:
                 "session.timeout.ms": session_ms,
                 "heartbeat.interval.ms": max(1000, session_ms // 3),
                 "max.poll.interval.ms": max(60_000, session_ms),
+                "on_commit": self._committed,
             }
         )
 
@@ -187,7 +188,7 @@ class KafkaSource:
             if ledger is not None and ledger.due(now):
                 assigned = list(keys_of(consumer.assignment()))
                 ledger.write(self.tracker.progress(assigned), now)
-        self.commit()
+        self._commit_now(consumer, keys_of(consumer.assignment()))
 
     def _poll(self, consumer: Consumer) -> list[Message]:
         """The records there are, waiting up to POLL_WAIT for the first one only.
@@ -226,33 +227,55 @@ class KafkaSource:
             consumer.resume([TopicPartition(*key) for key in self._paused & assigned])
             self._paused.clear()
 
-    def _offsets(self, keys: set[Key]) -> list[TopicPartition]:
-        """What may be committed of these partitions and was not yet."""
+    def commit(self) -> None:
+        """Commit what settled and was not committed yet, without waiting for Kafka: the
+        loop never blocks on a commit (one waits up to 45 s while the coordinator is away).
+        Counted as committed at once; :meth:`_committed` undoes that for a commit that
+        failed, so that the next one sends it again."""
+        consumer = self._consumer
+        if consumer is None:
+            return
+        keys = keys_of(consumer.assignment())
         committed = self.handover.committed
-        return [
+        offsets = [
             TopicPartition(*key, offset)
             for key, offset in self.tracker.committable().items()
             if key in keys and committed.get(key) != offset
         ]
-
-    def commit(self) -> None:
-        consumer = self._consumer
-        if consumer is not None:
-            self._commit(consumer, keys_of(consumer.assignment()))
-
-    def _commit(self, consumer: Consumer, keys: set[Key]) -> None:
-        """Commit synchronously what settled of these partitions (on the polling thread)."""
-        offsets = self._offsets(keys)
         if not offsets:
             return
         try:
-            done = consumer.commit(offsets=offsets, asynchronous=False)
-        except KafkaException as exc:  # a rebalance in progress; the next commit catches up
+            consumer.commit(offsets=offsets, asynchronous=True)
+        except KafkaException as exc:  # the next commit catches up
             log.warning("offset commit failed: %s", exc)
             return
-        for tp in done:
-            if tp.error is None:
-                self.handover.committed[(tp.topic, tp.partition)] = tp.offset
+        committed.update({(tp.topic, tp.partition): tp.offset for tp in offsets})
+
+    def _committed(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        """librdkafka's answer to a commit (called inside poll, on the polling thread)."""
+        committed = self.handover.committed
+        for tp in partitions:
+            if error is not None or tp.error is not None:
+                key = (tp.topic, tp.partition)
+                if committed.get(key) == tp.offset:
+                    del committed[key]
+        if error is not None and error.code() != KafkaError._NO_OFFSET:
+            log.warning("offset commit failed: %s", error.str())
+
+    def _commit_now(self, consumer: Consumer, keys: set[Key]) -> None:
+        """Commit what settled of these partitions and wait for Kafka's answer (a partition
+        handed over, and the last commit): whatever was committed asynchronously before."""
+        offsets = [
+            TopicPartition(*key, offset)
+            for key, offset in self.tracker.committable().items()
+            if key in keys
+        ]
+        if not offsets:
+            return
+        try:
+            consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:  # then the next owner delivers those records again
+            log.warning("offset commit failed: %s", exc)
 
     def _measure_lag(self, consumer: Consumer) -> None:
         lag = 0

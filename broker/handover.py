@@ -52,9 +52,9 @@ class Handover:
         self.closing = closing
         self.commit = commit
         # Per partition: the offset after the last record handed on, and the offset last
-        # committed; partitions assigned whose previous owner's progress is still to be read,
-        # and partitions revoked since the poll loop last looked (their records in a batch
-        # polled before the revoke are dropped: the next owner reads them).
+        # committed (or on its way); partitions assigned whose previous owner's progress is
+        # still to be read, and partitions revoked since the poll loop last looked (their
+        # records in a batch polled before the revoke are dropped: the next owner reads them).
         self.handed: dict[Key, int] = {}
         self.committed: dict[Key, int] = {}
         self.taking_over: set[Key] = set()
