@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import cast
 
 from cloudevents.core.base import BaseCloudEvent
-from kafka import KafkaConsumer
-from kafka.structs import TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from blazar_events.leasestate import LatestOffsets
 from blazar_events.records import from_record
@@ -28,57 +27,81 @@ log = logging.getLogger(__name__)
 
 POLL_RECORDS = 500  # records per poll: what one request holds of the topic at a time
 FETCH_WAIT_MS = 10
+TIMEOUT = 30.0  # seconds a metadata or offsets request may take
 
 
 def from_state_topic(
     kafka: KafkaSettings, stop: Callable[[], bool] = lambda: False
 ) -> Iterator[BaseCloudEvent]:
     """The newest state of every live lease on the state topic, partition by partition."""
-    consumer = KafkaConsumer(
-        **kafka.client_options(),
-        enable_auto_commit=False,
-        group_id=None,
-        max_poll_records=POLL_RECORDS,
-        # Each pass ends at the partition's end: a fetch there waits this long for records
-        # that will not come (default 500 ms, paid twice per partition per request).
-        fetch_max_wait_ms=FETCH_WAIT_MS,
+    consumer = Consumer(
+        {
+            **kafka.librdkafka_config(),
+            # Partitions are assigned by hand and nothing is committed: the group is never
+            # joined, librdkafka only wants a name.
+            "group.id": "blazar-events-state-reader",
+            "enable.auto.commit": False,
+            # Each pass ends at the partition's end: a fetch there waits this long for
+            # records that will not come (default 500 ms, paid twice per partition).
+            "fetch.wait.max.ms": FETCH_WAIT_MS,
+        }
     )
     try:
         topic = kafka.state_topic
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        partitions = partitions_of(consumer, topic)
         if not partitions:
             log.warning("the lease state topic %s is missing: no snapshot to send", topic)
             return
-        starts = consumer.beginning_offsets(partitions)
-        ends = consumer.end_offsets(partitions)
         for tp in partitions:
-            if starts[tp] >= ends[tp]:
+            start, end = consumer.get_watermark_offsets(tp, TIMEOUT)
+            if start >= end:
                 continue
             latest = LatestOffsets()
-            for record in _records(consumer, tp, starts[tp], ends[tp], stop):
-                latest.note(record.key, record.offset, deleted=record.value is None)
-            for record in _records(consumer, tp, starts[tp], ends[tp], stop):
-                if not latest.is_latest(record.key, record.offset):
+            for record in records_between(consumer, tp, start, end, stop):
+                latest.note(record.key(), offset_of(record), deleted=record.value() is None)
+            for record in records_between(consumer, tp, start, end, stop):
+                if not latest.is_latest(record.key(), offset_of(record)):
                     continue
                 try:
-                    yield from_record(record.key, record.value, record.headers)
+                    yield from_record(record.key(), record.value() or b"", headers_of(record))
                 except Exception as exc:  # anyone who can write the topic wrote this
-                    log.warning("snapshot skips offset %d of %s: %s", record.offset, tp, exc)
+                    log.warning("snapshot skips offset %d of %s: %s", offset_of(record), tp, exc)
     finally:
         consumer.close()
 
 
-def _records(
-    consumer: KafkaConsumer, tp: TopicPartition, start: int, end: int, stop: Callable[[], bool]
-) -> Iterator[Any]:
+def partitions_of(consumer: Consumer, topic: str) -> list[TopicPartition]:
+    """The topic's partitions; none if it does not exist."""
+    metadata = consumer.list_topics(topic, TIMEOUT).topics.get(topic)
+    if metadata is None or metadata.error is not None:
+        return []
+    return [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
+
+
+def offset_of(record: Message) -> int:
+    return record.offset() or 0
+
+
+def headers_of(record: Message) -> list[tuple[str, bytes]]:
+    """A record's headers; a consumer's are always a list of (name, bytes or None) pairs
+    (the stub's type also covers what a producer accepts). A null value reads as empty."""
+    pairs = cast(list[tuple[str, bytes | None]], record.headers() or [])
+    return [(name, value or b"") for name, value in pairs]
+
+
+def records_between(
+    consumer: Consumer, tp: TopicPartition, start: int, end: int, stop: Callable[[], bool]
+) -> Iterator[Message]:
     """The records of ``tp`` in [start, end) (a compacted topic has gaps in its offsets)."""
-    consumer.assign([tp])
-    consumer.seek(tp, start)
+    consumer.assign([TopicPartition(tp.topic, tp.partition, start)])
     while not stop():
-        for records in consumer.poll(timeout_ms=500).values():
-            for record in records:
-                if record.offset >= end:
-                    return
-                yield record
-        if consumer.position(tp) >= end:
+        for record in consumer.consume(POLL_RECORDS, 0.5):
+            if record.error() is not None:
+                log.warning("reading %s: %s", tp, record.error())
+                continue
+            if offset_of(record) >= end:
+                return
+            yield record
+        [position] = consumer.position([tp])
+        if position.offset >= end:
             return

@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import redis.exceptions
-from kafka.errors import KafkaError
+from confluent_kafka import KafkaException
 
 from blazar_events.errors import BlazarEventsError, NotFound, ServiceUnavailable
 from blazar_events.store import SubscriptionStore
@@ -41,7 +41,7 @@ T = TypeVar("T")
 
 # What an unreachable Redis or Kafka raises: such a step is retried until it succeeds. Any
 # other exception is a bug or a hostile input, and retrying it would loop forever.
-TRANSIENT = (redis.exceptions.RedisError, OSError, KafkaError, TimeoutError, ServiceUnavailable)
+TRANSIENT = (redis.exceptions.RedisError, OSError, KafkaException, TimeoutError, ServiceUnavailable)
 
 
 class Dispatcher:

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.v1.event import CloudEvent
-from kafka import KafkaConsumer
-from kafka.structs import TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from blazar_events.errors import NotificationRejected
 from blazar_events.events import TYPE_PREFIX
 from blazar_events.records import from_record
 from blazar_events.settings import KafkaSettings
+from blazar_events.statetopic import TIMEOUT, headers_of, offset_of, partitions_of, records_between
 from blazar_events.subscription import Subscription
 
 log = logging.getLogger(__name__)
@@ -53,39 +53,44 @@ def from_kafka(
 ) -> Iterator[BaseCloudEvent]:
     """Every event on the topic written in [since, until), partition by partition."""
     topic = topic or kafka.topic
-    consumer = KafkaConsumer(**kafka.client_options(), enable_auto_commit=False, group_id=None)
+    consumer = Consumer(
+        {
+            **kafka.librdkafka_config(),
+            # Assigned by hand, nothing committed: the group is never joined.
+            "group.id": "blazar-events-replay",
+            "enable.auto.commit": False,
+        }
+    )
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        partitions = partitions_of(consumer, topic)
         if not partitions:
             return
-        ends = consumer.end_offsets(partitions)
-        starts = consumer.offsets_for_times(
-            {tp: int(since.timestamp() * 1000) for tp in partitions}
-        )
-        if until is not None:
-            limits = consumer.offsets_for_times(
-                {tp: int(until.timestamp() * 1000) for tp in partitions}
-            )
-            ends = {tp: (limits[tp].offset if limits.get(tp) else ends[tp]) for tp in partitions}
-        remaining = {
-            tp for tp in partitions if starts.get(tp) is not None and starts[tp].offset < ends[tp]
-        }
-        if not remaining:
-            return
-        consumer.assign(list(remaining))
-        for tp in remaining:
-            consumer.seek(tp, starts[tp].offset)
-        while remaining and not stop():
-            for tp, records in consumer.poll(timeout_ms=500).items():
-                for record in records:
-                    if record.offset >= ends[tp]:
-                        remaining.discard(tp)
-                        break
-                    try:
-                        yield from_record(record.key, record.value, record.headers)
-                    except NotificationRejected as exc:
-                        log.warning("replay skips offset %d: %s", record.offset, exc.message)
-                if tp in remaining and consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
+        starts = _offsets_at(consumer, partitions, since)
+        limits = _offsets_at(consumer, partitions, until) if until is not None else {}
+        for tp in partitions:
+            start = starts.get(tp.partition)
+            if start is None:  # nothing written since
+                continue
+            end = limits.get(tp.partition)
+            if end is None:  # nothing written after ``until`` (or no until): to the end
+                end = consumer.get_watermark_offsets(tp, TIMEOUT)[1]
+            if start >= end:
+                continue
+            for record in records_between(consumer, tp, start, end, stop):
+                try:
+                    yield from_record(record.key(), record.value() or b"", headers_of(record))
+                except NotificationRejected as exc:
+                    log.warning("replay skips offset %d: %s", offset_of(record), exc.message)
     finally:
         consumer.close()
+
+
+def _offsets_at(
+    consumer: Consumer, partitions: list[TopicPartition], when: datetime
+) -> dict[int, int]:
+    """Per partition, the first offset written at or after ``when`` (none: nothing since)."""
+    millis = int(when.timestamp() * 1000)
+    found = consumer.offsets_for_times(
+        [TopicPartition(tp.topic, tp.partition, millis) for tp in partitions], TIMEOUT
+    )
+    return {tp.partition: tp.offset for tp in found if tp.offset >= 0}

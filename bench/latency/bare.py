@@ -6,10 +6,10 @@ Two processes, as the bridge and the broker are two:
     bare.py post TOPIC URL                             Kafka -> one keep-alive POST each
 
 The relay consumes with kombu (manual ack, the bridge's read-ahead) and produces each body
-unchanged with kafka-python (acks=all, idempotent, as the bridge), flushing at once and
-acknowledging once Kafka confirmed. The poster reads every partition with kafka-python
-(a fetch answered at the first record) and POSTs each value with http.client. Each prints
-"ready" once it consumes.
+unchanged with confluent-kafka (acks=all, idempotent, as the bridge), flushing at once and
+acknowledging once Kafka confirmed. The poster reads every partition with confluent-kafka
+(a fetch answered at the first record) and POSTs each value with http.client: the product's
+client, no logic. Each prints "ready" once it consumes.
 """
 
 from __future__ import annotations
@@ -20,17 +20,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import kombu
-from kafka import KafkaConsumer, KafkaProducer
-from kafka.structs import TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
 from stack import layout
 
 
 def relay(queue_name: str, exchange_name: str, routing_key: str, topic: str) -> None:
-    producer = KafkaProducer(
-        bootstrap_servers=[layout.KAFKA_BOOTSTRAP], acks="all", enable_idempotence=True,
-        linger_ms=0,
-    )  # fmt: skip
+    producer = Producer({"bootstrap.servers": layout.KAFKA_BOOTSTRAP, "acks": "all",
+                         "enable.idempotence": True, "linger.ms": 0})  # fmt: skip
+    failed: list[KafkaError] = []
+
+    def confirmed(error: KafkaError | None, _: Message) -> None:
+        if error is not None:
+            failed.append(error)
+
     exchange = kombu.Exchange(exchange_name, type="topic", durable=True)
     queue = kombu.Queue(queue_name, exchange, routing_key=routing_key, durable=True)
     pending: list[tuple[int, bytes]] = []
@@ -53,32 +56,37 @@ def relay(queue_name: str, exchange_name: str, routing_key: str, topic: str) -> 
                 conn.drain_events(timeout=1.0)
             except TimeoutError:
                 continue
-            futures = [producer.send(topic, value=body) for _, body in pending]
+            for _, body in pending:
+                producer.produce(topic, body, on_delivery=confirmed)
             producer.flush()
-            for future in futures:
-                future.get()
+            if failed:
+                raise SystemExit(f"Kafka refused a record: {failed[0]}")
             channel.basic_ack(pending[-1][0], multiple=True)
             pending.clear()
 
 
 def post(topic: str, url: str) -> None:
-    consumer = KafkaConsumer(
-        bootstrap_servers=[layout.KAFKA_BOOTSTRAP], enable_auto_commit=False,
-        fetch_min_bytes=1, fetch_max_wait_ms=500,
-    )  # fmt: skip
-    partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
-    consumer.assign(partitions)
-    consumer.seek_to_end(*partitions)
-    for partition in partitions:
-        consumer.position(partition)
+    consumer = Consumer({"bootstrap.servers": layout.KAFKA_BOOTSTRAP, "group.id": "bench-bare",
+                         "enable.auto.commit": False, "fetch.min.bytes": 1,
+                         "fetch.wait.max.ms": 500})  # fmt: skip
+    # From each partition's end as it is now (resolved before "ready": nothing published
+    # after it may be skipped).
+    starts = []
+    for partition in consumer.list_topics(topic, 30).topics[topic].partitions:
+        _, end = consumer.get_watermark_offsets(TopicPartition(topic, partition), 30)
+        starts.append(TopicPartition(topic, partition, end))
+    consumer.assign(starts)
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
     headers = {"content-type": "application/json"}
     print("ready", flush=True)
     while True:
-        for records in consumer.poll(timeout_ms=1000).values():
-            for record in records:
-                connection.request("POST", parts.path, body=record.value, headers=headers)
+        first = consumer.poll(1.0)
+        if first is None:
+            continue
+        for record in [first, *consumer.consume(499, 0)]:
+            if record.error() is None:
+                connection.request("POST", parts.path, body=record.value(), headers=headers)
                 connection.getresponse().read()
 
 

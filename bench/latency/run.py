@@ -42,7 +42,7 @@ from typing import Any, TextIO
 
 import kombu
 import redis
-from kafka.admin import KafkaAdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription
@@ -167,12 +167,12 @@ class Run:
         self.queues = [f"bench-latency-{tag}", f"bench-latency-bare-{tag}"]
         self.prefix = f"bench-latency-{tag}"
         self.log = log
-        admin = KafkaAdminClient(bootstrap_servers=layout.KAFKA_BOOTSTRAP)
-        admin.create_topics([
+        admin = AdminClient({"bootstrap.servers": layout.KAFKA_BOOTSTRAP})
+        for done in admin.create_topics([
             NewTopic(self.kafka_pipe, PARTITIONS, 1), NewTopic(self.kafka_bare, PARTITIONS, 1),
             NewTopic(self.kafka_pipe + ".rejected", 1, 1), NewTopic(self.kafka_pipe + ".dlq", 1, 1),
-        ])  # fmt: skip
-        admin.close()
+        ]).values():  # fmt: skip
+            done.result(30)
         self.redis = redis.Redis.from_url(layout.REDIS_URL)
         SubscriptionStore(self.redis, self.prefix).create(
             Subscription(project_id=PROJECT, sink=f"{sink.url}/pipeline"), SigningKeys.generate()
@@ -245,10 +245,11 @@ class Run:
             channel.exchange_delete(self.exchange)
         for key in self.redis.scan_iter(f"{self.prefix}:*"):
             self.redis.delete(key)
-        admin = KafkaAdminClient(bootstrap_servers=layout.KAFKA_BOOTSTRAP)
-        admin.delete_topics([self.kafka_pipe, self.kafka_bare, self.kafka_pipe + ".rejected",
-                             self.kafka_pipe + ".dlq"])  # fmt: skip
-        admin.close()
+        admin = AdminClient({"bootstrap.servers": layout.KAFKA_BOOTSTRAP})
+        for done in admin.delete_topics([self.kafka_pipe, self.kafka_bare,
+                                         self.kafka_pipe + ".rejected",
+                                         self.kafka_pipe + ".dlq"]).values():  # fmt: skip
+            done.result(30)
 
 
 def warm_up(notifiers: Notifiers, sink: Sink, topic: str, path: str, first: int) -> int:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from confluent_kafka import KafkaError, Message, Producer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from kafka import KafkaProducer
 
 from blazar_events import events, records
 from blazar_events.settings import KafkaSettings
@@ -46,7 +46,13 @@ def test_hostile_records_never_stop_a_read_and_only_live_states_come_out(
     junk_headers: list[tuple[str, bytes]],
 ) -> None:
     kafka = KafkaSettings.load(bootstrap_servers=[kafka_bootstrap], state_topic=unique_name("st"))
-    producer = KafkaProducer(bootstrap_servers=[kafka_bootstrap], acks="all")
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "acks": "all"})
+    refused: list[KafkaError] = []
+
+    def confirmed(error: KafkaError | None, _: Message) -> None:
+        if error is not None:
+            refused.append(error)
+
     newest: dict[bytes, str] = {}
     for key, kind, junk in writes:
         value: Any
@@ -59,10 +65,10 @@ def test_hostile_records_never_stop_a_read_and_only_live_states_come_out(
             value, headers = None, []
         else:
             value, headers = junk, junk_headers
-        producer.send(kafka.state_topic, key=key, value=value, headers=headers).get(30)
+        producer.produce(kafka.state_topic, value, key, headers=headers, on_delivery=confirmed)
+        assert producer.flush(30) == 0 and not refused, refused  # one at a time, in order
         if key is not None:
             newest[key] = kind
-    producer.close()
 
     found = [event.get_subject() for event in from_state_topic(kafka)]
 

@@ -9,15 +9,14 @@ from typing import Any
 
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.v1.event import CloudEvent
-from kafka import KafkaConsumer, KafkaProducer
-from kafka.structs import TopicPartition
+from confluent_kafka import Producer
 
 from blazar_events.records import to_record
 from blazar_events.settings import KafkaSettings
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import DeliverySpec, SigningKeys
 from stack.sink import HANG, Sink
-from tests.broker.conftest import RunningBroker, read_topic
+from tests.broker.conftest import RunningBroker, committed, read_topic, send
 from tests.delivery.conftest import from_fixture, to_subscription
 
 START = "v2-lease.event.start_lease.json"
@@ -165,19 +164,7 @@ def test_offsets_are_committed_once_deliveries_settle(
         publish(from_fixture(name))
     sink.wait_for(lambda r: len(r) >= 3)
 
-    consumer = KafkaConsumer(
-        bootstrap_servers=kafka_settings.bootstrap_servers,
-        group_id=broker.assembly.settings.group_id,
-        enable_auto_commit=False,
-    )
-    try:
-        tp = TopicPartition(kafka_settings.topic, 0)
-        deadline = time.monotonic() + 10
-        while (consumer.committed(tp) or 0) < 3 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert consumer.committed(tp) == 3
-    finally:
-        consumer.close()
+    assert committed(kafka_settings, broker.assembly.settings.group_id, 3, timeout=10) == 3
 
 
 def test_new_subscriptions_test_and_replay_requests(
@@ -244,18 +231,9 @@ def test_a_filter_that_raises_is_recorded_on_its_subscription_and_hurts_no_one_e
     )
     assert errors is not None and errors >= 8  # the project's events, each counted
 
-    consumer = KafkaConsumer(
-        bootstrap_servers=kafka_settings.bootstrap_servers,
-        group_id=broker.assembly.settings.group_id,
-        enable_auto_commit=False,
-    )
-    try:  # every record settled: the committed offset is past them all
-        tp = TopicPartition(kafka_settings.topic, 0)
-        while (consumer.committed(tp) or 0) < len(events) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert consumer.committed(tp) == len(events)
-    finally:
-        consumer.close()
+    # every record settled: the committed offset is past them all
+    group = broker.assembly.settings.group_id
+    assert committed(kafka_settings, group, len(events), timeout=20) == len(events)
 
     # The tenant fixes the filter: the reason goes, and the subscription is served again.
     fixed = store.get(broken).model_copy(update={"filters": [{"prefix": {"type": "org."}}]})
@@ -266,20 +244,6 @@ def test_a_filter_that_raises_is_recorded_on_its_subscription_and_hurts_no_one_e
     assert store.get(broken).status_reason is None
     publish(renamed(start, 99))
     sink.wait_for(lambda r: any(x.path == "/broken" for x in r))
-
-
-def committed(kafka_settings: KafkaSettings, group: str, at_least: int) -> int:
-    consumer = KafkaConsumer(
-        bootstrap_servers=kafka_settings.bootstrap_servers, group_id=group, enable_auto_commit=False
-    )
-    try:
-        tp = TopicPartition(kafka_settings.topic, 0)
-        deadline = time.monotonic() + 30
-        while (consumer.committed(tp) or 0) < at_least and time.monotonic() < deadline:
-            time.sleep(0.2)
-        return int(consumer.committed(tp) or 0)
-    finally:
-        consumer.close()
 
 
 def test_an_ordered_subscription_answering_503_holds_no_offset_and_keeps_its_order(
@@ -327,14 +291,11 @@ def test_a_replay_goes_past_a_record_nested_too_deep(
     before = datetime.now(UTC) - timedelta(seconds=5)
     first, after = from_fixture(START), renamed(from_fixture(START), 1)
     publish(first)
-    producer = KafkaProducer(bootstrap_servers=kafka_settings.bootstrap_servers, acks="all")
-    try:
-        deep = CloudEvent({**first.get_attributes(), "id": "deep"}, None)
-        record = to_record(deep)
-        producer.send(kafka_settings.topic, key=record.key, value=b"[" * 5000 + b"]" * 5000,
-                      headers=list(record.headers)).get(30)  # fmt: skip
-    finally:
-        producer.close()
+    producer = Producer({**kafka_settings.librdkafka_config(), "acks": "all"})
+    deep = CloudEvent({**first.get_attributes(), "id": "deep"}, None)
+    record = to_record(deep)
+    send(producer, kafka_settings.topic, b"[" * 5000 + b"]" * 5000, record.key,
+         list(record.headers))  # fmt: skip
     publish(after)
     deadline = time.monotonic() + 30  # routed live first, to no one: only a replay brings them
     while broker.assembly.metrics.records._value.get() < 3 and time.monotonic() < deadline:

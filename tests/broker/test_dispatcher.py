@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from cloudevents.core.v1.event import CloudEvent
-from kafka.errors import KafkaTimeoutError
+from confluent_kafka import KafkaError, KafkaException
 
 from blazar_events.subscription import DeliverySpec, SigningKeys, Subscription
 from broker.deadletters import DeadLetters
@@ -69,7 +69,7 @@ class Producer:
     async def send(self, topic: str, key: Any, value: bytes, headers: Any) -> None:
         if self.failures:
             self.failures -= 1
-            raise KafkaTimeoutError("no leader")
+            raise KafkaException(KafkaError(KafkaError._MSG_TIMED_OUT, "no leader"))
         self.sent.append(value)
         self.headers.append({name: bytes(raw) for name, raw in headers})
 

@@ -25,8 +25,8 @@ import pytest
 from aiohttp import web
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.v1.event import CloudEvent
-from kafka import KafkaProducer
-from kafka.admin import KafkaAdminClient, NewTopic
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from blazar_events.records import to_record
 from blazar_events.store import SubscriptionStore
@@ -64,7 +64,7 @@ class Stream:
     """Publishes ``count`` events to the topic at ``rate`` per second, in a thread."""
 
     def __init__(self, bootstrap: str, topic: str, count: int, rate: float) -> None:
-        self.producer = KafkaProducer(bootstrap_servers=[bootstrap], acks="all", linger_ms=5)
+        self.producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
         self.topic, self.count, self.rate = topic, count, rate
         self.sent = 0
         self.ids: list[str] = []
@@ -76,19 +76,20 @@ class Stream:
         return CloudEvent(attributes, START.get_data())
 
     def _run(self) -> None:
-        self.producer.partitions_for(self.topic)  # the metadata in first: no burst to catch up
+        self.producer.list_topics(self.topic, 30)  # the metadata in first: no burst to catch up
         began = time.monotonic()
         for n in range(self.count):
             event = self.event(n)
             record = to_record(event)
-            self.producer.send(self.topic, key=record.key, value=record.value,
-                               headers=list(record.headers))  # fmt: skip
+            self.producer.produce(self.topic, record.value, record.key,
+                                  headers=list(record.headers))  # fmt: skip
+            self.producer.poll(0)  # serves the delivery reports: the queue stays small
             self.ids.append(event.get_id())
             self.sent = n + 1
             ahead = began + (n + 1) / self.rate - time.monotonic()
             if ahead > 0:
                 time.sleep(ahead)
-        self.producer.flush(30)
+        assert self.producer.flush(30) == 0, "Kafka did not take every event"
 
     def start(self) -> Stream:
         self._thread.start()
@@ -96,20 +97,16 @@ class Stream:
 
     def join(self) -> None:
         self._thread.join(120)
-        self.producer.close()
 
 
 @pytest.fixture
 def topic(kafka_bootstrap: str) -> Iterator[str]:
     name = unique_name("blazar.events.rebalance")
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap, client_id="tests")
-    try:
-        admin.create_topics([NewTopic(name, PARTITIONS, 1)], timeout_ms=30000)
-        yield name
-        with contextlib.suppress(Exception):
-            admin.delete_topics([name], timeout_ms=30000)
-    finally:
-        admin.close()
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    admin.create_topics([NewTopic(name, PARTITIONS, 1)])[name].result(30)
+    yield name
+    with contextlib.suppress(Exception):
+        admin.delete_topics([name])[name].result(30)
 
 
 class Group:
