@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 import redis
-from kafka.admin import KafkaAdminClient, NewTopic
 
 from stack import services
+from stack.kafka import create_topics, delete_topics
 from stack.keystone import KeystoneAdmin, admin_credentials
 from stack.layout import (
     AMQP_URL,
@@ -134,14 +134,10 @@ def keystone() -> KeystoneAdmin:
 def kafka_topic(kafka_bootstrap: str) -> Iterator[str]:
     """A fresh Kafka topic (one partition), deleted after the test."""
     name = unique_name("blazar.events.test")
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap, client_id="tests")
-    try:
-        admin.create_topics([NewTopic(name, 1, 1)], timeout_ms=30000)
-        yield name
-        with contextlib.suppress(Exception):  # best effort: the broker may be stopped
-            admin.delete_topics([name], timeout_ms=30000)
-    finally:
-        admin.close()
+    create_topics(kafka_bootstrap, {name: 1})
+    yield name
+    with contextlib.suppress(Exception):  # best effort: the broker may be stopped
+        delete_topics(kafka_bootstrap, [name])
 
 
 @pytest.fixture
