@@ -45,6 +45,13 @@ def error_code(error: BaseException) -> int | None:
     return int(inner.code()) if isinstance(inner, KafkaError) else None
 
 
+def error_name(error: BaseException) -> str:
+    """librdkafka's name of the error (e.g. ``MSG_SIZE_TOO_LARGE``), else the type's."""
+    if isinstance(error, KafkaException) and error.args and isinstance(error.args[0], KafkaError):
+        return str(error.args[0].name())
+    return type(error).__name__
+
+
 def is_refused(error: BaseException) -> bool:
     """True when resending cannot help: Kafka will never take this record."""
     return error_code(error) in REFUSED_CODES
