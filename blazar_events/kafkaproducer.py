@@ -16,6 +16,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from blazar_events.kafkalog import quiet_repeats
 from blazar_events.records import KafkaRecord
 
 LOG = logging.getLogger(__name__)
@@ -88,6 +89,8 @@ class Confirmation:
 
 def new_producer(config: dict[str, Any]) -> Producer:
     """A producer; building one never waits for Kafka (it connects in the background)."""
+    if isinstance(logger := config.get("logger"), logging.Logger):
+        quiet_repeats(logger)
     return Producer(config)
 
 

@@ -112,8 +112,8 @@ class KafkaSink:
         if error.fatal():
             LOG.error("kafka producer failed for good (%s); building a new one", error.str())
             self._broken = True
-        else:
-            LOG.warning("kafka producer: %s", error.str())
+        else:  # librdkafka's own log line (the `logger`) already said it
+            LOG.debug("kafka producer: %s", error.str())
 
     def _client(self) -> Producer:
         if self._broken:
