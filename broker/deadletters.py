@@ -6,6 +6,7 @@ one, and always to the dead-letter topic, with Knative's error extensions
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from typing import Any, Protocol
@@ -78,7 +79,10 @@ class KafkaDeadLetterProducer:
 
         def delivered(error: KafkaError | None, _message: Any) -> None:
             failure = None if error is None else KafkaException(error)
-            loop.call_soon_threadsafe(resolve, failure)
+            # Raised here it would surface from poll/flush; a loop already closed (the
+            # router gone) has nobody waiting for the answer anyway.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(resolve, failure)
 
         try:
             self._producer.produce(
