@@ -21,6 +21,8 @@ from blazar_events.records import KafkaRecord
 
 LOG = logging.getLogger(__name__)
 
+PURGE_SECONDS = 1.0  # the most a discarded client is given to answer its purged records
+
 # Errors no retry can cure: the record itself is unacceptable to the client or the broker
 # (librdkafka checks the size against ``message.max.bytes`` before it queues the record).
 REFUSED_CODES = frozenset(
@@ -109,6 +111,11 @@ def produce(producer: Producer, topic: str, record: KafkaRecord) -> Confirmation
 
 def flush(producer: Producer, timeout: float) -> int:
     """Serve the callbacks until nothing is outstanding or ``timeout``; how many remain."""
+    if timeout <= 0:
+        # librdkafka's flush polls only while time remains: flush(0) would serve nothing
+        # at all, poll(0) serves every answer already there.
+        producer.poll(0)
+        return len(producer)
     return int(producer.flush(timeout))
 
 
@@ -144,6 +151,8 @@ def discard(producer: Producer, timeout: float) -> int:
     left = flush(producer, timeout)
     if left:
         producer.purge()
-        flush(producer, 0)
+        # Records in flight are failed by the client's I/O thread: their answers come
+        # within milliseconds, not at once.
+        flush(producer, PURGE_SECONDS)
         LOG.info("kafka producer closed with %d record(s) unconfirmed", left)
     return left
