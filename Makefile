@@ -68,6 +68,6 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml client/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[stack,test]"
+	$(BIN)/python -m pip install -q -e ".[stack,test,bench]"
 	$(BIN)/python -m pip install -q -e "./client[osc]"
 	@touch $@

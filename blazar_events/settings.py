@@ -116,22 +116,6 @@ class KafkaSettings(Section, section="kafka"):
             config["ssl.ca.location"] = self.ssl_cafile
         return config
 
-    def client_options(self) -> dict[str, Any]:
-        """Keyword arguments shared by every kafka-python client."""
-        options: dict[str, Any] = {
-            "bootstrap_servers": list(self.bootstrap_servers),
-            "security_protocol": self.security_protocol,
-        }
-        if self.sasl_mechanism:
-            options["sasl_mechanism"] = self.sasl_mechanism
-            options["sasl_plain_username"] = self.sasl_username
-            options["sasl_plain_password"] = (
-                self.sasl_password.get_secret_value() if self.sasl_password else None
-            )
-        if self.ssl_cafile:
-            options["ssl_cafile"] = self.ssl_cafile
-        return options
-
 
 class RedisSettings(Section, section="redis"):
     url: SecretStr = Field(

@@ -1,4 +1,4 @@
-"""The one Kafka client of the bridge (kafka-python), behind a two-method Protocol.
+"""The one Kafka client of the bridge (confluent-kafka), behind a two-method Protocol.
 
 The pipeline only sees :class:`RecordSink`: ``send`` returns a :class:`Receipt` that turns
 done when Kafka answered, and ``flush`` waits a bounded time. That keeps the retry logic
@@ -7,23 +7,20 @@ testable without a broker and the client swappable.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from typing import Any, Protocol
 
-from kafka import KafkaProducer
-from kafka import errors as kafka_errors
+from confluent_kafka import KafkaError, KafkaException, Producer
 
-from blazar_events.errors import ServiceUnavailable
+from blazar_events import kafkaproducer
 from blazar_events.records import KafkaRecord
 from blazar_events.settings import KafkaSettings
-from bridge.partitioner import lease_partitioner
 from bridge.settings import BridgeSettings
 
 LOG = logging.getLogger(__name__)
 FAIL_FAST_SECONDS = 1.0
-SENDER_JOIN_SECONDS = 1.0  # how long a discarded client may take to stop its I/O thread
+CONNECT_SECONDS = 2.0  # how long a readiness check waits for Kafka's metadata
 
 
 class RecordRefused(Exception):
@@ -32,15 +29,6 @@ class RecordRefused(Exception):
 
 class ReceiptExpired(Exception):
     """The client neither wrote nor failed this record in time: it is resent."""
-
-
-# Errors no retry can cure: the record itself is unacceptable to the broker or the client.
-_REFUSED = (
-    kafka_errors.MessageSizeTooLargeError,
-    kafka_errors.RecordListTooLargeError,
-    kafka_errors.InvalidRecordError,
-    RecordRefused,
-)
 
 
 class Receipt(Protocol):
@@ -68,7 +56,7 @@ class RecordSink(Protocol):
 
 def is_refused(error: BaseException) -> bool:
     """True when resending cannot help: the record goes to the rejected topic instead."""
-    return isinstance(error, _REFUSED)
+    return isinstance(error, RecordRefused) or kafkaproducer.is_refused(error)
 
 
 class FailedReceipt:
@@ -84,104 +72,95 @@ class FailedReceipt:
         return self._error
 
 
-class _Future:
-    def __init__(self, future: Any) -> None:
-        self._future = future
-
-    def done(self) -> bool:
-        return bool(self._future.is_done)
-
-    def error(self) -> BaseException | None:
-        return self._future.exception if self._future.failed() else None
-
-
 class KafkaSink:
-    """kafka-python producer: acks=all, idempotent, flushed per batch; created lazily.
+    """librdkafka producer: acks=all, idempotent, flushed per batch; created lazily.
 
-    When Kafka is unreachable at start the producer cannot be built: ``send`` then returns
-    failed receipts (ServiceUnavailable) and the pipeline retries, exactly as for a send
-    that failed later.
+    Building the client never waits for Kafka; a record it cannot deliver within
+    ``kafka_delivery_timeout`` comes back failed through its receipt and the pipeline
+    resends it, as it does for any failed send. Partitions are the Java client's for a
+    key (``murmur2_random``): a lease's events stay on one partition (tests/bridge/
+    test_partitioner.py proves it against librdkafka itself).
     """
 
     def __init__(self, kafka: KafkaSettings, bridge: BridgeSettings) -> None:
         delivery_ms = int(bridge.kafka_delivery_timeout * 1000)
         request_ms = max(1000, min(30_000, (delivery_ms - bridge.kafka_linger_ms) // 2))
-        self._options: dict[str, Any] = {
-            **kafka.client_options(),
-            "client_id": f"blazar-events-bridge-{bridge.pool}",
+        self._config: dict[str, Any] = {
+            **kafka.librdkafka_config(),
+            "client.id": f"blazar-events-bridge-{bridge.pool}",
             "acks": "all",
-            "enable_idempotence": True,
-            "linger_ms": bridge.kafka_linger_ms,
-            "batch_size": 256 * 1024,
-            "compression_type": None
-            if bridge.kafka_compression == "none"
-            else bridge.kafka_compression,
-            "delivery_timeout_ms": delivery_ms,
-            "request_timeout_ms": request_ms,
-            # send() blocks this long for metadata of a topic when Kafka is away; keep it
-            # short so the loop keeps heartbeating AMQP and answering probes.
-            "max_block_ms": 5000,
-            "max_request_size": 1_048_576,
+            "enable.idempotence": True,
+            "linger.ms": bridge.kafka_linger_ms,
+            "batch.size": 256 * 1024,
+            "compression.type": bridge.kafka_compression,
+            "delivery.timeout.ms": delivery_ms,
+            "request.timeout.ms": request_ms,
+            "message.max.bytes": 1_048_576,
+            "partitioner": "murmur2_random",
+            "error_cb": self._on_error,
         }
-        partitioner = lease_partitioner()
-        if partitioner is not None:
-            self._options["partitioner"] = partitioner
-        if "bootstrap_timeout_ms" in KafkaProducer.DEFAULT_CONFIG:  # kafka-python >= 3
-            # Building the client waits this long for a broker (default 30 s); the loop
-            # must not go deaf to AMQP heartbeats and probes that long.
-            self._options["bootstrap_timeout_ms"] = 5000
-        self._producer: KafkaProducer | None = None
+        self._servers = str(self._config["bootstrap.servers"])
+        self._producer: Producer | None = None
         self._failure: BaseException | None = None
         self._failing_until = 0.0
+        self._broken = False
 
-    def _client(self) -> KafkaProducer:
+    def _on_error(self, error: KafkaError) -> None:
+        # Client-wide errors (all brokers down, ...): librdkafka retries by itself; a
+        # fatal one (the idempotent producer's state is lost) needs a new client.
+        # It runs inside poll/flush: the client is replaced outside the callback.
+        if error.fatal():
+            LOG.error("kafka producer failed for good (%s); building a new one", error.str())
+            self._broken = True
+        else:  # librdkafka's own log line (the `logger`) already said it
+            LOG.debug("kafka producer: %s", error.str())
+
+    def _client(self) -> Producer:
+        if self._broken:
+            self._discard(timeout=0)
         if self._producer is None:
-            try:
-                self._producer = KafkaProducer(**self._options)
-            except kafka_errors.KafkaError as exc:
-                raise ServiceUnavailable(f"Kafka is unreachable: {exc!r}") from None
-            LOG.info("kafka producer connected to %s", ",".join(self._options["bootstrap_servers"]))
+            self._producer = kafkaproducer.new_producer(self._config)
+            LOG.info("kafka producer created for %s", self._servers)
         return self._producer
 
     def send(self, topic: str, record: KafkaRecord) -> Receipt:
-        # After a send failed on the spot (no broker to build the client, or no metadata
-        # within max_block_ms), fail the rest of the batch at once instead of blocking
-        # once per record: the pipeline backs off and resends them all anyway.
+        # After a send failed on the spot (the client's queue full), fail the rest of the
+        # batch at once: the pipeline backs off and resends them all anyway.
         if self._failure is not None and time.monotonic() < self._failing_until:
             return FailedReceipt(self._failure)
+        producer = self._client()
         try:
-            future = self._client().send(
-                topic,
-                key=record.key,
-                value=None if record.tombstone else record.value,
-                headers=list(record.headers),
-            )
-        except (ServiceUnavailable, kafka_errors.KafkaError) as exc:
-            if not is_refused(exc):
-                self._failure, self._failing_until = exc, time.monotonic() + FAIL_FAST_SECONDS
+            receipt = kafkaproducer.produce(producer, topic, record)
+        except BufferError:
+            exc = kafkaproducer.kafka_failure(KafkaError._QUEUE_FULL, "producer queue full")
+            self._failure, self._failing_until = exc, time.monotonic() + FAIL_FAST_SECONDS
+            producer.poll(0)
+            return FailedReceipt(exc)
+        except KafkaException as exc:
+            self._broken = self._broken or kafkaproducer.is_fatal(exc)
             return FailedReceipt(exc)
         self._failure = None
-        return _Future(future)
+        return receipt
 
     def connected(self) -> bool:
         try:
-            self._client()
-        except ServiceUnavailable as exc:
-            LOG.warning("%s", exc)
+            self._client().list_topics(timeout=CONNECT_SECONDS)
+        except KafkaException as exc:
+            LOG.warning("Kafka is unreachable: %s", exc)
             return False
         return True
 
     def flush(self, timeout: float) -> None:
-        if self._producer is None:
-            return
-        # A timeout (or kafka-python's "Future not done") only means "not yet": the
-        # pipeline looks at each receipt after this returns.
-        with contextlib.suppress(kafka_errors.KafkaError):
-            self._producer.flush(timeout=timeout)
+        # A timeout only means "not yet": the pipeline looks at each receipt afterwards.
+        if self._producer is not None:
+            kafkaproducer.flush(self._producer, timeout)
+        if self._broken:  # its pending receipts fail now; the pipeline resends them
+            self._discard(timeout=0)
 
     def rebuild(self) -> None:
-        # Called when receipts outlived the client's own delivery timeout: a client that
-        # neither writes nor expires its records will not start again by itself.
+        # Called when receipts outlived the client's own delivery timeout. librdkafka
+        # expires every record by then, so this is a safety net: the records still open
+        # are failed (purged) and resent through a new client.
         LOG.warning("kafka producer gave no answer in time; closing it and building a new one")
         self._discard(timeout=0)
         self._failure = None
@@ -191,19 +170,6 @@ class KafkaSink:
         self._discard(timeout=5)
 
     def _discard(self, timeout: float) -> None:
-        producer, self._producer = self._producer, None
-        if producer is None:
-            return
-        try:
-            producer.close(timeout=timeout)
-        except kafka_errors.KafkaError:
-            # kafka-python's close() flushes first and, when records are still pending,
-            # raises before it stops its I/O thread: stop that thread here (it fails the
-            # pending futures as it ends), or each rebuild would leak a thread and its
-            # connections. Then close again, which now finds nothing pending.
-            sender = getattr(producer, "_sender", None)
-            if sender is not None:
-                sender.force_close()
-                sender.join(SENDER_JOIN_SECONDS)
-            with contextlib.suppress(kafka_errors.KafkaError):
-                producer.close(timeout=0)
+        producer, self._producer, self._broken = self._producer, None, False
+        if producer is not None:
+            kafkaproducer.discard(producer, timeout)

@@ -78,7 +78,7 @@ class BridgeSettings(ServiceSection, section="bridge"):
         "batches as well and adds no wait",
     )
     kafka_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
-        "none", description="Producer compression (snappy/lz4/zstd need their Python codec)"
+        "none", description="Producer compression (librdkafka has every codec built in)"
     )
     kafka_delivery_timeout: float = Field(
         30.0, gt=0, description="Seconds the producer retries a record before the bridge resends"

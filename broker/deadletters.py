@@ -6,14 +6,16 @@ one, and always to the dead-letter topic, with Knative's error extensions
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 from typing import Any, Protocol
 
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.v1.event import CloudEvent
-from kafka import KafkaProducer
-from kafka import errors as kafka_errors
+from confluent_kafka import KafkaError, KafkaException
 
+from blazar_events import kafkaproducer
 from blazar_events.records import to_record
 from blazar_events.settings import KafkaSettings
 from delivery.client import Sender
@@ -29,12 +31,7 @@ KEPT = frozenset({
     "specversion", "id", "source", "type", "subject", "time", "datacontenttype",
     "subscriptionid", "projectid", "leaseid", "partitionkey",
 })  # fmt: skip
-# Kafka refuses the record itself: sending it again cannot help.
-REFUSED = (
-    kafka_errors.MessageSizeTooLargeError,
-    kafka_errors.RecordListTooLargeError,
-    kafka_errors.InvalidRecordError,
-)
+POLL_SECONDS = 0.2  # how long the callback thread's poll waits; bounds close()
 
 
 class Producer(Protocol):
@@ -43,12 +40,30 @@ class Producer(Protocol):
 
 
 class KafkaDeadLetterProducer:
-    """kafka-python producer (acks=all); its callbacks resolve asyncio futures."""
+    """librdkafka producer (acks=all, idempotent); its delivery callbacks resolve asyncio
+    futures. One thread serves the callbacks (``poll``) until :meth:`close`."""
 
     def __init__(self, settings: KafkaSettings) -> None:
-        self._producer = KafkaProducer(
-            **settings.client_options(), acks="all", linger_ms=5, retries=5
+        self._producer = kafkaproducer.new_producer(
+            {
+                **settings.librdkafka_config(),
+                "client.id": "blazar-events-dead-letters",
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": 5,
+                "message.max.bytes": 1_048_576,
+            }
         )
+        self._closing = threading.Event()
+        self._poller = threading.Thread(target=self._serve, name="dead-letters", daemon=True)
+        self._poller.start()
+
+    def _serve(self) -> None:
+        while not self._closing.is_set():
+            try:
+                self._producer.poll(POLL_SECONDS)
+            except Exception as exc:  # a callback's bug must not end the callbacks
+                log.error("dead-letter producer callbacks: %s: %s", type(exc).__name__, exc)
 
     async def send(self, topic: str, key: bytes | None, value: bytes, headers: list[Any]) -> None:
         loop = asyncio.get_running_loop()
@@ -62,19 +77,25 @@ class KafkaDeadLetterProducer:
             else:
                 done.set_exception(exc)
 
-        def ok(_meta: Any) -> None:
-            loop.call_soon_threadsafe(resolve, None)
+        def delivered(error: KafkaError | None, _message: Any) -> None:
+            failure = None if error is None else KafkaException(error)
+            # Raised here it would surface from poll/flush; a loop already closed (the
+            # router gone) has nobody waiting for the answer anyway.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(resolve, failure)
 
-        def failed(exc: BaseException) -> None:
-            loop.call_soon_threadsafe(resolve, exc)
-
-        future = self._producer.send(topic, key=key, value=value, headers=headers)
-        future.add_callback(ok)
-        future.add_errback(failed)
+        try:
+            self._producer.produce(
+                topic, value=value, key=key, headers=headers, on_delivery=delivered
+            )
+        except BufferError:  # the client's queue is full: the dispatcher retries
+            raise kafkaproducer.kafka_failure(KafkaError._QUEUE_FULL, "queue full") from None
         await done
 
     def close(self) -> None:
-        self._producer.close(timeout=5)
+        self._closing.set()
+        self._poller.join(timeout=5)
+        kafkaproducer.discard(self._producer, timeout=5)
 
 
 def to_dead_letter(
@@ -136,8 +157,10 @@ class DeadLetters:
         try:
             await self.producer.send(self.topic, record.key, record.value, list(record.headers))
             return
-        except REFUSED as exc:
-            reason = f"Kafka refused the letter: {type(exc).__name__}"
+        except KafkaException as exc:
+            if not kafkaproducer.is_refused(exc):
+                raise
+            reason = f"Kafka refused the letter: {kafkaproducer.error_name(exc)}"
             log.warning("dead letter of event %s written without its data: %s",
                         str(letter.get_id())[:100], reason)  # fmt: skip
         small = to_record(to_small_letter(letter, reason))

@@ -49,8 +49,8 @@ class BrokerSettings(ServiceSection, section="broker"):
     )
     rejoin_after: float = Field(
         30.0,
-        description="Seconds a consumer may stay out of a stable group (a rebalance that "
-        "never completes) before it is rebuilt and joins afresh",
+        description="Ignored: kafka-python's consumer needed it (a rebalance that never "
+        "completed); librdkafka does not. Kept so that existing configurations still load",
     )
     retry_poll_interval: float = Field(
         0.1, description="Seconds between looks at the retry schedule"

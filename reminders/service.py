@@ -21,8 +21,9 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
+from confluent_kafka import Consumer, KafkaException, Message
 
+from blazar_events import kafkaproducer
 from blazar_events.cli import run_component
 from blazar_events.errors import BlazarEventsError
 from blazar_events.records import KafkaRecord, from_record
@@ -41,19 +42,29 @@ STABLE = 30.0  # seconds a restarted task must run before it counts as well agai
 class KafkaSender:
     def __init__(self, kafka: KafkaSettings, timeout: float) -> None:
         self.topic, self.timeout = kafka.topic, timeout
-        self.producer = KafkaProducer(**kafka.client_options(), acks="all", max_block_ms=10_000)
+        self.producer = kafkaproducer.new_producer(
+            {
+                **kafka.librdkafka_config(),
+                "client.id": "blazar-events-reminders",
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": 0,
+                "delivery.timeout.ms": int(timeout * 1000),
+            }
+        )
 
     def send_all(self, records: list[KafkaRecord]) -> None:
-        futures = [
-            self.producer.send(self.topic, key=r.key, value=r.value, headers=list(r.headers))
-            for r in records
-        ]
-        self.producer.flush(timeout=self.timeout)
-        for future in futures:
-            future.get(timeout=self.timeout)  # raises if Kafka refused one: claims then lapse
+        # Raises if Kafka refused one or did not confirm in time: the claims then lapse.
+        kafkaproducer.produce_all(self.producer, self.topic, records, self.timeout)
 
     def close(self) -> None:
-        self.producer.close(timeout=5)
+        kafkaproducer.discard(self.producer, timeout=5)
+
+
+def to_headers(message: Message) -> list[tuple[str, bytes]]:
+    raw = message.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return [(n, v.encode() if isinstance(v, str) else v or b"") for n, v in pairs]
 
 
 class Task:
@@ -139,32 +150,59 @@ class Service:
 
     def consume(self, stop: threading.Event) -> None:
         self.ready.wait()  # lead times must be known before a lease is scheduled
-        consumer = KafkaConsumer(
-            self.kafka.topic, **self.kafka.client_options(), group_id=self.settings.group_id,
-            enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500,
-            metadata_max_age_ms=5000,  # a topic created after the start is seen within seconds
-        )  # fmt: skip
+        consumer = Consumer(
+            {
+                **self.kafka.librdkafka_config(),
+                "group.id": self.settings.group_id,
+                "client.id": "blazar-events-reminders",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                # A topic created after the start is seen within seconds.
+                "topic.metadata.refresh.interval.ms": 5000,
+            }
+        )
         try:
+            self._ask_for_topic()
+            consumer.subscribe([self.kafka.topic])
             assigned = False
             while not stop.is_set():
-                batches = consumer.poll(timeout_ms=500)
+                messages = consumer.consume(500, 0.5)
                 if not assigned and consumer.assignment():
                     assigned = True
                     log.info("lease events: partitions %s assigned",
                              sorted(p.partition for p in consumer.assignment()))  # fmt: skip
-                for records in batches.values():
-                    for record in records:
-                        self._apply(record)
-                if batches:
-                    consumer.commit()  # after Redis has every record's result
+                applied = 0
+                for message in messages:
+                    if message.error() is not None:  # e.g. the topic is not there yet
+                        log.debug("lease events: %s", message.error())
+                        continue
+                    self._apply(message)
+                    applied += 1
+                if applied:
+                    consumer.commit(asynchronous=False)  # after Redis has every result
                     log.info("lease events applied; outcomes so far: %s",
                              dict(self.scheduler.outcomes))  # fmt: skip
         finally:
             consumer.close()
 
-    def _apply(self, record: Any) -> None:
+    def _ask_for_topic(self) -> None:
+        # librdkafka's consumer never has Kafka create a topic it subscribes to (kafka-python's
+        # did, and in the standalone pipeline the first reader of the events topic creates
+        # it where the broker auto-creates topics). A producer's metadata request does.
+        producer = kafkaproducer.new_producer(self.kafka.librdkafka_config())
         try:
-            event = from_record(record.key, record.value, record.headers or [])
+            producer.list_topics(self.kafka.topic, timeout=10)
+        except KafkaException as exc:
+            log.warning("lease events: no metadata for %s yet: %s", self.kafka.topic, exc)
+        finally:
+            producer.close()
+
+    def _apply(self, message: Message) -> None:
+        value = message.value()
+        try:
+            if not isinstance(value, bytes):  # a tombstone, or nothing a CloudEvent fits in
+                raise BlazarEventsError("the record has no value")
+            event = from_record(message.key(), value, to_headers(message))
         except BlazarEventsError:
             self.scheduler.outcomes["invalid-record"] += 1
             return

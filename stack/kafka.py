@@ -8,13 +8,14 @@ log4j 2 itself). Maven resolves them once into ``.stack/kafka/libs``.
 from __future__ import annotations
 
 import base64
-import contextlib
 import sys
 import uuid
+from collections.abc import Iterable, Mapping
 
-from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
 
+from blazar_events.settings import KafkaSettings
 from stack.errors import StackError
 from stack.layout import HOST, KAFKA_BOOTSTRAP, KAFKA_CONTROLLER_PORT, KAFKA_PORT
 from stack.process import port_open, run_step
@@ -175,38 +176,79 @@ class Kafka(Service):
         return [*self._java(), MAIN_CLASS, str(self.directory / "server.properties")], {}
 
     def probe(self) -> None:
-        if not port_open(KAFKA_PORT):  # fail fast: the client alone would wait 30 s per try
+        if not port_open(KAFKA_PORT):  # fail fast: the client alone would wait per try
             raise ConnectionError(f"nothing listens on {KAFKA_BOOTSTRAP} yet")
-        admin = _admin()
         try:
-            if not admin.describe_cluster().get("brokers"):
-                raise ConnectionError("no broker in the cluster metadata yet")
-        finally:
-            admin.close()
+            brokers = admin_client(KAFKA_BOOTSTRAP).list_topics(timeout=5).brokers
+        except KafkaException as exc:
+            raise ConnectionError(f"no cluster metadata yet: {exc}") from None
+        if not brokers:
+            raise ConnectionError("no broker in the cluster metadata yet")
 
     def after_start(self) -> None:
-        admin = _admin()
         try:
-            wanted = [
-                NewTopic(name, count, 1, topic_configs=TOPIC_CONFIGS.get(name, {}))
-                for name, count in TOPICS.items()
-            ]
-            existing = set(admin.list_topics())
-            missing = [topic for topic in wanted if topic.name not in existing]
-            if missing:
-                # Another process may create them at the same moment.
-                with contextlib.suppress(TopicAlreadyExistsError):
-                    admin.create_topics(missing, timeout_ms=30000)
+            create_topics(KAFKA_BOOTSTRAP, TOPICS, TOPIC_CONFIGS)
         except Exception as exc:
             raise StackError(f"kafka: cannot create the product topics: {exc}") from exc
-        finally:
-            admin.close()
 
 
-def _admin() -> KafkaAdminClient:
-    return KafkaAdminClient(
-        bootstrap_servers=KAFKA_BOOTSTRAP,
-        request_timeout_ms=5000,
-        bootstrap_timeout_ms=5000,
-        client_id="blazar-events-stack",
-    )
+# Topic administration through librdkafka's admin API, for the stack, the tests and the
+# benches (the product's components create no topics).
+ADMIN_TIMEOUT = 30.0
+
+
+def admin_client(bootstrap: str) -> AdminClient:
+    config = KafkaSettings.load(bootstrap_servers=[bootstrap]).librdkafka_config()
+    return AdminClient({**config, "client.id": "blazar-events-stack", "socket.timeout.ms": 5000})
+
+
+def list_topics(bootstrap: str) -> dict[str, int]:
+    """Every topic and its number of partitions."""
+    metadata = admin_client(bootstrap).list_topics(timeout=ADMIN_TIMEOUT)
+    return {name: len(topic.partitions) for name, topic in metadata.topics.items()}
+
+
+def create_topics(
+    bootstrap: str,
+    partitions: Mapping[str, int],
+    configs: Mapping[str, Mapping[str, str]] | None = None,
+) -> None:
+    """Create the topics that do not exist yet (another process may create them too)."""
+    configs = configs or {}
+    admin = admin_client(bootstrap)
+    existing = set(admin.list_topics(timeout=ADMIN_TIMEOUT).topics)
+    wanted = [
+        NewTopic(name, count, 1, config=dict(configs.get(name, {})))
+        for name, count in partitions.items()
+        if name not in existing
+    ]
+    if not wanted:
+        return
+    futures = admin.create_topics(wanted, operation_timeout=ADMIN_TIMEOUT)
+    for future in futures.values():
+        try:
+            future.result(timeout=ADMIN_TIMEOUT)
+        except KafkaException as exc:
+            if _code(exc) != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+
+
+def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
+    """Delete those of ``names`` that exist."""
+    admin = admin_client(bootstrap)
+    existing = set(admin.list_topics(timeout=ADMIN_TIMEOUT).topics)
+    doomed = [name for name in names if name in existing]
+    if not doomed:
+        return
+    futures = admin.delete_topics(doomed, operation_timeout=ADMIN_TIMEOUT)
+    for future in futures.values():
+        try:
+            future.result(timeout=ADMIN_TIMEOUT)
+        except KafkaException as exc:
+            if _code(exc) != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise
+
+
+def _code(exc: KafkaException) -> int | None:
+    inner = exc.args[0] if exc.args else None
+    return int(inner.code()) if isinstance(inner, KafkaError) else None

@@ -27,13 +27,13 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from kafka.admin import KafkaAdminClient, NewTopic
 
 from blazar_events.reference import all_sections
 from blazar_events.section import env_name
 from blazar_events.store import SubscriptionStore
 from stack import registry
 from stack.identity import KeystoneAdmin
+from stack.kafka import create_topics, delete_topics
 from stack.keystone import admin_credentials
 from stack.layout import (
     AMQP_URL,
@@ -142,14 +142,10 @@ def keystone() -> KeystoneAdmin:
 def kafka_topic(kafka_bootstrap: str) -> Iterator[str]:
     """A fresh Kafka topic (one partition), deleted after the test."""
     name = unique_name("blazar.events.test")
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap, client_id="tests")
-    try:
-        admin.create_topics([NewTopic(name, 1, 1)], timeout_ms=30000)
-        yield name
-        with contextlib.suppress(Exception):  # best effort: the broker may be stopped
-            admin.delete_topics([name], timeout_ms=30000)
-    finally:
-        admin.close()
+    create_topics(kafka_bootstrap, {name: 1})
+    yield name
+    with contextlib.suppress(Exception):  # best effort: the broker may be stopped
+        delete_topics(kafka_bootstrap, [name])
 
 
 @pytest.fixture

@@ -49,7 +49,6 @@ import confluent_kafka
 import httpx
 import redis
 from cloudevents.core.v1.event import CloudEvent
-from kafka.admin import KafkaAdminClient, NewTopic
 from neighbours import DESCRIBED, NEIGHBOURS, PROJECT
 
 from blazar_events.records import KafkaRecord, to_record
@@ -58,6 +57,7 @@ from blazar_events.subscription import SigningKeys, Subscription
 from broker.index import SubscriptionIndex, from_subscription_entry
 from broker.service import to_loop_factory
 from delivery.http1 import HttpClient
+from stack.kafka import admin_client, create_topics
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -278,9 +278,7 @@ class Setup:
     ) -> None:
         tag = uuid.uuid4().hex[:8]
         self.topic, self.prefix = f"bench.delivery.{tag}", f"bench-delivery-{tag}"
-        admin = KafkaAdminClient(bootstrap_servers=KAFKA)
-        admin.create_topics([NewTopic(self.topic, partitions, 1)])
-        admin.close()
+        create_topics(KAFKA, {self.topic: partitions})
         self.client = redis.Redis.from_url(REDIS)
         store = SubscriptionStore(self.client, self.prefix)
         for n in range(subscriptions):
@@ -354,17 +352,21 @@ def throughput(sink: Sink, events: int, subscriptions: int) -> float:
 
 def wait_group(group: str, members: int, timeout: float = 60) -> None:
     """Until the consumer group is Stable with ``members`` members (no rebalance pending)."""
-    admin = KafkaAdminClient(bootstrap_servers=KAFKA)
+    admin = admin_client(KAFKA)
     deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            description = admin.describe_groups([group]).get(group, {})
-            state, joined = description.get("group_state"), description.get("members", [])
-            if state == "Stable" and len(joined) == members:
-                return
-            time.sleep(0.2)
-    finally:
-        admin.close()
+    while time.monotonic() < deadline:
+        future = admin.describe_consumer_groups([group], request_timeout=10)[group]
+        try:
+            description = future.result()
+        except confluent_kafka.KafkaException:
+            description = None  # not known to the coordinator yet
+        if (
+            description is not None
+            and description.state == confluent_kafka.ConsumerGroupState.STABLE
+            and len(description.members) == members
+        ):
+            return
+        time.sleep(0.2)
     raise SystemExit(f"consumer group {group} did not settle with {members} members")
 
 

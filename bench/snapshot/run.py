@@ -25,18 +25,19 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
-from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.structs import TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from blazar_events import events, records
+from blazar_events.kafkaproducer import new_producer, produce_all
 from blazar_events.leasestate import to_state_record
+from blazar_events.records import KafkaRecord
 from blazar_events.settings import EventSettings, KafkaSettings
 from blazar_events.statetopic import from_state_topic
 from bridge.metrics import Health, Metrics
 from bridge.pipeline import Pipeline
 from bridge.settings import BridgeSettings
 from bridge.translation import AmqpMessage
+from stack.kafka import create_topics, delete_topics
 from stack.layout import KAFKA_BOOTSTRAP
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "blazar"
@@ -49,7 +50,9 @@ def message(name: str) -> dict[str, Any]:
 
 def fill(topic: str, leases: int) -> int:
     start, delete = message("v2-lease.event.start_lease.json"), message("v2-lease.delete.json")
-    producer = KafkaProducer(bootstrap_servers=KAFKA_BOOTSTRAP, acks="all", linger_ms=50)
+    config = KafkaSettings.load(bootstrap_servers=[KAFKA_BOOTSTRAP]).librdkafka_config()
+    producer = new_producer({**config, "acks": "all", "linger.ms": 50})
+    pending: list[KafkaRecord] = []
     written = 0
     for n in range(leases + leases // 10):
         fixture = copy.deepcopy(start if n < leases else delete)
@@ -60,24 +63,30 @@ def fill(topic: str, leases: int) -> int:
         assert event is not None
         versions = 2 if n < leases and n % 10 == 0 else 1  # one in ten superseded once
         for _ in range(versions):
-            record = to_state_record(records.to_record(event))
-            value = None if record.tombstone else record.value
-            producer.send(topic, key=record.key, value=value, headers=list(record.headers))
+            pending.append(to_state_record(records.to_record(event)))
             written += 1
-    producer.flush()
-    producer.close()
+        if len(pending) >= 10_000:
+            produce_all(producer, topic, pending, 120)
+            pending.clear()
+    produce_all(producer, topic, pending, 120)
     return written
 
 
 def raw_pass(topic: str) -> float:
-    consumer = KafkaConsumer(bootstrap_servers=KAFKA_BOOTSTRAP, group_id=None)
-    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-    ends = consumer.end_offsets(partitions)
-    consumer.assign(partitions)
-    consumer.seek_to_beginning(*partitions)
+    config = KafkaSettings.load(bootstrap_servers=[KAFKA_BOOTSTRAP]).librdkafka_config()
+    consumer = Consumer({**config, "group.id": f"bench-raw-{uuid.uuid4().hex[:8]}"})
+    metadata = consumer.list_topics(topic, timeout=30)
+    ends = {
+        p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
+        for p in metadata.topics[topic].partitions
+    }
+    consumer.assign([TopicPartition(topic, p, 0) for p in ends])
+    positions = dict.fromkeys(ends, 0)
     started = time.perf_counter()
-    while any(consumer.position(tp) < ends[tp] for tp in partitions):
-        consumer.poll(timeout_ms=500)
+    while any(positions[p] < ends[p] for p in ends):
+        for message in consumer.consume(500, 0.5):
+            if message.error() is None:
+                positions[message.partition()] = message.offset() + 1
     elapsed = time.perf_counter() - started
     consumer.close()
     return elapsed
@@ -126,8 +135,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average {os.getloadavg()}")
     topic = f"bench.leases.{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=KAFKA_BOOTSTRAP)
-    admin.create_topics([NewTopic(topic, 6, 1, topic_configs={"cleanup.policy": "compact"})])
+    create_topics(KAFKA_BOOTSTRAP, {topic: 6}, {topic: {"cleanup.policy": "compact"}})
     try:
         written = fill(topic, args.leases)
         print(f"state topic: {written} records for {args.leases} leases")
@@ -148,8 +156,7 @@ def main() -> None:
               f"{without:.1f} without (ratio {with_state / without:.2f})")  # fmt: skip
         print(f"load average {os.getloadavg()}")
     finally:
-        admin.delete_topics([topic])
-        admin.close()
+        delete_topics(KAFKA_BOOTSTRAP, [topic])
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import redis
 from chaos import Timeline
 from components import Component
 from dispatcher import Dispatcher
-from kafka.admin import KafkaAdminClient, NewTopic
 from publisher import Published
 from report import Update, expected_for
 from sinks import Sinks, free_port
@@ -29,6 +28,7 @@ from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import DeliverySpec, SigningKeys, Subscription
 from blazar_events.triggers import DELIVER_ROUTE, TOKEN_PARAMETER, to_token
 from stack import registry
+from stack.kafka import create_topics, delete_topics
 from stack.layout import AMQP_URL, KAFKA_BOOTSTRAP, REDIS_URL, TRANSPORT_URL
 
 PARTITIONS = 6  # as `blazar-events stack up` creates blazar.events
@@ -114,11 +114,7 @@ class Soak:
                 ) from None
 
     def prepare(self) -> None:
-        admin = KafkaAdminClient(bootstrap_servers=[KAFKA_BOOTSTRAP])
-        try:
-            admin.create_topics([NewTopic(self.topic, PARTITIONS, 1)], timeout_ms=30_000)
-        finally:
-            admin.close()
+        create_topics(KAFKA_BOOTSTRAP, {self.topic: PARTITIONS})
 
     def start_components(self) -> None:
         for name in ("api", "function", "bridge", "broker-1", "broker-2"):
@@ -308,11 +304,7 @@ class Soak:
             for key in client.scan_iter(match=f"{self.prefix}*", count=1000):
                 client.delete(key)
         with contextlib.suppress(Exception):
-            admin = KafkaAdminClient(bootstrap_servers=[KAFKA_BOOTSTRAP])
-            existing = set(admin.list_topics())
-            names = [self.topic + s for s in ("", ".rejected", ".dlq")]
-            admin.delete_topics([n for n in names if n in existing], timeout_ms=30_000)
-            admin.close()
+            delete_topics(KAFKA_BOOTSTRAP, [self.topic + s for s in ("", ".rejected", ".dlq")])
 
 
 def _dumps(body: Any) -> bytes:

@@ -20,12 +20,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kafka import KafkaProducer
+from confluent_kafka import Producer
 
+from blazar_events import kafkaproducer
 from blazar_events.errors import BlazarEventsError
 from blazar_events.leasestate import snapshot_matcher, to_snapshot
 from blazar_events.matching import evaluate, to_attributes
-from blazar_events.records import to_record
+from blazar_events.records import KafkaRecord, to_record
 from blazar_events.settings import KafkaSettings
 from blazar_events.statetopic import from_state_topic
 from blazar_events.store import SubscriptionStore
@@ -43,18 +44,27 @@ class SnapshotWriter:
         store: SubscriptionStore,
         kafka: KafkaSettings,
         source_prefix: str,
-        producer: Callable[[], Any] | None = None,
+        producer: Callable[[], Producer] | None = None,
     ) -> None:
         self.store = store
         self.kafka = kafka
         self.source_prefix = source_prefix
         self._new_producer = producer or self._kafka_producer
-        self._producer: Any = None
+        self._producer: Producer | None = None
         self.healthy = True
         self.halt = threading.Event()
 
-    def _kafka_producer(self) -> Any:
-        return KafkaProducer(**self.kafka.client_options(), acks="all", linger_ms=20)
+    def _kafka_producer(self) -> Producer:
+        return kafkaproducer.new_producer(
+            {
+                **self.kafka.librdkafka_config(),
+                "client.id": "blazar-events-snapshots",
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": 20,
+                "delivery.timeout.ms": int(ACK_SECONDS * 1000),
+            }
+        )
 
     def run(self) -> None:
         """Follow the request stream until :attr:`halt`; never raises (a daemon thread)."""
@@ -104,7 +114,8 @@ class SnapshotWriter:
             return 0
         if self._producer is None:
             self._producer = self._new_producer()
-        match, pending, count = snapshot_matcher(sub), [], 0
+        producer = self._producer
+        match, pending, count = snapshot_matcher(sub), list[KafkaRecord](), 0
         for state in from_state_topic(self.kafka, stop=self.halt.is_set):
             try:
                 event = to_snapshot(state, sub, self.source_prefix)
@@ -114,31 +125,24 @@ class SnapshotWriter:
             except Exception as exc:  # one lease's state, never the request
                 log.warning("snapshot skips a lease state: %s", exc)
                 continue
-            pending.append(
-                self._producer.send(
-                    self.kafka.topic,
-                    key=record.key,
-                    value=record.value,
-                    headers=list(record.headers),
-                )
-            )
+            pending.append(record)
             count += 1
             if len(pending) >= WINDOW:
-                self._confirm(pending)
-        self._confirm(pending)
+                self._confirm(producer, pending)
+        self._confirm(producer, pending)
         log.info("wrote %d lease state(s) for subscription %s", count, sub_id)
         return count
 
-    @staticmethod
-    def _confirm(pending: list[Any]) -> None:
-        for future in pending:
-            future.get(timeout=ACK_SECONDS)  # raises: the loop logs it and backs off
+    def _confirm(self, producer: Producer, pending: list[KafkaRecord]) -> None:
+        # Raises when Kafka refused one or did not confirm in time: the loop logs it and
+        # backs off, and the request runs again.
+        kafkaproducer.produce_all(producer, self.kafka.topic, pending, ACK_SECONDS)
         pending.clear()
 
     def _drop_producer(self) -> None:
         producer, self._producer = self._producer, None
         if producer is not None:
             try:
-                producer.close(timeout=5)
+                kafkaproducer.discard(producer, timeout=5)
             except Exception as exc:
                 log.warning("closing the snapshot producer: %s", exc)

@@ -3,13 +3,12 @@ it never raises, and yields exactly each live lease's newest state that is a Clo
 
 from __future__ import annotations
 
-from typing import Any
-
-from confluent_kafka import KafkaError, Message, Producer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blazar_events import events, records
+from blazar_events.kafkaproducer import new_producer, produce_all
+from blazar_events.records import KafkaRecord
 from blazar_events.settings import KafkaSettings
 from blazar_events.statetopic import from_state_topic
 from tests.bridge.conftest import fixture_message
@@ -46,29 +45,22 @@ def test_hostile_records_never_stop_a_read_and_only_live_states_come_out(
     junk_headers: list[tuple[str, bytes]],
 ) -> None:
     kafka = KafkaSettings.load(bootstrap_servers=[kafka_bootstrap], state_topic=unique_name("st"))
-    producer = Producer({"bootstrap.servers": kafka_bootstrap, "acks": "all"})
-    refused: list[KafkaError] = []
-
-    def confirmed(error: KafkaError | None, _: Message) -> None:
-        if error is not None:
-            refused.append(error)
-
+    producer = new_producer({**kafka.librdkafka_config(), "acks": "all"})
     newest: dict[bytes, str] = {}
+    written: list[KafkaRecord] = []
     for key, kind, junk in writes:
-        value: Any
-        headers: list[tuple[str, bytes]]
         if kind == "state":
             value, headers = state(key or b"")
+            written.append(KafkaRecord(key, value, tuple(headers)))
         elif kind == "tombstone":
             if key is None:
                 continue  # no client can send a record with neither key nor value
-            value, headers = None, []
+            written.append(KafkaRecord(key, b"", (), tombstone=True))
         else:
-            value, headers = junk, junk_headers
-        producer.produce(kafka.state_topic, value, key, headers=headers, on_delivery=confirmed)
-        assert producer.flush(30) == 0 and not refused, refused  # one at a time, in order
+            written.append(KafkaRecord(key, junk, tuple(junk_headers)))
         if key is not None:
             newest[key] = kind
+    produce_all(producer, kafka.state_topic, written, 30)
 
     found = [event.get_subject() for event in from_state_topic(kafka)]
 

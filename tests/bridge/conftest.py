@@ -22,8 +22,7 @@ import kombu
 import oslo_messaging
 import pytest
 from cloudevents.core.base import BaseCloudEvent
-from kafka import KafkaConsumer
-from kafka.admin import KafkaAdminClient
+from confluent_kafka import Consumer, Message
 from oslo_config import cfg
 
 from blazar_events.records import from_record
@@ -31,6 +30,7 @@ from blazar_events.settings import EventSettings, KafkaSettings
 from bridge.consumer import NotificationQueue, to_kombu_url
 from bridge.service import Bridge
 from bridge.settings import BridgeSettings
+from stack.kafka import delete_topics
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "blazar"
 WAIT = 60.0  # a guard against hanging, not a performance assertion
@@ -126,19 +126,7 @@ class Route:
                 channel.exchange_delete(self.exchange)
         # The bridge's topics were auto-created; best effort, Kafka may be the one stopped.
         with contextlib.suppress(Exception):
-            admin = KafkaAdminClient(bootstrap_servers=[self.kafka_bootstrap])
-            try:
-                existing = set(admin.list_topics())
-                admin.delete_topics(
-                    [
-                        t
-                        for t in (self.topic, self.rejected_topic, self.state_topic)
-                        if t in existing
-                    ],
-                    timeout_ms=10_000,
-                )
-            finally:
-                admin.close()
+            delete_topics(self.kafka_bootstrap, [self.topic, self.rejected_topic, self.state_topic])
 
 
 class BlazarNotifier:
@@ -194,42 +182,70 @@ def publish_raw(amqp_url: str, exchange: str, bodies: list[bytes]) -> None:
             )
 
 
+@dataclass(frozen=True)
+class ReadRecord:
+    """One record as read back: what a subscriber of the topic sees."""
+
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+    partition: int
+    offset: int
+
+
+def to_read(message: Message) -> ReadRecord:
+    key, value = message.key(), message.value()
+    return ReadRecord(
+        key=key.encode() if isinstance(key, str) else key,
+        value=value.encode() if isinstance(value, str) else value or b"",
+        headers=[(name, raw or b"") for name, raw in message.headers() or []],
+        partition=message.partition() or 0,
+        offset=message.offset() or 0,
+    )
+
+
 class KafkaReader:
     """Reads a test's topic from the beginning."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
-        self.consumer = KafkaConsumer(
-            topic,
-            bootstrap_servers=[bootstrap],
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            group_id=None,
-            consumer_timeout_ms=500,
+        config = KafkaSettings.load(bootstrap_servers=[bootstrap]).librdkafka_config()
+        self.consumer = Consumer(
+            {
+                **config,
+                "group.id": f"reader-{uuid.uuid4().hex[:12]}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "topic.metadata.refresh.interval.ms": 1000,  # a topic the bridge creates later
+            }
         )
-        self.records: list[Any] = []
+        self.consumer.subscribe([topic])
+        self.records: list[ReadRecord] = []
 
-    def read(self, count: int, timeout: float = WAIT) -> list[Any]:
+    def _poll(self, timeout: float) -> None:
+        for message in self.consumer.consume(500, timeout):
+            if message.error() is None:  # e.g. the topic does not exist yet: read on
+                self.records.append(to_read(message))
+
+    def read(self, count: int, timeout: float = WAIT) -> list[ReadRecord]:
         """At least ``count`` records (all read so far); fails the test when they never come."""
         deadline = time.monotonic() + timeout
         while len(self.records) < count and time.monotonic() < deadline:
-            for batch in self.consumer.poll(timeout_ms=500).values():
-                self.records.extend(batch)
+            self._poll(0.5)
         assert len(self.records) >= count, f"{len(self.records)} of {count} records arrived"
         return self.records
 
-    def settle(self, seconds: float = 2.0) -> list[Any]:
+    def settle(self, seconds: float = 2.0) -> list[ReadRecord]:
         """Everything that arrives within ``seconds`` more (to catch extras)."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            for batch in self.consumer.poll(timeout_ms=200).values():
-                self.records.extend(batch)
+            self._poll(0.2)
         return self.records
 
     def close(self) -> None:
         self.consumer.close()
 
 
-def to_event(record: Any) -> BaseCloudEvent:
+def to_event(record: ReadRecord) -> BaseCloudEvent:
     return from_record(record.key, record.value, record.headers)
 
 

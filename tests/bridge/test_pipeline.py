@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import errors as kafka_errors
+from confluent_kafka import KafkaError
 
+from blazar_events.kafkaproducer import kafka_failure
 from blazar_events.records import KafkaRecord
 from blazar_events.settings import EventSettings, KafkaSettings
 from bridge.metrics import Health, Metrics
@@ -81,7 +82,7 @@ def never(_: float) -> None:
 
 
 def test_a_failing_kafka_is_retried_until_it_takes_every_record() -> None:
-    sink = ScriptedSink(kafka_errors.KafkaTimeoutError("broker away"), failures=5)
+    sink = ScriptedSink(kafka_failure(KafkaError._MSG_TIMED_OUT, "broker away"), failures=5)
     under_test, metrics = pipeline(sink)
     outgoing = under_test.to_outgoing(deliveries())
 
@@ -94,7 +95,7 @@ def test_a_failing_kafka_is_retried_until_it_takes_every_record() -> None:
 
 
 def test_a_record_kafka_can_never_take_goes_to_the_rejected_topic() -> None:
-    sink = ScriptedSink(kafka_errors.MessageSizeTooLargeError("too big"), failures=1)
+    sink = ScriptedSink(kafka_failure(KafkaError.MSG_SIZE_TOO_LARGE, "too big"), failures=1)
     under_test, metrics = pipeline(sink)
     outgoing = under_test.to_outgoing(deliveries()[:1])
 
@@ -152,7 +153,7 @@ def test_a_client_that_never_answers_is_rebuilt_and_every_record_resent() -> Non
 
 
 def test_stopping_while_kafka_fails_acknowledges_nothing() -> None:
-    sink = ScriptedSink(kafka_errors.KafkaTimeoutError("broker away"), failures=10**6)
+    sink = ScriptedSink(kafka_failure(KafkaError._MSG_TIMED_OUT, "broker away"), failures=10**6)
     under_test, _ = pipeline(sink)
     outgoing = under_test.to_outgoing(deliveries())
     calls = iter(range(10**6))
@@ -211,7 +212,7 @@ class RefusingSink(ScriptedSink):
         self.attempts += 1
         if topic == "rejected" and self.refusals > 0:
             self.refusals -= 1
-            return Receipt(kafka_errors.MessageSizeTooLargeError("refused"))
+            return Receipt(kafka_failure(KafkaError.MSG_SIZE_TOO_LARGE, "refused"))
         self.accepted.append((topic, record))
         return Receipt(None)
 
@@ -282,7 +283,7 @@ class StateRefusingSink(ScriptedSink):
         self.attempts += 1
         if topic == "leases" and self.refusals > 0:
             self.refusals -= 1
-            return Receipt(kafka_errors.MessageSizeTooLargeError("refused"))
+            return Receipt(kafka_failure(KafkaError.MSG_SIZE_TOO_LARGE, "refused"))
         self.accepted.append((topic, record))
         return Receipt(None)
 

@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 
 from cloudevents.core.v1.event import CloudEvent
-from kafka import KafkaProducer
 
+from blazar_events.kafkaproducer import new_producer, produce_all
 from blazar_events.records import to_record
 from blazar_events.settings import KafkaSettings
 from blazar_events.store import SubscriptionStore
@@ -38,14 +38,10 @@ def test_a_dead_letter_too_large_for_kafka_is_written_without_its_data(
     room = LIMIT - 200 - len(record.value) - sum(len(k) + len(v) for k, v in record.headers)
     big = CloudEvent({**fixture.get_attributes(), "id": "big"}, {"pad": "x" * room})
     after = CloudEvent({**fixture.get_attributes(), "id": "after"}, fixture.get_data())
-    producer = KafkaProducer(bootstrap_servers=kafka_settings.bootstrap_servers, acks="all")
-    try:
-        for event in (big, after):
-            record = to_record(event)
-            producer.send(kafka_settings.topic, key=record.key, value=record.value,
-                          headers=list(record.headers)).get(30)  # fmt: skip
-    finally:
-        producer.close()
+    producer = new_producer(
+        {**kafka_settings.librdkafka_config(), "acks": "all", "message.max.bytes": LIMIT}
+    )
+    produce_all(producer, kafka_settings.topic, [to_record(big), to_record(after)], 30)
 
     letters = read_topic(kafka_settings.bootstrap_servers, kafka_settings.dlq_topic, 2, 60)
 

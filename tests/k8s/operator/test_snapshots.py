@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 from cloudevents.core.base import BaseCloudEvent
-from kafka import KafkaConsumer, KafkaProducer
-from kafka.structs import TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from blazar_events import events, records
+from blazar_events.kafkaproducer import new_producer, produce_all
 from blazar_events.leasestate import to_state_record
 from blazar_events.records import KafkaRecord, from_record
 from blazar_events.settings import KafkaSettings
@@ -40,7 +40,6 @@ def kafka(kafka_bootstrap: str, kafka_topic: str) -> KafkaSettings:
     settings = KafkaSettings.load(
         bootstrap_servers=[kafka_bootstrap], topic=kafka_topic, state_topic=unique_name("leases")
     )
-    producer = KafkaProducer(bootstrap_servers=[kafka_bootstrap], acks="all")
     written = [
         lease_record("v2-lease.event.start_lease.json"),
         lease_record("v2-other-project-lease.event.start_lease.json"),
@@ -48,30 +47,30 @@ def kafka(kafka_bootstrap: str, kafka_topic: str) -> KafkaSettings:
         lease_record("v2-lease.delete.json", "lease-deleted"),
         KafkaRecord(key=b"junk", value=b"not a cloudevent", headers=()),  # anyone may write
     ]
-    for record in written:
-        value = None if record.tombstone else record.value
-        producer.send(
-            settings.state_topic, key=record.key, value=value, headers=list(record.headers)
-        ).get(30)
-    producer.close()
+    producer = new_producer({**settings.librdkafka_config(), "acks": "all"})
+    produce_all(producer, settings.state_topic, written, 30)
     return settings
 
 
 def on_topic(settings: KafkaSettings) -> list[BaseCloudEvent]:
     """Everything on the events topic now (up to its end offsets)."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None)
+    consumer = Consumer({**settings.librdkafka_config(), "group.id": unique_name("on-topic")})
     found: list[BaseCloudEvent] = []
     try:
-        partitions = [
-            TopicPartition(settings.topic, p)
-            for p in consumer.partitions_for_topic(settings.topic) or []
-        ]
-        ends = consumer.end_offsets(partitions)
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):
-            for batch in consumer.poll(timeout_ms=1000).values():
-                found.extend(from_record(r.key, r.value, r.headers) for r in batch)
+        metadata = consumer.list_topics(settings.topic, timeout=30)
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(settings.topic, p), timeout=30)[1]
+            for p in metadata.topics[settings.topic].partitions
+        }
+        consumer.assign([TopicPartition(settings.topic, p, 0) for p in ends])
+        positions = dict.fromkeys(ends, 0)
+        while any(positions[p] < ends[p] for p in ends):
+            for message in consumer.consume(500, 1.0):
+                if message.error() is not None:
+                    continue
+                positions[message.partition()] = message.offset() + 1
+                headers = [(n, v or b"") for n, v in message.headers() or []]
+                found.append(from_record(message.key(), message.value(), headers))
     finally:
         consumer.close()
     return found
