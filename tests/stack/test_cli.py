@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.stack.test_services import _stack
+from tests.stack.test_registry import _stack
 
 
 def test_env_prints_what_clients_need() -> None:
