@@ -13,13 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import confluent_kafka.admin
 import httpx
 import kombu
 import redis
 from chaos import Timeline
 from components import Component
 from dispatcher import Dispatcher
-from kafka.admin import KafkaAdminClient, NewTopic
 from publisher import Published
 from report import Update, expected_for
 from sinks import Sinks, free_port
@@ -114,11 +114,10 @@ class Soak:
                 ) from None
 
     def prepare(self) -> None:
-        admin = KafkaAdminClient(bootstrap_servers=[KAFKA_BOOTSTRAP])
-        try:
-            admin.create_topics([NewTopic(self.topic, PARTITIONS, 1)], timeout_ms=30_000)
-        finally:
-            admin.close()
+        admin = confluent_kafka.admin.AdminClient({"bootstrap.servers": KAFKA_BOOTSTRAP,
+                                                      "log_level": 3})  # fmt: skip
+        created = admin.create_topics([confluent_kafka.admin.NewTopic(self.topic, PARTITIONS, 1)])
+        created[self.topic].result(timeout=30)
 
     def start_components(self) -> None:
         for name in ("api", "function", "bridge", "broker-1", "broker-2"):
@@ -191,9 +190,12 @@ class Soak:
         sub_id = self.sub_ids[sub.name]
         token = to_token(TOKEN_KEY.encode(), sub_id, DELIVER_ROUTE)
         url = f"http://127.0.0.1:{self.fn_port}/subscriptions/{sub_id}?{TOKEN_PARAMETER}={token}"
+        # The Trigger's delivery spec is the subscription's (blazar_events.triggers.to_delivery).
+        spec = DeliverySpec(**{**DELIVERY, **sub.body.get("delivery", {})})
         self.dispatcher = Dispatcher(
             KAFKA_BOOTSTRAP, self.topic, self.tag + "-trigger", url,
             lambda n: sub.in_project(n) and sub.matches(n),
+            retry=spec.retry, backoff=spec.backoff_for, timeout=spec.timeout_seconds,
         )  # fmt: skip
         self.dispatcher.start()
 
@@ -287,7 +289,9 @@ class Soak:
             return "not started"
         d = self.dispatcher
         return (f"{d.posted:,} events accepted by the function service, {d.retries:,} retried"
-                f" calls, {len(d.dead_lettered)} dead-lettered {d.dead_lettered[:3]}")  # fmt: skip
+                f" calls, {len(d.dead_lettered)} dead-lettered {d.dead_lettered[:3]};"
+                f" {d.revokes} revokes, {d.skipped:,} records skipped as answered before one,"
+                f" {d.commit_failures} failed commits")  # fmt: skip
 
     def teardown(self, keep: bool) -> None:
         self.stop_supervising()
@@ -308,11 +312,12 @@ class Soak:
             for key in client.scan_iter(match=f"{self.prefix}*", count=1000):
                 client.delete(key)
         with contextlib.suppress(Exception):
-            admin = KafkaAdminClient(bootstrap_servers=[KAFKA_BOOTSTRAP])
-            existing = set(admin.list_topics())
+            admin = confluent_kafka.admin.AdminClient({"bootstrap.servers": KAFKA_BOOTSTRAP,
+                                                      "log_level": 3})  # fmt: skip
+            existing = set(admin.list_topics(timeout=30).topics)
             names = [self.topic + s for s in ("", ".rejected", ".dlq")]
-            admin.delete_topics([n for n in names if n in existing], timeout_ms=30_000)
-            admin.close()
+            for future in admin.delete_topics([n for n in names if n in existing]).values():
+                future.result(timeout=30)
 
 
 def _dumps(body: Any) -> bytes:
