@@ -21,6 +21,7 @@ from blazar_events.triggers import DEAD_LETTER_ROUTE, DELIVER_ROUTE, to_token, t
 from delivery.http1 import Resolve
 from delivery.settings import DeliverySettings
 from functions import service as service_module
+from functions.receipts import Receipts, to_identity
 from functions.service import FunctionService, main
 from stack.sink import Sink
 from tests.delivery.conftest import to_subscription
@@ -358,3 +359,87 @@ def test_a_member_subscription_receives_its_own_projects_events_only(
 
     assert status == 202
     assert len(sink.requests()) - before == (1 if project == PROJECT else 0)
+
+
+def with_record(event: BaseCloudEvent, offset: int) -> BaseCloudEvent:
+    """The event as Knative's dispatcher sends it: the Kafka record it read, as extensions."""
+    attributes = dict(event.get_attributes())
+    attributes.update(knativekafkatopic="blazar.events", knativekafkapartition="2",
+                      knativekafkaoffset=str(offset))  # fmt: skip
+    return CloudEvent(attributes, event.get_data())
+
+
+def test_knatives_retry_of_an_event_the_sink_took_is_answered_and_not_sent_again(
+    store: SubscriptionStore, sink: Sink, event: BaseCloudEvent
+) -> None:
+    # The function was killed (or answered after the Trigger's timeout) once the sink had
+    # taken the event: Knative calls again with the same record.
+    sub_id, secret = subscribe(store, sink.url("hook"))
+    sink.verify_with("hook", secret)
+    record = with_record(event, 41)
+
+    answers = post(store, path_of(store, sub_id), record, times=3)
+
+    assert [a[0] for a in answers] == [202, 202, 202]
+    assert [r.verified for r in sink.requests("hook")] == [True]
+    assert [e["outcome"] for e in store.deliveries(sub_id)] == ["delivered"]
+
+
+def test_a_retry_after_a_failed_attempt_and_a_new_record_of_a_known_event_are_sent(
+    store: SubscriptionStore, sink: Sink, event: BaseCloudEvent
+) -> None:
+    # A receipt is written only after a 2xx; another record with the same event id (a
+    # snapshot asked for again) is a delivery of its own; without Knative's extensions the
+    # event's source and id name it.
+    sub_id, _ = subscribe(store, sink.url("hook"))
+    sink.answer("hook", 503)
+    path = path_of(store, sub_id)
+
+    first = post(store, path, with_record(event, 7), times=3)
+    again = post(store, path, with_record(event, 8), times=2)
+    bare = post(store, path, event, times=2)
+
+    assert [a[0] for a in first + again + bare] == [503, 202, 202, 202, 202, 202, 202]
+    assert len(sink.requests("hook")) == 4  # the 503, then one per record, one bare
+
+
+def test_receipts_are_bounded_by_their_window_and_size(
+    store: SubscriptionStore, sink: Sink, event: BaseCloudEvent
+) -> None:
+    sub_id, _ = subscribe(store, sink.url("hook"))
+    settings = DeliverySettings.load(allowed_networks=["127.0.0.0/8"])
+    receipts = Receipts(store.keys, window=120, size=3)
+
+    async def main() -> None:
+        service = FunctionService(settings, store, KEY, receipts=receipts)
+        async with TestClient(TestServer(service.app())) as client:
+            for offset in range(5):
+                sent = http.to_binary_event(with_record(event, offset))
+                async with client.post(path_of(store, sub_id), data=sent.body,
+                                       headers=sent.headers) as resp:  # fmt: skip
+                    assert resp.status == 202
+
+    asyncio.run(main())
+    key = store.keys.receipts(sub_id)
+    assert store.client.zcard(key) == 3  # the newest three
+    assert 0 < int(store.client.ttl(key)) <= 120  # type: ignore[arg-type]
+    assert len(sink.requests("hook")) == 5
+
+
+names = st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
+
+
+@given(st.tuples(names, names, names), st.tuples(names, names, names))
+def test_two_different_deliveries_never_share_a_receipt(
+    one: tuple[str, str, str], other: tuple[str, str, str]
+) -> None:
+    # A shared receipt would suppress an event never sent: the encoding must be injective,
+    # whatever a bus producer puts in the source and id.
+    def attributes(values: tuple[str, str, str]) -> dict[str, str]:
+        return dict(zip(("source", "id", "knativekafkaoffset"), values, strict=True))
+
+    same = to_identity(attributes(one)) == to_identity(attributes(other))
+    assert same == (one == other)
+    assert to_identity({"source": "s", "id": "i"}) != to_identity(
+        {"source": "s", "id": "i", "knativekafkaoffset": ""}
+    )
