@@ -47,7 +47,7 @@ def to_identity(attributes: Mapping[str, Any]) -> str:
 @dataclass(frozen=True)
 class Receipts:
     keys: Keys
-    window: float = 3600.0  # seconds; 0 turns receipts off
+    window: float = 900.0  # seconds; 0 turns receipts off
     size: int = 10_000  # per subscription
 
     @property

@@ -88,7 +88,8 @@ class FunctionService:
         receipts: Receipts | None = None,
     ) -> None:
         """``token_key`` is the operator's (the Triggers' tokens); ``resolve`` replaces DNS;
-        ``receipts`` (default: an hour, 10,000 per subscription) stop resending what a sink took.
+        ``receipts`` (default: 15 minutes, 10,000 per subscription) stop a second send of what
+        a sink took.
         """
         self.settings = settings
         self.subscribers = Subscribers(store, receipts)

@@ -18,7 +18,7 @@ class FunctionSettings(ServiceSection, section="function"):
         "with: the operator's token_key. Required: without it the function does not start",
     )
     receipt_window: float = Field(
-        3600.0,
+        900.0,
         ge=0,
         le=7 * 24 * 3600,
         description="Seconds a delivered event is remembered per subscription, so that "
