@@ -28,7 +28,8 @@ import httpx
 from offsets import Offsets
 from workload import PREFIX, Note
 
-MAX_IN_FLIGHT = 32  # deliveries under way at once (the partitions are paused beyond it)
+MAX_IN_FLIGHT = 32  # deliveries under way at once
+PAUSE_AFTER = 10.0  # seconds at MAX_IN_FLIGHT before the partitions are paused
 COMMIT_INTERVAL = 1.0
 REVOKE_GRACE = 15.0  # longer than one attempt's timeout
 RETRYABLE = {404, 408, 409, 429}  # and every 5xx (Knative's data-plane spec)
@@ -86,18 +87,29 @@ class Dispatcher:
 
     def _run(self) -> None:
         next_commit = time.monotonic() + COMMIT_INTERVAL
-        paused = False
+        paused, full_since = False, 0.0
         try:
             while not self.stop.is_set():
-                if time.monotonic() >= next_commit:
+                now = time.monotonic()
+                if now >= next_commit:
                     self._commit(None, asynchronous=True)
-                    next_commit = time.monotonic() + COMMIT_INTERVAL
+                    next_commit = now + COMMIT_INTERVAL
                 if self._busy() >= MAX_IN_FLIGHT:
+                    # Wait for room without polling; pausing costs a fetch from Kafka when
+                    # resumed (a pause purges what was fetched), so only a long stall (the
+                    # function down) pauses, to keep polling within max.poll.interval.ms.
+                    full_since = full_since or now
+                    if now - full_since < PAUSE_AFTER:
+                        with self.lock:
+                            self.lock.wait(0.2)  # a delivery that ends notifies
+                        continue
                     self.consumer.pause(self.consumer.assignment())  # a new assignment too
                     paused = True
-                elif paused:
-                    self.consumer.resume(self.consumer.assignment())
-                    paused = False
+                else:
+                    full_since = 0.0
+                    if paused:
+                        self.consumer.resume(self.consumer.assignment())
+                        paused = False
                 message = self.consumer.poll(0.2)
                 if message is not None and not message.error():
                     self._take(message)
