@@ -13,8 +13,8 @@ source and id alone. So a retry of the same record is caught, while a new record
 id seen before (a snapshot asked for again) is delivered again.
 
 Bounded: a receipt counts for ``window`` seconds, the set keeps the newest ``size`` and
-expires with its last write. The check rides on the attempt counter's round trip; a
-delivery adds one round trip (the receipt). Not caught: a kill between the sink's 2xx and
+expires with its last write. The check rides on the attempt counter's round trip, the
+receipt on the delivery log's: no round trip is added. Not caught: a kill between the sink's 2xx and
 the receipt, and a retry that arrives while the first call is still under way; those are
 delivered twice, which at-least-once allows. Only a receipt written after a 2xx ever stops a
 send, so nothing is lost by it.
@@ -63,12 +63,10 @@ class Receipts:
         now = time.time() if now is None else now
         return score is not None and score > now - self.window
 
-    def write(self, client: Any, sub_id: str, identity: str) -> None:
-        """One round trip: the receipt, the window and the size enforced, the set's TTL."""
+    def write(self, pipe: Any, sub_id: str, identity: str) -> None:
+        """Queue on ``pipe``: the receipt, the window and the size enforced, the set's TTL."""
         key, now = self.keys.receipts(sub_id), time.time()
-        with client.pipeline(transaction=False) as pipe:
-            pipe.zadd(key, {identity: now})
-            pipe.zremrangebyscore(key, "-inf", now - self.window)
-            pipe.zremrangebyrank(key, 0, -(self.size + 1))
-            pipe.expire(key, math.ceil(self.window))
-            pipe.execute()
+        pipe.zadd(key, {identity: now})
+        pipe.zremrangebyscore(key, "-inf", now - self.window)
+        pipe.zremrangebyrank(key, 0, -(self.size + 1))
+        pipe.expire(key, math.ceil(self.window))

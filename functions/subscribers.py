@@ -74,10 +74,15 @@ class Subscribers:
     def record(
         self, sub_id: str, attempt: Attempt, event_id: str, event_type: str, identity: str = ""
     ) -> None:
-        """The receipt first (after a 2xx: it is what stops a second send), then the log."""
-        if identity and self.receipts.enabled and isinstance(attempt.outcome, Delivered):
-            self.receipts.write(self.store.client, sub_id, identity)
-        record(self.store, sub_id, attempt, event_id, event_type)
+        """The receipt (after a 2xx: it is what stops a second send) and the delivery log
+        entry in one round trip; a 410 disables the subscription."""
+        if isinstance(attempt.outcome, Gone):
+            disable(self.store, sub_id)
+        with self.store.client.pipeline(transaction=True) as pipe:
+            if identity and self.receipts.enabled and isinstance(attempt.outcome, Delivered):
+                self.receipts.write(pipe, sub_id, identity)
+            self.store.queue_delivery(pipe, sub_id, attempt.to_log(event_id, event_type))
+            pipe.execute()
 
 
 def record(
@@ -85,6 +90,10 @@ def record(
 ) -> None:
     """Append the attempt to the delivery log; disable the subscription if its sink is gone."""
     if isinstance(attempt.outcome, Gone):
-        store.set_status(sub_id, "DISABLED", "the sink answered 410 Gone")
-        log.warning("subscription %s disabled: its sink answered 410 Gone", sub_id)
+        disable(store, sub_id)
     store.append_delivery(sub_id, attempt.to_log(event_id, event_type))
+
+
+def disable(store: SubscriptionStore, sub_id: str) -> None:
+    store.set_status(sub_id, "DISABLED", "the sink answered 410 Gone")
+    log.warning("subscription %s disabled: its sink answered 410 Gone", sub_id)
