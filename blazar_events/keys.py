@@ -12,7 +12,8 @@ Owners, for a reader following a key to its code:
 * per-route and per-project request throttles: ``api/throttle.py``;
 * retries, ordered per-lease queues, replay claims, the hand-over ledger: ``broker/``;
 * the reminder schedule: ``reminders/schedule.py``;
-* the function service's attempt counters: ``functions/subscribers.py``.
+* the function service's attempt counters and receipts: ``functions/subscribers.py``,
+  ``functions/receipts.py``.
 """
 
 from __future__ import annotations
@@ -108,3 +109,7 @@ class Keys:
 
     def attempts(self, sub_id: str, event_id: str) -> str:
         return f"{self.prefix}:fn:attempts:{sub_id}:{event_id}"
+
+    def receipts(self, sub_id: str) -> str:
+        """The events delivered to ``sub_id`` lately (``functions/receipts.py``)."""
+        return f"{self.prefix}:fn:receipts:{sub_id}"

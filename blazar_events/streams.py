@@ -115,11 +115,15 @@ class Streams:
     @unavailable_on_outage
     def append_delivery(self, sub_id: str, attempt: dict[str, Any]) -> None:
         """Record one delivery attempt; only the newest ``delivery_log_size`` are kept."""
-        key = self._log_key(sub_id)
         with self.client.pipeline(transaction=True) as pipe:
-            pipe.lpush(key, json.dumps(attempt, default=str, sort_keys=True))
-            pipe.ltrim(key, 0, self.delivery_log_size - 1)
+            self.queue_delivery(pipe, sub_id, attempt)
             pipe.execute()
+
+    def queue_delivery(self, pipe: Any, sub_id: str, attempt: dict[str, Any]) -> None:
+        """:meth:`append_delivery`'s writes, queued on the caller's pipeline (its round trip)."""
+        key = self._log_key(sub_id)
+        pipe.lpush(key, json.dumps(attempt, default=str, sort_keys=True))
+        pipe.ltrim(key, 0, self.delivery_log_size - 1)
 
     @unavailable_on_outage
     def append_deliveries(self, attempts: dict[str, list[dict[str, Any]]]) -> None:

@@ -44,6 +44,7 @@ from delivery.request import Payload, from_subscription
 from delivery.settings import DeliverySettings
 from functions.callers import check_caller, to_key
 from functions.deadletters import to_dead_letter, to_target
+from functions.receipts import Receipts, to_identity
 from functions.settings import FunctionSettings
 from functions.subscribers import Subscribers
 
@@ -84,10 +85,14 @@ class FunctionService:
         store: SubscriptionStore,
         token_key: bytes,
         resolve: Resolve | None = None,
+        receipts: Receipts | None = None,
     ) -> None:
-        """``token_key`` is the operator's (the Triggers' tokens); ``resolve`` replaces DNS."""
+        """``token_key`` is the operator's (the Triggers' tokens); ``resolve`` replaces DNS;
+        ``receipts`` (default: 15 minutes, 10,000 per subscription) stop a second send of what
+        a sink took.
+        """
         self.settings = settings
-        self.subscribers = Subscribers(store)
+        self.subscribers = Subscribers(store, receipts)
         self.token_key = token_key
         self.resolve = resolve
         self.sender: Sender | None = None
@@ -158,7 +163,17 @@ class FunctionService:
         if isinstance(call, web.Response):
             return call
         sub, event = call.sub, call.event
-        number = await asyncio.to_thread(self.subscribers.count_attempt, sub.id, event.get_id())
+        identity = to_identity(event.get_attributes())
+        try:
+            number, sent = await asyncio.to_thread(
+                self.subscribers.begin, sub.id, event.get_id(), identity
+            )
+        except BlazarEventsError as exc:  # Redis down: Knative retries later
+            return _error(503, exc.name, exc.message)
+        if sent:  # Knative's retry of what the sink took: answered, not sent again
+            log.info("subscription %s event %s: delivered already, not sent again", sub.id,
+                     event.get_id())  # fmt: skip
+            return web.Response(status=202)
         attempt = await self.sender.attempt(
             from_subscription(sub), Payload(event), call.secrets, number
         )
@@ -168,10 +183,11 @@ class FunctionService:
         )  # fmt: skip
         try:
             await asyncio.to_thread(
-                self.subscribers.record, sub.id, attempt, event.get_id(), event.get_type()
-            )
-        except BlazarEventsError as exc:  # the log is best effort; the delivery happened
-            log.warning("delivery log of %s not written: %s", sub.id, exc.message)
+                self.subscribers.record, sub.id, attempt, event.get_id(), event.get_type(),
+                identity,
+            )  # fmt: skip
+        except BlazarEventsError as exc:  # best effort: the delivery happened
+            log.warning("receipt or delivery log of %s not written: %s", sub.id, exc.message)
         return to_response(attempt.outcome)
 
     async def dead_letter(self, request: web.Request) -> web.Response:
@@ -221,7 +237,9 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"blazar-events function: {exc}", file=sys.stderr)
         return 2
-    service = FunctionService(delivery, to_store(RedisSettings.load()), key)
+    store = to_store(RedisSettings.load())
+    receipts = Receipts(store.keys, settings.receipt_window, settings.receipt_limit)
+    service = FunctionService(delivery, store, key, receipts=receipts)
     host, port = args.host or settings.host, args.port or settings.port
     log.info("delivery function on http://%s:%d/subscriptions/{subscription_id}", host, port)
     web.run_app(

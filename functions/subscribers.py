@@ -12,8 +12,10 @@ from collections.abc import Mapping
 
 from blazar_events.matching import Matcher, compile_subscription
 from blazar_events.store import SubscriptionStore
+from blazar_events.streams import unavailable_on_outage
 from blazar_events.subscription import Subscription
-from delivery.outcomes import Attempt, Gone
+from delivery.outcomes import Attempt, Delivered, Gone
+from functions.receipts import Receipts
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +24,9 @@ MAX_MATCHERS = 10_000  # compiled subscriptions kept; one per subscription, so t
 
 
 class Subscribers:
-    def __init__(self, store: SubscriptionStore) -> None:
+    def __init__(self, store: SubscriptionStore, receipts: Receipts | None = None) -> None:
         self.store = store
+        self.receipts = Receipts(store.keys) if receipts is None else receipts
         self._matchers: OrderedDict[tuple[str, int], Matcher] = OrderedDict()
 
     def matches(self, sub: Subscription, attributes: Mapping[str, str]) -> bool:
@@ -49,21 +52,37 @@ class Subscribers:
         """The subscription and the secrets to sign with now (NotFound if it was deleted)."""
         return self.store.get(sub_id), self.store.get_keys(sub_id).active()
 
-    def count_attempt(self, sub_id: str, event_id: str) -> int:
-        """1 on the first attempt at this event for this subscription, 2 on the next...
+    @unavailable_on_outage
+    def begin(self, sub_id: str, event_id: str, identity: str) -> tuple[int, bool]:
+        """The attempt's number, and whether this delivery has a receipt (sent already).
 
         Knative retries by calling again without saying which attempt it is; a counter per
-        (subscription, event) in Redis numbers them for the delivery log.
+        (subscription, event) in Redis numbers them for the delivery log: 1 on the first
+        attempt, 2 on the next... The receipt is looked up in the same round trip.
         """
         key = self.store.keys.attempts(sub_id, event_id)
         with self.store.client.pipeline(transaction=False) as pipe:
             pipe.incr(key)
             pipe.expire(key, ATTEMPT_COUNT_TTL)
-            number, _ = pipe.execute()
-        return int(number)
+            if self.receipts.enabled:
+                self.receipts.check(pipe, sub_id, identity)
+            number, _, *score = pipe.execute()
+        sent = bool(score) and self.receipts.found(score[0])
+        return int(number), sent
 
-    def record(self, sub_id: str, attempt: Attempt, event_id: str, event_type: str) -> None:
-        record(self.store, sub_id, attempt, event_id, event_type)
+    @unavailable_on_outage
+    def record(
+        self, sub_id: str, attempt: Attempt, event_id: str, event_type: str, identity: str = ""
+    ) -> None:
+        """The receipt (after a 2xx: it is what stops a second send) and the delivery log
+        entry in one round trip; a 410 disables the subscription."""
+        if isinstance(attempt.outcome, Gone):
+            disable(self.store, sub_id)
+        with self.store.client.pipeline(transaction=True) as pipe:
+            if identity and self.receipts.enabled and isinstance(attempt.outcome, Delivered):
+                self.receipts.write(pipe, sub_id, identity)
+            self.store.queue_delivery(pipe, sub_id, attempt.to_log(event_id, event_type))
+            pipe.execute()
 
 
 def record(
@@ -71,6 +90,10 @@ def record(
 ) -> None:
     """Append the attempt to the delivery log; disable the subscription if its sink is gone."""
     if isinstance(attempt.outcome, Gone):
-        store.set_status(sub_id, "DISABLED", "the sink answered 410 Gone")
-        log.warning("subscription %s disabled: its sink answered 410 Gone", sub_id)
+        disable(store, sub_id)
     store.append_delivery(sub_id, attempt.to_log(event_id, event_type))
+
+
+def disable(store: SubscriptionStore, sub_id: str) -> None:
+    store.set_status(sub_id, "DISABLED", "the sink answered 410 Gone")
+    log.warning("subscription %s disabled: its sink answered 410 Gone", sub_id)

@@ -187,9 +187,12 @@ class Soak:
         sub_id = self.sub_ids[sub.name]
         token = to_token(TOKEN_KEY.encode(), sub_id, DELIVER_ROUTE)
         url = f"http://127.0.0.1:{self.fn_port}/subscriptions/{sub_id}?{TOKEN_PARAMETER}={token}"
+        # The Trigger's delivery spec is the subscription's (blazar_events.triggers.to_delivery).
+        spec = DeliverySpec(**{**DELIVERY, **sub.body.get("delivery", {})})
         self.dispatcher = Dispatcher(
             KAFKA_BOOTSTRAP, self.topic, self.tag + "-trigger", url,
             lambda n: sub.in_project(n) and sub.matches(n),
+            retry=spec.retry, backoff=spec.backoff_for, timeout=spec.timeout_seconds,
         )  # fmt: skip
         self.dispatcher.start()
 
@@ -283,7 +286,9 @@ class Soak:
             return "not started"
         d = self.dispatcher
         return (f"{d.posted:,} events accepted by the function service, {d.retries:,} retried"
-                f" calls, {len(d.dead_lettered)} dead-lettered {d.dead_lettered[:3]}")  # fmt: skip
+                f" calls, {len(d.dead_lettered)} dead-lettered {d.dead_lettered[:3]};"
+                f" {d.revokes} revokes, {d.skipped:,} records skipped as answered before one,"
+                f" {d.commit_failures} failed commits")  # fmt: skip
 
     def teardown(self, keep: bool) -> None:
         self.stop_supervising()

@@ -50,11 +50,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="leave the shared services alone (components are still killed)",
     )
     parser.add_argument("--sink-down", type=float, default=60.0, help="seconds c-all is down")
-    parser.add_argument("--drain-timeout", type=float, default=900.0)
+    parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument(
         "--drain-quiet",
         type=float,
-        default=180.0,
+        default=120.0,
         help="give up draining after this long without a new delivery",
     )
     parser.add_argument(
@@ -66,6 +66,19 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="also write the report here")
     parser.add_argument("--keep", action="store_true", help="keep topics, queue and keys")
     return parser.parse_args(argv)
+
+
+def not_scheduled(args: argparse.Namespace) -> list[str]:
+    """The kinds of fault the options left out, and which option did."""
+    out: list[str] = []
+    if args.service_restarts <= 0:
+        why = "--no-service-faults" if args.no_service_faults else "--service-restarts 0"
+        out.append(f"restarts of Redis, RabbitMQ and Kafka: NOT SCHEDULED ({why})")
+    if args.kills <= 0:
+        out.append("SIGKILLs of the components: NOT SCHEDULED (--kills 0)")
+    if args.sink_down <= 0:
+        out.append("subscriber outage: NOT SCHEDULED (--sink-down 0)")
+    return out
 
 
 def main(argv: list[str]) -> int:
@@ -137,6 +150,14 @@ def main(argv: list[str]) -> int:
         for entry in sorted(timeline.entries, key=lambda e: e.started):
             print(f"  {entry.started:7.1f} - {entry.ended:7.1f}  {entry.what:<22} {entry.detail}")
         skipped = [e for e in timeline.entries if e.detail.startswith(("FAILED", "SKIPPED"))]
+        unscheduled = not_scheduled(args)
+        print("\nfaults not carried out:")
+        for entry in skipped:
+            print(f"  {entry.what}: {entry.detail}")
+        for what in unscheduled:
+            print(f"  {what}")
+        if not skipped and not unscheduled:
+            print("  none: every kind of fault was scheduled and carried out")
         totals = to_json(rows)[-1]
         ok = (totals["lost"] == 0 and not published.failed and totals["out_of_scope"] == 0
               and totals["signature_failures"] == 0 and not skipped)  # fmt: skip
@@ -148,8 +169,13 @@ def main(argv: list[str]) -> int:
                 "duplicate_causes": causes,
                 "faults": [vars(e) for e in timeline.entries],
                 "function_lane": soak.dispatcher_summary(), "ok": ok,
+                "not_carried_out": [f"{e.what}: {e.detail}" for e in skipped],
+                "not_scheduled": unscheduled,
             }, default=str, indent=1))  # fmt: skip
-        print("\nRESULT: " + ("OK" if ok else "NOT OK"))
+        result = "OK" if ok else "NOT OK"
+        if ok and unscheduled:
+            result += f" (without {len(unscheduled)} kind(s) of fault, listed above)"
+        print("\nRESULT: " + result)
         return 0 if ok else 1
     finally:
         if publisher is not None:

@@ -37,6 +37,7 @@ def test_every_key_name_is_unchanged() -> None:
     assert keys.ordered_due == "p:broker:ordered-due"
     assert keys.ordered("s1|l1") == "p:broker:ordered:s1|l1"
     assert keys.attempts("s1", "e1") == "p:fn:attempts:s1:e1"
+    assert keys.receipts("s1") == "p:fn:receipts:s1"
     assert keys.ledger("g", "t", 3) == "p:ledger:g:t:3"
     assert keys.reminders("due") == "p:reminders:due"
     assert keys.reminders("project:") == "p:reminders:project:"

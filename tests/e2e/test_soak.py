@@ -48,6 +48,11 @@ def test_a_short_soak_loses_nothing_through_kills_and_restarts(tmp_path: Path) -
     for service in SERVICES if service_faults else ():
         assert f"restart {service}" in faults, output
     assert {"sink-down c-all", "rotate b-all", "update a-start"} <= set(faults), output
+    # What an option left out is said, with the option: never a silent gap in the schedule.
+    left_out = report["not_scheduled"]
+    assert left_out == ([] if service_faults else [
+        "restarts of Redis, RabbitMQ and Kafka: NOT SCHEDULED (--no-service-faults)"
+    ]), output  # fmt: skip
 
     total = report["rows"][-1]
     assert report["published"] == 3000, output

@@ -358,3 +358,45 @@ def test_a_member_subscription_receives_its_own_projects_events_only(
 
     assert status == 202
     assert len(sink.requests()) - before == (1 if project == PROJECT else 0)
+
+
+def with_record(event: BaseCloudEvent, offset: int) -> BaseCloudEvent:
+    """The event as Knative's dispatcher sends it: the Kafka record it read, as extensions."""
+    attributes = dict(event.get_attributes())
+    attributes.update(knativekafkatopic="blazar.events", knativekafkapartition="2",
+                      knativekafkaoffset=str(offset))  # fmt: skip
+    return CloudEvent(attributes, event.get_data())
+
+
+def test_knatives_retry_of_an_event_the_sink_took_is_answered_and_not_sent_again(
+    store: SubscriptionStore, sink: Sink, event: BaseCloudEvent
+) -> None:
+    # The function was killed (or answered after the Trigger's timeout) once the sink had
+    # taken the event: Knative calls again with the same record.
+    sub_id, secret = subscribe(store, sink.url("hook"))
+    sink.verify_with("hook", secret)
+    record = with_record(event, 41)
+
+    answers = post(store, path_of(store, sub_id), record, times=3)
+
+    assert [a[0] for a in answers] == [202, 202, 202]
+    assert [r.verified for r in sink.requests("hook")] == [True]
+    assert [e["outcome"] for e in store.deliveries(sub_id)] == ["delivered"]
+
+
+def test_a_retry_after_a_failed_attempt_and_a_new_record_of_a_known_event_are_sent(
+    store: SubscriptionStore, sink: Sink, event: BaseCloudEvent
+) -> None:
+    # A receipt is written only after a 2xx; another record with the same event id (a
+    # snapshot asked for again) is a delivery of its own; without Knative's extensions the
+    # event's source and id name it.
+    sub_id, _ = subscribe(store, sink.url("hook"))
+    sink.answer("hook", 503)
+    path = path_of(store, sub_id)
+
+    first = post(store, path, with_record(event, 7), times=3)
+    again = post(store, path, with_record(event, 8), times=2)
+    bare = post(store, path, event, times=2)
+
+    assert [a[0] for a in first + again + bare] == [503, 202, 202, 202, 202, 202, 202]
+    assert len(sink.requests("hook")) == 4  # the 503, then one per record, one bare
