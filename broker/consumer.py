@@ -46,20 +46,18 @@ class Record:
     key: bytes | None
     value: bytes | None
     headers: list[tuple[str, bytes | None]]
+    generation: int | None = None  # the assignment that read it (OffsetTracker.assign)
 
 
-def to_record(message: Message) -> Record:
+def to_record(message: Message, generations: dict[Key, int] | None = None) -> Record:
+    """``generations``: each partition's current assignment (Handover.generations)."""
     # A consumer's headers are always a list of (name, bytes or None) pairs; the stub's
     # type also covers what a producer accepts.
     headers = cast(list[tuple[str, bytes | None]] | None, message.headers())
-    return Record(
-        message.topic() or "",
-        message.partition() or 0,
-        message.offset() or 0,
-        message.key(),
-        message.value(),
-        headers or [],
-    )
+    key = (message.topic() or "", message.partition() or 0)
+    generation = None if generations is None else generations.get(key)
+    return Record(*key, message.offset() or 0, message.key(), message.value(), headers or [],
+                  generation)  # fmt: skip
 
 
 class KafkaSource:
@@ -91,9 +89,8 @@ class KafkaSource:
         self._closed.set()  # nothing runs until consume()
         self._consumer: Consumer | None = None
         self._paused: set[Key] = set()
-        self.handover = Handover(
-            tracker, ledger, settings.revoke_grace, self._closing, self._commit_now
-        )
+        grace, earliest = settings.revoke_grace, settings.auto_offset_reset == "earliest"
+        self.handover = Handover(tracker, ledger, grace, self._closing, self._commit_now, earliest)
 
     @property
     def alive_at(self) -> float:
@@ -168,14 +165,10 @@ class KafkaSource:
             busy = self.tracker.in_progress >= self.settings.max_pending_records
             self._hold(consumer, busy or not self._polling.is_set())
             messages = self._poll(consumer)
-            if handover.taking_over:
-                handover.take_over(consumer)
-            if handover.revoked:
-                self._paused -= handover.revoked
-                revoked, handover.revoked = handover.revoked, set()
-                messages = [m for m in messages if (m.topic(), m.partition()) not in revoked]
+            self._paused -= handover.revoked
+            messages = handover.sort(consumer, messages)
             if messages:
-                records = [to_record(message) for message in messages]
+                records = [to_record(message, handover.generations) for message in messages]
                 for record in records:
                     handover.handed[(record.topic, record.partition)] = record.offset + 1
                 self.deliver(records)
