@@ -215,16 +215,19 @@ class Broker:
     # --- records ----------------------------------------------------------------------------
 
     def _on_records(self, records: list[Any]) -> None:
-        if self._stopping:
-            return  # not started, so not committed: the member that takes over reads them
-        for record in records:
-            self.metrics.records.inc()
-            try:
-                self._route(record)
-            except Exception:  # a bug: this record's alone; it was tracked before any fan-out
-                self.metrics.errors.labels("record").inc()
-                log.exception("offset %d of partition %d not routed",
-                              record.offset, record.partition)  # fmt: skip
+        try:
+            if self._stopping:
+                return  # not started, so not committed: the member that takes over reads them
+            for record in records:
+                self.metrics.records.inc()
+                try:
+                    self._route(record)
+                except Exception:  # a bug: this record's alone; tracked before any fan-out
+                    self.metrics.errors.labels("record").inc()
+                    log.exception("offset %d of partition %d not routed",
+                                  record.offset, record.partition)  # fmt: skip
+        finally:
+            self.source.routed(len(records))  # off the back-pressure count, whatever happened
 
     def _route(self, record: Any) -> None:
         # What the partition's previous owner settled before it was killed is not sent again.

@@ -203,6 +203,7 @@ class RunningSource:
             self.settles.append(self.tracker.settle(slot))
             self.settle_of[(record.partition, record.offset)] = self.settles[-1]
         self.records.extend(records)
+        self.source.routed(len(records))
 
     def wait_for(self, count: int, timeout: float = 60) -> list[Record]:
         deadline = time.monotonic() + timeout
