@@ -11,10 +11,12 @@ from typing import cast
 import pytest
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from blazar_events.settings import KafkaSettings
 from broker.consumer import KafkaSource, Record
-from broker.offsets import OffsetTracker
+from broker.offsets import OffsetTracker, Slot
 from broker.settings import BrokerSettings
 from tests.broker.conftest import RunningSource, send
 from tests.conftest import unique_name
@@ -104,7 +106,9 @@ class ScriptedConsumer:
     one poll is what matters). Partition 0 of topic "t" holds offsets 0 to END - 1; each
     step of the script is one poll: callbacks before its first record (served by ``poll``),
     callbacks after it (served by ``consume``), and how many records it returns at most.
-    An assignment starts reading at the committed offset, as librdkafka's does."""
+    An assignment starts reading at the committed offset, as librdkafka's does; "route" in
+    a step lets a lagging event loop route what was handed to it, "settle" lets it settle
+    the delivery routed last, and "settle-all" every one."""
 
     END = 12
 
@@ -115,6 +119,7 @@ class ScriptedConsumer:
         self.commits: list[int] = []
         self.callbacks: dict[str, Callable[..., None]] = {}
         self.step: tuple[str, str, int] = ("", "", 0)
+        self.loop: dict[str, Callable[[], None]] = {}  # what a lagging event loop does
 
     def subscribe(self, topics: list[str], **callbacks: Callable[..., None]) -> None:
         self.callbacks = callbacks
@@ -122,13 +127,20 @@ class ScriptedConsumer:
     def _serve(self, events: str) -> None:
         partitions = [TopicPartition("t", 0)]
         for event in events.split():
-            if event == "assign":
+            if event in self.loop:
+                self.loop[event]()
+            elif event == "assign" and not self.assigned:
                 self.assigned, self.at = partitions, self.committed_at
-            else:
+                self.callbacks["on_assign"](self, partitions)
+            elif event in ("revoke", "lost") and self.assigned:
+                if event == "lost":  # evicted: no commit is taken any more
+                    self.assigned = []
+                self.callbacks[f"on_{event}"](self, partitions)
                 self.assigned = []
-            self.callbacks[f"on_{event}"](self, partitions)
 
     def _read(self, count: int) -> list[Message]:
+        if not self.assigned:  # (librdkafka drops what was fetched for a revoked partition)
+            return []
         offsets = range(self.at, min(self.END, self.at + count))
         self.at += len(offsets)
         return [Message(topic="t", partition=0, offset=n, value=b"%d" % n) for n in offsets]
@@ -217,3 +229,63 @@ def test_a_partition_lost_and_assigned_back_within_one_poll_loses_no_record() ->
     assert commits_past == [], "committed past records never routed"
     assert set(routed) == set(range(ScriptedConsumer.END))
     assert fake.committed_at == ScriptedConsumer.END
+
+
+EVENTS = st.sampled_from(["", "route", "settle", "route settle", "lost", "revoke", "assign",
+                          "lost assign", "revoke assign", "route lost assign",
+                          "lost route assign", "lost assign route"])  # fmt: skip
+STEPS = st.lists(st.tuples(EVENTS, EVENTS, st.integers(0, 5)), max_size=14)
+
+
+@settings(max_examples=400, deadline=None)
+@given(script=STEPS)
+def test_no_order_of_rebalance_callbacks_and_reads_commits_a_record_not_settled(
+    script: list[tuple[str, str, int]],
+) -> None:
+    """Generated polls: partitions lost, revoked and assigned back before or amid a poll's
+    reads, and an event loop that routes what it was handed late and settles out of order.
+    No commit passes a record whose delivery did not settle, and once assigned for good
+    every record is settled and committed."""
+    tracker = OffsetTracker()
+    settled: set[int] = set()
+    commits_past: list[tuple[int, list[int]]] = []
+    handed: list[Record] = []
+    open_slots: list[Slot] = []
+
+    def route() -> None:
+        for record in handed:
+            slot = tracker.start(
+                record.topic, record.partition, record.offset, 1, generation=record.generation
+            )
+            if slot is not None:
+                open_slots.append(slot)
+        handed.clear()
+
+    def settle(count: int) -> None:
+        for _ in range(min(count, len(open_slots))):
+            slot = open_slots.pop()  # the last routed first: out of order
+            settled.add(slot.offset)
+            tracker.finish(slot)
+
+    kafka = KafkaSettings.load(bootstrap_servers=["127.0.0.1:1"], topic="t")
+    broker = BrokerSettings.load(commit_interval=0.0, revoke_grace=0.0, group_id="scripted")
+    source = KafkaSource(kafka, broker, tracker, handed.extend)
+    end = ScriptedConsumer.END
+    final = "route settle-all"
+    fake = ScriptedConsumer(source, [*script, ("route assign", final, end), (final, final, end)])
+    fake.loop = {"route": route, "settle": lambda: settle(1), "settle-all": lambda: settle(end * 4)}
+    source._new_consumer = lambda: cast(Consumer, fake)  # type: ignore[method-assign]
+    original = fake.commit
+
+    def commit(offsets: list[TopicPartition], asynchronous: bool) -> None:
+        past = [n for n in range(offsets[0].offset) if n not in settled]
+        if past and fake.assigned:
+            commits_past.append((offsets[0].offset, past))
+        original(offsets, asynchronous)
+
+    fake.commit = commit  # type: ignore[method-assign]
+    source.consume()
+
+    assert commits_past == [], "committed past records not settled"
+    assert settled == set(range(end))
+    assert fake.committed_at == end
