@@ -215,22 +215,26 @@ class Broker:
     # --- records ----------------------------------------------------------------------------
 
     def _on_records(self, records: list[Any]) -> None:
-        if self._stopping:
-            return  # not started, so not committed: the member that takes over reads them
-        for record in records:
-            self.metrics.records.inc()
-            try:
-                self._route(record)
-            except Exception:  # a bug: this record's alone; it was tracked before any fan-out
-                self.metrics.errors.labels("record").inc()
-                log.exception("offset %d of partition %d not routed",
-                              record.offset, record.partition)  # fmt: skip
+        try:
+            if self._stopping:
+                return  # not started, so not committed: the member that takes over reads them
+            for record in records:
+                self.metrics.records.inc()
+                try:
+                    self._route(record)
+                except Exception:  # a bug: this record's alone; tracked before any fan-out
+                    self.metrics.errors.labels("record").inc()
+                    log.exception("offset %d of partition %d not routed",
+                                  record.offset, record.partition)  # fmt: skip
+        finally:
+            self.source.routed(len(records))  # off the back-pressure count, whatever happened
 
     def _route(self, record: Any) -> None:
         # What the partition's previous owner settled before it was killed is not sent again.
+        where = record.topic, record.partition
         done = self.ledger.done(record.topic, record.partition, record.offset)
         if done is True:
-            self.tracker.start(record.topic, record.partition, record.offset, 0)
+            self.tracker.start(*where, record.offset, 0, generation=record.generation)
             return
         try:
             event = from_record(record.key, record.value, record.headers)
@@ -240,13 +244,13 @@ class Broker:
             reason = exc.message if isinstance(exc, NotificationRejected) else repr(exc)
             log.warning("offset %d of partition %d skipped: %s",
                         record.offset, record.partition, reason[:500])  # fmt: skip
-            self.tracker.start(record.topic, record.partition, record.offset, 0)
+            self.tracker.start(*where, record.offset, 0, generation=record.generation)
             return
         entries = self.index.match(attributes, partial(self._match_failed, event))
         if done:
             entries = [entry for entry in entries if entry.id not in done]
         slot = self.tracker.start(
-            record.topic, record.partition, record.offset, len(entries), done or ()
+            *where, record.offset, len(entries), done or (), record.generation
         )
         if slot is not None:
             self._fan_out(event, entries, slot)

@@ -2,15 +2,13 @@
 
 The consumer blocks, so it polls in this thread and hands each batch to the event loop.
 Offsets are committed here, and only up to what :class:`OffsetTracker` says is settled;
-``enable.auto.commit`` is off. When too many records are in progress the assignment is
-paused (back-pressure), and resumed once they settle. Partitions moving in a rebalance are
-:mod:`broker.handover`'s.
+``enable.auto.commit`` is off. When too many records are in progress, or handed to the loop
+and not routed yet, the assignment is paused (back-pressure), and resumed once they settle.
+Partitions moving in a rebalance are :mod:`broker.handover`'s.
 
-kafka-python needed two workarounds here (a member rebuilt after 30 s out of a stable group,
-and a wait for the topic's metadata before joining): its group coordination stalled after
-some rebalances, and a member that joined before its topic existed got no partition for
-minutes. librdkafka does neither (tests/broker/test_rebalance.py, the soak's kills), so they
-went with it; a consumer that fails outright is still rebuilt by the router's supervisor.
+kafka-python's two workarounds here (a member rebuilt after 30 s out of a stable group, a
+wait for the topic before joining) went with it: librdkafka needs neither (test_rebalance.py,
+the soak's kills); a consumer that fails outright is still rebuilt by the supervisor.
 """
 
 from __future__ import annotations
@@ -34,6 +32,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 500  # records per poll at most
 POLL_WAIT = 0.1  # seconds a poll waits for a first record: the loop's pace when idle
+# librdkafka's prefetch in KB (default 64 MB), fetched ahead on its own thread to keep the
+# loop fed; what is handed to the loop is bounded by max_pending_records, not by this.
+PREFETCH_KB = 4096
 
 
 @dataclass(slots=True, frozen=True)
@@ -46,20 +47,18 @@ class Record:
     key: bytes | None
     value: bytes | None
     headers: list[tuple[str, bytes | None]]
+    generation: int | None = None  # the assignment that read it (OffsetTracker.assign)
 
 
-def to_record(message: Message) -> Record:
+def to_record(message: Message, generations: dict[Key, int] | None = None) -> Record:
+    """``generations``: each partition's current assignment (Handover.generations)."""
     # A consumer's headers are always a list of (name, bytes or None) pairs; the stub's
     # type also covers what a producer accepts.
     headers = cast(list[tuple[str, bytes | None]] | None, message.headers())
-    return Record(
-        message.topic() or "",
-        message.partition() or 0,
-        message.offset() or 0,
-        message.key(),
-        message.value(),
-        headers or [],
-    )
+    key = (message.topic() or "", message.partition() or 0)
+    generation = None if generations is None else generations.get(key)
+    return Record(*key, message.offset() or 0, message.key(), message.value(), headers or [],
+                  generation)  # fmt: skip
 
 
 class KafkaSource:
@@ -80,8 +79,7 @@ class KafkaSource:
         self.deliver = deliver
         self.topic = topic or kafka.topic
         self.lag = 0
-        # Consumers rebuilt after a stalled rebalance: kafka-python's, none since librdkafka
-        # (kept for the health field and the metric that report it).
+        # kafka-python's rebuilds after a stalled rebalance: none now (health, metric keep it)
         self.rebuilt = 0
         self.error: str | None = None
         self._polling = threading.Event()
@@ -91,9 +89,10 @@ class KafkaSource:
         self._closed.set()  # nothing runs until consume()
         self._consumer: Consumer | None = None
         self._paused: set[Key] = set()
-        self.handover = Handover(
-            tracker, ledger, settings.revoke_grace, self._closing, self._commit_now
-        )
+        # Records handed to the event loop, and those it routed (each side counts its own)
+        self._handed = self._routed = 0
+        grace, earliest = settings.revoke_grace, settings.auto_offset_reset == "earliest"
+        self.handover = Handover(tracker, ledger, grace, self._closing, self._commit_now, earliest)
 
     @property
     def alive_at(self) -> float:
@@ -150,6 +149,7 @@ class KafkaSource:
                 # a batch on. An idle fetch is held up to `fetch_wait`, a long poll that a
                 # new record ends at once.
                 "fetch.min.bytes": 1,
+                "queued.max.messages.kbytes": PREFETCH_KB,
                 "fetch.wait.max.ms": max(1, int(self.settings.fetch_wait * 1000)),
                 # A killed process's partitions move after the session timeout; librdkafka
                 # heartbeats from its own thread, whatever the loop does.
@@ -165,20 +165,20 @@ class KafkaSource:
         handover = self.handover
         while not self._closing.is_set():
             handover.alive_at = time.monotonic()
-            busy = self.tracker.in_progress >= self.settings.max_pending_records
-            self._hold(consumer, busy or not self._polling.is_set())
-            messages = self._poll(consumer)
-            if handover.taking_over:
-                handover.take_over(consumer)
-            if handover.revoked:
-                self._paused -= handover.revoked
-                revoked, handover.revoked = handover.revoked, set()
-                messages = [m for m in messages if (m.topic(), m.partition()) not in revoked]
+            # in progress, and handed on but not routed yet (in a catch-up the loop lags far)
+            room = self.settings.max_pending_records - self.tracker.in_progress
+            room -= self._handed - self._routed
+            low = self.settings.max_pending_records // 2 if self._paused else 0  # hysteresis
+            self._hold(consumer, room <= low or not self._polling.is_set())
+            messages = self._poll(consumer, min(BATCH, max(1, room)))
+            self._paused -= handover.revoked
+            messages = handover.sort(consumer, messages)
             if messages:
-                records = [to_record(message) for message in messages]
+                records = [to_record(message, handover.generations) for message in messages]
                 for record in records:
                     handover.handed[(record.topic, record.partition)] = record.offset + 1
                 self.deliver(records)
+                self._handed += len(records)
             now = time.monotonic()
             if now - last_commit >= self.settings.commit_interval:
                 self.commit()
@@ -190,14 +190,13 @@ class KafkaSource:
                 ledger.write(self.tracker.progress(assigned), now)
         self._commit_now(consumer, keys_of(consumer.assignment()))
 
-    def _poll(self, consumer: Consumer) -> list[Message]:
-        """The records there are, waiting up to POLL_WAIT for the first one only.
-
-        (``consume(n, t)`` waits for n records or t; a poll ends at the first.)"""
+    def _poll(self, consumer: Consumer, limit: int) -> list[Message]:
+        """Up to ``limit`` records, waiting up to POLL_WAIT for the first one only
+        (``consume(n, t)`` waits for n records or t; a poll ends at the first)."""
         first = consumer.poll(POLL_WAIT)
         if first is None:
             return []
-        messages = [first, *consumer.consume(BATCH - 1, 0)]
+        messages = [first, *(consumer.consume(limit - 1, 0) if limit > 1 else [])]
         if all(message.error() is None for message in messages):
             return messages
         good = []
@@ -286,6 +285,10 @@ class KafkaSource:
             if watermarks and watermarks[1] >= 0 and tp.offset >= 0:
                 lag += max(0, watermarks[1] - tp.offset)
         self.lag = lag
+
+    def routed(self, count: int) -> None:
+        """The event loop routed ``count`` records handed on (whatever became of them)."""
+        self._routed += count
 
     def pause(self) -> None:
         """Stop taking new records (shutdown); what is in progress goes on."""

@@ -10,7 +10,10 @@ Giving up (issue 12's graceful revoke): deliveries of the partitions not yet beg
 begin, those in flight get up to ``revoke_grace`` to settle, the progress is written to the
 hand-over ledger and what settled is committed synchronously. Should a partition come back,
 librdkafka reads it from that commit, which is the first record not settled: nothing
-withdrawn is passed over. Taking over: the previous owner's progress is read from the ledger
+withdrawn is passed over. Each assignment of a partition is a generation of its own
+(:meth:`OffsetTracker.assign`): every record handed on carries it, and one read by an earlier
+assignment (handed on before a revoke, routed after it) is dropped by the tracker, never
+counted in the new one. Taking over: the previous owner's progress is read from the ledger
 before any record of the partition is handed on, so that the router skips what it settled.
 """
 
@@ -21,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from broker.ledger import Key, Ledger
 from broker.offsets import OffsetTracker
@@ -45,12 +48,14 @@ class Handover:
         revoke_grace: float,
         closing: threading.Event,
         commit: Callable[[Consumer, set[Key]], None],
+        earliest: bool = True,
     ) -> None:
         self.tracker = tracker
         self.ledger = ledger
         self.revoke_grace = revoke_grace
         self.closing = closing
         self.commit = commit
+        self.earliest = earliest  # where an assignment without a commit begins
         # Per partition: the offset after the last record handed on, and the offset last
         # committed (or on its way); partitions assigned whose previous owner's progress is
         # still to be read, and partitions revoked since the poll loop last looked (their
@@ -59,6 +64,9 @@ class Handover:
         self.committed: dict[Key, int] = {}
         self.taking_over: set[Key] = set()
         self.revoked: set[Key] = set()
+        # The assignment generation of each partition (OffsetTracker.assign): each record
+        # handed on carries it, and the router drops one read by an assignment since revoked.
+        self.generations: dict[Key, int] = {}
         self.alive_at = time.monotonic()
 
     def forget_all(self) -> None:
@@ -70,12 +78,15 @@ class Handover:
         self.committed.clear()
         self.taking_over.clear()
         self.revoked.clear()
+        self.generations.clear()
 
     # --- librdkafka's callbacks (inside poll, on the polling thread) --------------------------
 
     def on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("assigned partitions %s", sorted(tp.partition for tp in partitions))
-        self.taking_over |= keys_of(partitions)
+        keys = keys_of(partitions)
+        self.taking_over |= keys
+        self.generations.update(self.tracker.assign(list(keys)))
 
     def on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.hand_over(consumer, keys_of(partitions), lost=False)
@@ -108,6 +119,8 @@ class Handover:
                 self.handed.pop(key, None)
                 self.committed.pop(key, None)
             self.taking_over -= keys
+            for key in keys:
+                self.generations.pop(key, None)
 
     def _settle(self, keys: set[Key]) -> None:
         if self.closing.is_set():  # closing: the deliveries had their grace already
@@ -122,6 +135,49 @@ class Handover:
             time.sleep(0.02)
 
     # --- on the polling thread, after poll returned ------------------------------------------
+
+    def sort(self, consumer: Consumer, messages: list[Message]) -> list[Message]:
+        """The messages of a poll that the current assignment may hand on.
+
+        A partition revoked (or lost) in the poll: its records read before are dropped,
+        the next owner reads them. Revoked and assigned back within the one poll: which of
+        its records were read before the callbacks and which after is not known, so all
+        are dropped and the partition is read again from where the new assignment began
+        (the committed offset)."""
+        again = self.revoked & self.taking_over
+        self.take_over(consumer)
+        if not self.revoked:
+            return messages
+        revoked, self.revoked = self.revoked, set()
+        kept, dropped = [], dict[Key, int]()
+        for message in messages:
+            key = (message.topic() or "", message.partition() or 0)
+            if key not in revoked:
+                kept.append(message)
+            elif key in again:
+                offset = message.offset() or 0
+                dropped[key] = min(offset, dropped.get(key, offset))
+        if dropped:
+            self._read_again(consumer, dropped)
+        return kept
+
+    def _read_again(self, consumer: Consumer, dropped: dict[Key, int]) -> None:
+        # Raises if the commit cannot be read (the coordinator away): the consumer is then
+        # rebuilt, and reads every partition from its commit.
+        found = consumer.committed([TopicPartition(*key) for key in dropped], COMMIT_TIMEOUT)
+        for tp in found:
+            key = (tp.topic, tp.partition)
+            if tp.offset >= 0:
+                start = tp.offset
+            elif self.earliest:  # no commit: the assignment began at the log's start
+                start = OFFSET_BEGINNING
+            else:  # at the log's end, after every record read before (the dropped ones)
+                start = dropped[key]
+            try:
+                consumer.seek(TopicPartition(*key, start))
+            except KafkaException as exc:
+                # not fetching yet: then the new assignment read nothing, and begins there
+                log.info("partition %d not moved back to %d: %s", tp.partition, start, exc)
 
     def take_over(self, consumer: Consumer) -> None:
         """Read the previous owners' progress of newly assigned partitions (before any of

@@ -95,16 +95,25 @@ class OffsetTracker:
         return self._in_progress
 
     def start(
-        self, topic: str, partition: int, offset: int, deliveries: int, done: Iterable[str] = ()
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        deliveries: int,
+        done: Iterable[str] = (),
+        generation: int | None = None,
     ) -> Slot | None:
         """A record was read and will cause ``deliveries`` deliveries (0: done at once);
-        ``done``: those its previous owner made already (kept for the next one).
+        ``done``: those its previous owner made already (kept for the next one);
+        ``generation``: the assignment that read it (:meth:`assign`), if known.
 
         Returns the slot each of those deliveries hands to :meth:`finish`.
         """
         key = (topic, partition)
         with self._lock:
             state = self._partitions.get(key)
+            if generation is not None and (state is None or state.generation != generation):
+                return None  # read by an assignment since revoked: the current one reads it
             if state is None:
                 state = self._partitions[key] = _Partition(next(self._generations))
             state.seen = max(offset + 1, state.seen)
@@ -222,13 +231,28 @@ class OffsetTracker:
                 )
             return result
 
-    def forget(self, keys: list[tuple[str, int]]) -> None:
-        """Partitions revoked in a rebalance: their open records are the new owner's."""
+    def assign(self, keys: list[Key]) -> dict[Key, int]:
+        """Partitions assigned: each starts a new generation (returned), whatever an earlier
+        assignment of it left."""
         with self._lock:
             for key in keys:
-                state = self._partitions.pop(key, None)
-                if state is not None:
-                    self._in_progress -= sum(1 for slot in state.open if slot.deliveries > 0)
+                self._drop(key)
+                self._partitions[key] = _Partition(next(self._generations))
+            return {key: self._partitions[key].generation for key in keys}
+
+    def forget(self, keys: list[tuple[str, int]]) -> None:
+        """Partitions revoked in a rebalance: their open records are the new owner's. A
+        withdrawn tombstone stays until :meth:`assign`: a record of theirs routed late is
+        passed over, not tracked (and committed) in a generation of its own."""
+        with self._lock:
+            for key in keys:
+                self._drop(key)
+                self._partitions[key] = _Partition(next(self._generations), withdrawn=True)
+
+    def _drop(self, key: Key) -> None:
+        state = self._partitions.pop(key, None)
+        if state is not None:
+            self._in_progress -= sum(1 for slot in state.open if slot.deliveries > 0)
 
     def forget_all(self) -> None:
         """Every partition (the consumer was rebuilt: its assignment starts afresh)."""

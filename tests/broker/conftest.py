@@ -195,11 +195,15 @@ class RunningSource:
 
     def _deliver(self, records: list[Record]) -> None:
         for record in records:
-            slot = self.tracker.start(record.topic, record.partition, record.offset, 1)
-            assert slot is not None
+            slot = self.tracker.start(
+                record.topic, record.partition, record.offset, 1, generation=record.generation
+            )
+            if slot is None:  # read by an assignment since revoked
+                continue
             self.settles.append(self.tracker.settle(slot))
             self.settle_of[(record.partition, record.offset)] = self.settles[-1]
         self.records.extend(records)
+        self.source.routed(len(records))
 
     def wait_for(self, count: int, timeout: float = 60) -> list[Record]:
         deadline = time.monotonic() + timeout

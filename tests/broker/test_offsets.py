@@ -44,7 +44,8 @@ def test_a_delivery_started_before_a_rebalance_cannot_settle_the_reassigned_reco
     tracker = OffsetTracker()
     old = opened(tracker.start("t", 0, 5, 1))  # generation 1: one delivery in flight
     tracker.forget([("t", 0)])  # revoked...
-    new = opened(tracker.start("t", 0, 5, 2))  # ...assigned back: offset 5 read again, 2 deliveries
+    tracker.assign([("t", 0)])  # ...assigned back
+    new = opened(tracker.start("t", 0, 5, 2))  # offset 5 read again, 2 deliveries
     assert new.generation != old.generation
     tracker.finish(old)  # the old delivery ends late
     tracker.finish(new)  # one of the new two
@@ -60,6 +61,7 @@ def test_a_rebuilt_consumer_starts_every_partition_afresh() -> None:
     tracker.start("t", 1, 9, 0)
     tracker.forget_all()
     assert tracker.committable() == {} and tracker.in_progress == 0
+    tracker.assign([("t", 0)])
     again = opened(tracker.start("t", 0, 3, 1))
     tracker.finish(old)
     assert tracker.committable() == {("t", 0): 3}
@@ -107,3 +109,24 @@ def test_progress_names_the_deliveries_made_of_open_records() -> None:
     assert (progress.first, progress.settled, progress.next) == (5, 5, 7)
     assert progress.still_open == [5]
     assert progress.done == {5: ["inherited", "a"]}
+
+
+def test_a_record_routed_after_its_partition_was_revoked_is_never_committed() -> None:
+    """Routed after the revoke (lost, or the grace ran out with a backlog): passed over, so
+    that the partition given back commits nothing before its new assignment's records."""
+    tracker = OffsetTracker()
+    first = tracker.assign([("t", 0)])[("t", 0)]
+    tracker.start("t", 0, 10, 0, generation=first)
+    tracker.forget([("t", 0)])
+    assert tracker.start("t", 0, 11, 1) is None  # late, no generation known: passed over
+    assert tracker.start("t", 0, 12, 0, generation=first) is None
+    assert tracker.committable() == {} and tracker.in_progress == 0
+
+    second = tracker.assign([("t", 0)])[("t", 0)]
+    assert second != first
+    assert tracker.start("t", 0, 13, 0, generation=first) is None  # handed before the revoke
+    assert tracker.committable() == {}  # nothing of the new assignment routed yet
+    eleven = opened(tracker.start("t", 0, 11, 1, generation=second))
+    assert tracker.committable() == {("t", 0): 11}
+    tracker.finish(eleven)
+    assert tracker.committable() == {("t", 0): 12}
