@@ -114,7 +114,8 @@ class Dispatcher:
     @property
     def pending_spills(self) -> int:
         """Background writes (spills, parkings) not yet done: events held in memory."""
-        return len(self._background)
+        parked = self.parking.pending if self.parking is not None else 0
+        return len(self._background) + parked
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)

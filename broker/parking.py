@@ -5,20 +5,28 @@ A lease parks when its delivery must be retried (the delivery heads the queue, t
 waiting deliveries follow), or when its lane is full or stuck (the waiting deliveries move,
 behind a delivery still in flight here, which the queue then waits for: *held*). While
 parked, every new delivery of the lease is appended to the queue and settled at once.
+
+Appends are gathered: what parks while one append is written (a parked lease takes every
+new event of it, hundreds a second from a hostile subscriber) goes in the next transaction,
+one round trip for all of it, in arrival order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from broker.lanes import Job, Lane
 from broker.ordered import OrderedQueues, to_member
 from broker.retries import RetryJob
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
+APPEND_BATCH = 500  # leases' appends written in one transaction
 Durably = Callable[[Callable[[], Awaitable[T]]], Awaitable[T]]
 
 
@@ -46,6 +54,14 @@ class Parking:
         # behind a delivery in flight here.
         self.held: set[str] = set()
         self._lock: asyncio.Lock | None = None
+        # Appends not yet written, in arrival order: (lease, its jobs, whether it is held).
+        self._appends: list[tuple[str, list[Job], bool]] = []
+        self._appending = False
+
+    @property
+    def pending(self) -> int:
+        """Appends not yet written (each holds its jobs' Kafka records)."""
+        return len(self._appends)
 
     def writer(self) -> asyncio.Lock:
         # One writer at a time keeps the pushes in arrival order, even across Redis retries.
@@ -85,16 +101,40 @@ class Parking:
         self.parked.add(member)  # now: later jobs of this batch must follow them there
         if held:
             self.held.add(member)
-        self._spawn(self._push_back(member, jobs, held))
+        self._appends.append((member, jobs, held))
+        if not self._appending:
+            self._appending = True
+            self._spawn(self._append_all())
 
-    async def _push_back(self, member: str, jobs: list[Job], held: bool) -> None:
-        retries = [to_retry(job) for job in jobs]
-        now = time.time()
-        due = now + self.claim_seconds if held else now
-        async with self.writer():
-            await self._durably(lambda: self.queues.push_back(member, retries, due))
-        for job in jobs:
-            self._release(job)
+    async def _append_all(self) -> None:
+        """Write the gathered appends, a transaction at a time. The writer lock is taken
+        per transaction, so a retry waiting for it (its head and the lane's waiting jobs
+        go before what parked after it) is not overtaken."""
+        try:
+            while self._appends:
+                async with self.writer():
+                    batch = self._appends[:APPEND_BATCH]
+                    del self._appends[:APPEND_BATCH]
+                    now = time.time()
+                    appends: dict[str, tuple[list[RetryJob], float]] = {}
+                    written = []
+                    for member, jobs, held in batch:
+                        try:
+                            encoded = [to_retry(job) for job in jobs]
+                        except Exception:  # not written, so not settled: its records stay held
+                            log.exception("deliveries of %s not parked", member)
+                            continue
+                        # The first append of a lease sets its due time (if it was not parked).
+                        due = now + self.claim_seconds if held else now
+                        appends.setdefault(member, ([], due))[0].extend(encoded)
+                        written.append(jobs)
+                    if appends:
+                        await self._durably(partial(self.queues.append_many, appends))
+                for jobs in written:
+                    for job in jobs:
+                        self._release(job)
+        finally:
+            self._appending = False
 
     async def retry(self, lane: Lane | None, job: Job, delay: float) -> None:
         """Attempt ``job.number + 1`` of an ordered delivery after ``delay``, first of its
@@ -110,9 +150,7 @@ class Parking:
         waiting = self.take(lane, job.lease) if lane is not None else []
         behind = [to_retry(j) for j in waiting]
         async with self.writer():
-            await self._durably(lambda: self.queues.push_front(member, head, due))
-            if behind:
-                await self._durably(lambda: self.queues.push_back(member, behind, due))
+            await self._durably(lambda: self.queues.requeue(member, head, behind, due))
         self.held.discard(member)
         for waiting_job in waiting:
             self._release(waiting_job)
