@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from broker.lanes import Job, Lane
 from broker.ordered import OrderedQueues, to_member
-from broker.parking import Parking
+from broker.parking import APPEND_GATHER, Parking
 from tests.broker.test_ordered import payload
 
 
@@ -129,3 +129,44 @@ def test_a_retry_waiting_to_write_is_not_overtaken_by_later_appends(
 
 class _Depth:
     value = 0
+
+
+def test_appends_arriving_one_by_one_are_gathered(redis_url: str, redis_prefix: str) -> None:
+    async def main() -> tuple[int, float, list[str]]:
+        client = aioredis.Redis.from_url(redis_url)
+        queues = Counting(client, redis_prefix)
+        parking, _released, tasks = to_parking(queues)
+        member = to_member("sub", "lease")
+        started = time.monotonic()
+        for n in range(40):  # a hostile ordered subscriber's events, one at a time
+            parking.park(member, [Job("sub", payload(n), "lease")], held=False)
+            await asyncio.sleep(0.005)
+        await settled(tasks)
+        elapsed = time.monotonic() - started
+        raws = await client.lrange(queues.list_key(member), 0, -1)
+        await client.aclose()
+        ids = [json.loads(json.loads(raw)["event"])["id"] for raw in raws]
+        return queues.transactions, elapsed, ids
+
+    transactions, elapsed, ids = asyncio.run(main())
+    assert ids == [f"e{n}" for n in range(40)]
+    assert transactions <= elapsed / APPEND_GATHER + 2  # not one round trip per event
+
+
+def test_a_queue_released_before_its_append_is_written_is_due_at_once(
+    redis_url: str, redis_prefix: str
+) -> None:
+    async def main() -> float:
+        client = aioredis.Redis.from_url(redis_url)
+        queues = OrderedQueues(client, redis_prefix)
+        parking, _released, tasks = to_parking(queues)
+        member = to_member("sub", "lease")
+        # the lane was full behind e0 in flight: e1 parks held, behind it
+        parking.park(member, [Job("sub", payload(1), "lease")], held=True)
+        await parking.go_on(Job("sub", payload(0), "lease"))  # e0 delivered meanwhile
+        await settled(tasks)
+        due = float(await client.zscore(queues.due_key, member) or 0)
+        await client.aclose()
+        return due
+
+    assert asyncio.run(main()) <= time.time()  # e1 goes now, not after e0's claim (30 s)
