@@ -12,32 +12,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from functools import partial
-from typing import Any, TypeVar
+from collections.abc import Awaitable
 
 import redis.exceptions
 from confluent_kafka import KafkaException
 
-from blazar_events.errors import BlazarEventsError, NotFound, ServiceUnavailable
+from blazar_events.errors import ServiceUnavailable
 from blazar_events.store import SubscriptionStore
-from blazar_events.subscription import SigningKeys
 from broker.deadletters import DeadLetters
 from broker.deliverylog import DeliveryLog
+from broker.durable import Durably
 from broker.incidents import Incidents
-from broker.index import Entry, SubscriptionIndex, active_secrets, from_subscription_entry
+from broker.index import Entry, SubscriptionIndex, active_secrets
+from broker.keyloads import KeyLoads
 from broker.lanes import Depth, Job, Lane
 from broker.metrics import BrokerMetrics
+from broker.observer import Observer
 from broker.offsets import Settle
 from broker.ordered import OrderedQueues
 from broker.parking import Parking
-from broker.retries import RetryJob, RetrySchedule
+from broker.retries import RetrySchedule
 from broker.settings import BrokerSettings
+from broker.spills import Spills
 from delivery.client import Sender
-from delivery.outcomes import Attempt, Delivered, Gone, Outcome, PermanentFailure, Retry, to_name
+from delivery.outcomes import Delivered, Gone, Outcome, PermanentFailure, Retry
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # What an unreachable Redis or Kafka raises: such a step is retried until it succeeds. Any
 # other exception is a bug or a hostile input, and retrying it would loop forever.
@@ -68,6 +68,8 @@ class Dispatcher:
         self.metrics = metrics
         self.incidents = incidents
         self.depth = Depth()
+        self.stopping = False
+        self._durably = Durably(TRANSIENT, lambda: self.stopping)
         # Retry jobs claimed by this broker, waiting in a lane or running: their claims are
         # kept (keep_claims) so that no broker claims them twice.
         self.held: set[str] = set()
@@ -75,17 +77,17 @@ class Dispatcher:
         if ordered is not None:
             self.park_in(ordered)
         self.lanes: dict[str, Lane] = {}
-        self.stopping = False
         self._background: set[asyncio.Task[None]] = set()
-        self._keys_loading: dict[str, asyncio.Future[SigningKeys]] = {}
-        self._counters: dict[str, Any] = {}
+        self.keys = KeyLoads(store, self._durably)
+        self.spills = Spills(settings, schedule, self._durably, self._release, self._spawn)
+        self.observer = Observer(metrics, delivery_log)
 
     # --- entry points -------------------------------------------------------------------
 
     def park_in(self, queues: OrderedQueues) -> Parking:
         """Ordered subscriptions park in these durable queues (else they spill like others)."""
         self.parking = Parking(
-            queues, self.settings.retry_claim_seconds, self._durably_value, self._release,
+            queues, self.settings.retry_claim_seconds, self._durably, self._release,
             self._spawn,
         )  # fmt: skip
         return self.parking
@@ -97,7 +99,7 @@ class Dispatcher:
         if lane.ordered and self.parking is not None and job.ordered_key is None:
             self.parking.offer(lane, job)
         elif not lane.offer(job, force=lane.ordered):
-            self._spawn(self._spill(job))
+            self._spawn(self.spills.one(job))
 
     def lane(self, entry: Entry) -> Lane:
         lane = self.lanes.get(entry.id)
@@ -114,7 +116,8 @@ class Dispatcher:
     @property
     def pending_spills(self) -> int:
         """Background writes (spills, parkings) not yet done: events held in memory."""
-        return len(self._background)
+        parked = self.parking.pending if self.parking is not None else 0
+        return len(self._background) + parked
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -137,31 +140,7 @@ class Dispatcher:
         Kafka records (and, at ``max_pending_records``, everyone's consumption). In the
         retry schedule they are settled and wait there instead.
         """
-        now, jobs, parked = time.monotonic(), [], 0
-        for sub_id, lane in self.lanes.items():
-            if not lane.stuck(now, after):
-                continue
-            if lane.ordered and self.parking is not None:
-                parked += self.parking.spill(sub_id, lane)
-            else:
-                jobs.extend(lane.take_queued())
-        if jobs:
-            self._spawn(self._spill_many(jobs))
-        return len(jobs) + parked
-
-    async def _spill_many(self, jobs: list[Job]) -> None:
-        due = time.time() + max(self.settings.overflow_delay, self.settings.stuck_after)
-        batch = [
-            (RetryJob(job.subscription_id, job.number, job.payload.structured.body), due,
-             job.retry_key)
-            for job in jobs
-        ]  # fmt: skip
-        for start in range(0, len(batch), 500):
-            chunk = batch[start : start + 500]
-            await self._durably(partial(self.schedule.put_many, chunk))
-            await asyncio.sleep(0)  # let other subscribers' deliveries run between chunks
-        for job in jobs:
-            self._release(job)
+        return self.spills.stuck(self.lanes, self.parking, after)
 
     async def cancel(self) -> None:
         """Abandon what is still in flight (after the grace): it is redelivered later."""
@@ -205,12 +184,14 @@ class Dispatcher:
                      job.subscription_id, job.payload.event_id)  # fmt: skip
             await self._settle(job)
             return
-        secrets = active_secrets(entry) if entry.keys is not None else await self._secrets(entry)
+        secrets = (
+            active_secrets(entry) if entry.keys is not None else await self.keys.secrets(entry)
+        )
         if secrets is None:
             await self._settle(job)
             return
         attempt = await self.sender.attempt(entry.target, job.payload, secrets, job.number)
-        self._observe(entry, job, attempt)
+        self.observer.attempt(entry, job, attempt)
         outcome = attempt.outcome
         lane = self.lanes.get(entry.id)
         if lane is not None:
@@ -227,7 +208,7 @@ class Dispatcher:
             await self._retry_later(entry, job, self.backoff(entry, job.number, outcome.after))
             return
         if isinstance(outcome, Gone):
-            await self._disable(entry)
+            await self.incidents.gone(entry, self.index)
         await self._give_up(entry, job, outcome, secrets)
         await self._settle(job)
 
@@ -239,7 +220,7 @@ class Dispatcher:
             await self.parking.retry(self.lanes.get(entry.id), job, delay)
             await self._settle(job, rescheduled=True)
             return
-        await self._durably(partial(self._reschedule, job, job.number + 1, delay))
+        await self.spills.reschedule(job, job.number + 1, delay)
         await self._settle(job, rescheduled=True)
 
     def backoff(self, entry: Entry, number: int, after: float | None = None) -> float:
@@ -286,39 +267,6 @@ class Dispatcher:
         await self._durably(lambda: self.dead_letters.publish(letter))
         self.metrics.dead_letters.inc()
 
-    async def _secrets(self, entry: Entry) -> list[str] | None:
-        """The entry's active secrets, its keys loaded first if they are not yet."""
-        if entry.keys is None:
-            # One load per subscription, however many workers ask at once.
-            loading = self._keys_loading.get(entry.id)
-            if loading is None:
-                loading = asyncio.ensure_future(self._durably_value(
-                    lambda: asyncio.to_thread(self.store.get_keys, entry.id)
-                ))  # fmt: skip
-                self._keys_loading[entry.id] = loading
-                loading.add_done_callback(lambda _f: self._keys_loading.pop(entry.id, None))
-            try:
-                entry.keys = await asyncio.shield(loading)
-            except NotFound:
-                return None
-        return active_secrets(entry)
-
-    def _observe(self, entry: Entry, job: Job, attempt: Attempt) -> None:
-        name = to_name(attempt.outcome)
-        counter = self._counters.get(name)
-        if counter is None:
-            counter = self._counters[name] = self.metrics.deliveries.labels(name)
-        counter.inc()
-        self.metrics.latency.observe(attempt.latency)
-        if self.delivery_log.wants(entry.id, name):
-            self.delivery_log.add(
-                entry.id, attempt.to_log(job.payload.event_id, job.payload.event.get_type())
-            )
-        if name != "delivered":
-            log.info("subscription %s event %s attempt %d: %s",
-                     entry.id, job.payload.event_id, job.number,
-                     getattr(attempt.outcome, "error", name))  # fmt: skip
-
     async def _settle(self, job: Job, rescheduled: bool = False) -> None:
         if job.retry_key is not None and not rescheduled:
             key = job.retry_key
@@ -346,43 +294,3 @@ class Dispatcher:
                 await self.schedule.extend(sorted(self.held), until)
             if self.parking is not None:
                 await self.parking.keep_claims(until)
-
-    async def _reschedule(self, job: Job, number: int, delay: float) -> None:
-        retry = RetryJob(job.subscription_id, number, job.payload.structured.body)
-        await self.schedule.put(retry, time.time() + delay, job.retry_key)
-
-    async def _spill(self, job: Job) -> None:
-        """The lane is full: park the job (same attempt number) in the durable schedule."""
-        await self._durably(lambda: self._reschedule(job, job.number, self.settings.overflow_delay))
-        self._release(job)
-
-    async def _disable(self, entry: Entry) -> None:
-        disabled = entry.sub.model_copy(update={"status": "DISABLED"})
-        self.index.put(from_subscription_entry(disabled, entry.keys))
-        try:
-            await asyncio.to_thread(
-                self.store.set_status, entry.id, "DISABLED", "the sink answered 410 Gone"
-            )
-            log.warning("subscription %s disabled: its sink answered 410 Gone", entry.id)
-        except NotFound:
-            pass
-        except BlazarEventsError as exc:
-            log.error("subscription %s answered 410 but could not be disabled: %s",
-                      entry.id, exc.message)  # fmt: skip
-
-    # --- steps that must happen ---------------------------------------------------------------
-
-    async def _durably(self, step: Callable[[], Awaitable[None]]) -> None:
-        await self._durably_value(step)
-
-    async def _durably_value(self, step: Callable[[], Awaitable[T]]) -> T:
-        delay = 0.2
-        while True:
-            try:
-                return await step()
-            except TRANSIENT as exc:  # Redis or Kafka unreachable: wait, never drop
-                if self.stopping:
-                    raise
-                log.warning("retrying in %.1f s after: %s: %s", delay, type(exc).__name__, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)

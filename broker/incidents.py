@@ -17,11 +17,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from blazar_events.errors import BlazarEventsError
+from blazar_events.errors import BlazarEventsError, NotFound
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import Subscription
 from broker.deliverylog import DeliveryLog
-from broker.index import Entry
+from broker.index import Entry, SubscriptionIndex, from_subscription_entry
 from broker.metrics import BrokerMetrics
 
 log = logging.getLogger(__name__)
@@ -144,3 +144,19 @@ class Incidents:
         """The subscription was deleted: drop what is kept about it."""
         for kept in (self._logged_at, self._suppressed, self._reasons):
             kept.pop(sub_id, None)
+
+    async def gone(self, entry: Entry, index: SubscriptionIndex) -> None:
+        """The sink answered 410 Gone: the subscription is disabled, here at once (it
+        matches nothing more) and in the store."""
+        disabled = entry.sub.model_copy(update={"status": "DISABLED"})
+        index.put(from_subscription_entry(disabled, entry.keys))
+        try:
+            await asyncio.to_thread(
+                self.store.set_status, entry.id, "DISABLED", "the sink answered 410 Gone"
+            )
+            log.warning("subscription %s disabled: its sink answered 410 Gone", entry.id)
+        except NotFound:
+            pass
+        except BlazarEventsError as exc:
+            log.error("subscription %s answered 410 but could not be disabled: %s",
+                      entry.id, exc.message)  # fmt: skip

@@ -211,25 +211,32 @@ class OffsetTracker:
             return result
 
     def progress(self, keys: list[Key] | None = None) -> dict[Key, Progress]:
-        """What each partition (or those of ``keys``) has settled, for the ledger."""
+        """What each partition (or those of ``keys``) has settled, for the ledger.
+
+        Only the open records are copied under the lock (the event loop waits for it on
+        every delivery); their state is read after. That is still true when read: a
+        delivery counts as settled, and a subscription is named done, only once durable,
+        and records read since are past ``next``."""
         with self._lock:
             chosen = (
                 self._partitions.items()
                 if keys is None
                 else ((key, self._partitions[key]) for key in keys if key in self._partitions)
             )
-            result = {}
-            for key, state in chosen:
-                if state.first_offset is None or state.next_offset is None:
-                    continue
-                slots = [slot for slot in state.open if slot.deliveries > 0]
-                still_open = [slot.offset for slot in slots]
-                settled = still_open[0] if still_open else state.next_offset
-                done = {slot.offset: list(slot.done) for slot in slots if slot.done}
-                result[key] = Progress(
-                    state.first_offset, settled, state.next_offset, still_open, done
-                )
-            return result
+            taken = [
+                (key, state.first_offset, state.next_offset, list(state.open))
+                for key, state in chosen
+                if state.first_offset is not None and state.next_offset is not None
+            ]
+        result = {}
+        for key, first, ends, open_slots in taken:
+            assert first is not None and ends is not None
+            slots = [slot for slot in open_slots if slot.deliveries > 0]
+            still_open = [slot.offset for slot in slots]
+            settled = still_open[0] if still_open else ends
+            done = {slot.offset: list(slot.done) for slot in slots if slot.done}
+            result[key] = Progress(first, settled, ends, still_open, done)
+        return result
 
     def assign(self, keys: list[Key]) -> dict[Key, int]:
         """Partitions assigned: each starts a new generation (returned), whatever an earlier

@@ -90,6 +90,27 @@ class OrderedQueues:
         args: list[str | float] = [member, due, *(job.to_json() for job in jobs)]
         return int(await self._push_back(keys=[self.due_key, self.list_key(member)], args=args))
 
+    async def append_many(self, appends: dict[str, tuple[list[RetryJob], float]]) -> None:
+        """:meth:`push_back` of many leases in one transaction (one round trip): each
+        lease's jobs appended in order, its ``due`` set only if it was not parked."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            for member, (jobs, due) in appends.items():
+                pipe.rpush(self.list_key(member), *(job.to_json() for job in jobs))
+                pipe.zadd(self.due_key, {member: due}, nx=True)
+            await pipe.execute()
+
+    async def requeue(
+        self, member: str, head: RetryJob, behind: list[RetryJob], due: float
+    ) -> None:
+        """:meth:`push_front` of ``head`` and :meth:`push_back` of ``behind``, in one
+        transaction."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.lpush(self.list_key(member), head.to_json())
+            if behind:
+                pipe.rpush(self.list_key(member), *(job.to_json() for job in behind))
+            pipe.zadd(self.due_key, {member: due})
+            await pipe.execute()
+
     async def retry_head(self, member: str, job: RetryJob, due: float) -> None:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.lset(self.list_key(member), 0, job.to_json())

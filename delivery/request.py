@@ -122,8 +122,7 @@ def to_wire(
     HTTP cannot carry, as encoding :func:`to_request`'s would.
     """
     shared, body = payload.wire(target.mode)
-    signed = signing.to_headers(secrets, payload.event_id, timestamp, body)
-    own = _to_lines(signed)
+    own = signing.to_lines(secrets, payload.event_id, timestamp, body)
     extra = to_extra_headers(target.headers) if target.headers else None
     if not extra:
         return shared + b"\r\n" + own, body

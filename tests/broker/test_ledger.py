@@ -123,6 +123,10 @@ def test_progress_with_too_many_open_records_claims_less_never_more() -> None:
         b"[1,2,3,[1.5],[]]",
         b"[1,2,3,[2],[[2,[5]]]]",
         b"[1,2,3,[2],[[2]]]",
+        b'[1,2,3,[2],[],[[["s"]]]]',
+        b'[1,2,3,[2],[],[[["s"],[2.5]]]]',
+        b"[1,2,3,[2],[],[[[7],[2]]]]",
+        b"[1,2,3,[2],[],[],[]]",
     ],
 )
 def test_a_garbled_ledger_entry_is_ignored(raw: bytes) -> None:
@@ -208,3 +212,27 @@ def test_unchanged_progress_is_not_written_again() -> None:
     owner.write(tracker.progress(), 1.0)
     owner.write(tracker.progress(), 1.2)
     assert client.writes == 1
+
+
+def test_beside_a_hung_subscriber_the_names_are_written_once_not_per_record() -> None:
+    tracker = OffsetTracker()
+    healthy = [f"subscription-{n:032d}" for n in range(13)]
+    for offset in range(1000):  # each record: 13 delivered, the hung subscriber's open
+        slot = tracker.start(TOPIC, 0, offset, 14)
+        assert slot is not None
+        for name in healthy:
+            tracker.finish(slot, name)
+    raw = to_json(tracker.progress()[(TOPIC, 0)])
+    decoded = from_json(raw)
+    assert decoded.still_open == list(range(1000))
+    assert all(sorted(decoded.done[offset]) == healthy for offset in range(1000))
+    assert len(raw) < 10 * 1000  # offsets listed; the 13 names of 45 bytes not 1,000 times
+
+
+def test_the_older_form_is_still_read() -> None:
+    client = FakeRedis()
+    ledger = Ledger(client, "p", "g", 0.1)
+    client.data[ledger.key((TOPIC, 0))] = '[0,2,6,[2,4],[[2,["a","b"]],[4,["c"]]]]'
+    ledger.load({(TOPIC, 0): 0})
+    assert ledger.done(TOPIC, 0, 1) is True and ledger.done(TOPIC, 0, 3) is True
+    assert ledger.done(TOPIC, 0, 2) == {"a", "b"} and ledger.done(TOPIC, 0, 4) == {"c"}
