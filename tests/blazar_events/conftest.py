@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from blazar_events.settings import CONFIG_FILE_ENV
+from blazar_events.signing_keys import Sealer
 from blazar_events.store import SubscriptionStore
-from blazar_events.subscription import SigningKeys
+from blazar_events.subscription import SigningKeys, Subscription, from_input
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "blazar"
 MALFORMED: dict[str, Any] = json.loads((FIXTURES / "malformed.json").read_text())
@@ -59,3 +63,21 @@ def set_keys(store: SubscriptionStore, sub_id: str, keys: SigningKeys) -> Signin
     """Replace a subscription's signing keys through the store's own key change (what a
     rotation does, with keys of the test's choosing)."""
     return store._change_keys(sub_id, lambda _old: keys)
+
+
+@pytest.fixture
+def store(redis_url: str) -> Iterator[SubscriptionStore]:
+    """A store on real Redis under a key prefix of its own, with sealed signing secrets and a
+    delivery log of 5 entries; its keys are deleted after the test."""
+    client = redis.Redis.from_url(redis_url)
+    prefix = f"test-{uuid.uuid4().hex}"
+    yield SubscriptionStore(client, prefix, delivery_log_size=5, sealer=Sealer())
+    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        client.delete(key)
+    client.close()
+
+
+def make(project_id: str = "project-a", **body: Any) -> Subscription:
+    """A subscription as the API would build it from ``body`` (the sink defaulted)."""
+    spec = from_input({"sink": "https://hooks.example.org/", **body})
+    return Subscription.from_input(spec, project_id=project_id)

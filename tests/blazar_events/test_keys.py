@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
-import pytest
-import redis
-
 from blazar_events.keys import Keys
-from blazar_events.signing_keys import Sealer
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import SigningKeys, Subscription, from_input
 
@@ -47,16 +40,6 @@ def test_every_key_name_is_unchanged() -> None:
 def test_an_index_key_reads_back_into_its_parts() -> None:
     keys = Keys("a:b")  # a prefix with a colon of its own
     assert keys.index_parts(keys.index("project", "p:1")) == ("project", "p:1")
-
-
-@pytest.fixture
-def store(redis_url: str) -> Iterator[SubscriptionStore]:
-    client = redis.Redis.from_url(redis_url)
-    prefix = f"test-{uuid.uuid4().hex}"
-    yield SubscriptionStore(client, prefix, sealer=Sealer())
-    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
-        client.delete(key)
-    client.close()
 
 
 def test_the_store_writes_where_existing_data_lives(store: SubscriptionStore) -> None:

@@ -2,19 +2,13 @@
 the subscriptions of one type."""
 
 import uuid
-from typing import Any
 
 import pytest
 
 from blazar_events.errors import NotFound
 from blazar_events.store import SubscriptionStore
-from blazar_events.subscription import SigningKeys, Subscription, from_input
-from tests.blazar_events.conftest import ids_for_type
-
-
-def make(project_id: str = "project-a", **body: Any) -> Subscription:
-    spec = from_input({"sink": "https://hooks.example.org/", **body})
-    return Subscription.from_input(spec, project_id=project_id)
+from blazar_events.subscription import SigningKeys, Subscription
+from tests.blazar_events.conftest import ids_for_type, make
 
 
 def test_get_unknown_is_not_found(store: SubscriptionStore) -> None:

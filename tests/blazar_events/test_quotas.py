@@ -2,33 +2,14 @@
 interleaving of creates, batches or updates takes a project past its quota."""
 
 import threading
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
-import redis
 
 from blazar_events.quotas import Quota, QuotaExceeded
-from blazar_events.signing_keys import Sealer
 from blazar_events.store import SubscriptionStore
-from blazar_events.subscription import SigningKeys, Subscription, from_input
-
-
-@pytest.fixture
-def store(redis_url: str) -> Iterator[SubscriptionStore]:
-    client = redis.Redis.from_url(redis_url)
-    prefix = f"test-{uuid.uuid4().hex}"
-    yield SubscriptionStore(client, prefix, delivery_log_size=5, sealer=Sealer())
-    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
-        client.delete(key)
-    client.close()
-
-
-def make(project_id: str = "project-a", **body: Any) -> Subscription:
-    spec = from_input({"sink": "https://hooks.example.org/", **body})
-    return Subscription.from_input(spec, project_id=project_id)
+from blazar_events.subscription import SigningKeys
+from tests.blazar_events.conftest import make
 
 
 def test_concurrent_creates_never_exceed_the_quota(store: SubscriptionStore) -> None:

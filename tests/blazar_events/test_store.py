@@ -1,9 +1,7 @@
 import base64
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 import redis
@@ -16,24 +14,9 @@ from blazar_events.errors import (
 )
 from blazar_events.signing_keys import Sealer
 from blazar_events.store import SubscriptionStore
-from blazar_events.subscription import SigningKeys, Subscription, from_input
-from tests.blazar_events.conftest import ids_for_type, set_keys
+from blazar_events.subscription import SigningKeys
+from tests.blazar_events.conftest import ids_for_type, make, set_keys
 from tests.conftest import PrivateRedis
-
-
-@pytest.fixture
-def store(redis_url: str) -> Iterator[SubscriptionStore]:
-    client = redis.Redis.from_url(redis_url)
-    prefix = f"test-{uuid.uuid4().hex}"
-    yield SubscriptionStore(client, prefix, delivery_log_size=5, sealer=Sealer())
-    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
-        client.delete(key)
-    client.close()
-
-
-def make(project_id: str = "project-a", **body: Any) -> Subscription:
-    spec = from_input({"sink": "https://hooks.example.org/", **body})
-    return Subscription.from_input(spec, project_id=project_id)
 
 
 def test_create_then_get_returns_the_same_subscription(store: SubscriptionStore) -> None:
