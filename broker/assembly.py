@@ -1,31 +1,28 @@
 """The standalone broker assembled: Kafka records in, matched, handed to subscriber lanes;
 the retry schedule polled; subscription changes and replay/test requests applied.
 
-Everything that touches deliveries runs on one asyncio loop; blocking clients (kafka-python,
-redis-py for the store) live in threads that hand their results to the loop.
+Everything that touches deliveries runs on one asyncio loop; blocking clients (the Kafka
+consumer, redis-py for the store) live in threads that hand their results to the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from cloudevents.core.base import BaseCloudEvent
 
-from blazar_events.errors import BlazarEventsError, NotificationRejected
-from blazar_events.matching import evaluate, to_attributes
+from blazar_events.errors import NotificationRejected
+from blazar_events.matching import to_attributes
 from blazar_events.records import from_record
-from blazar_events.settings import EventSettings, KafkaSettings
+from blazar_events.settings import KafkaSettings
 from blazar_events.store import SubscriptionStore
-from broker import replay, snapshot
 from broker.consumer import KafkaSource
 from broker.deadletters import DeadLetters, KafkaDeadLetterProducer, Producer
 from broker.deliverylog import DeliveryLog
@@ -39,6 +36,7 @@ from broker.metrics import BrokerMetrics
 from broker.offsets import OffsetTracker, Slot
 from broker.ordered import OrderedQueues
 from broker.poller import RetryPoller
+from broker.requests import Requests
 from broker.retries import RetrySchedule
 from broker.settings import BrokerSettings
 from broker.supervisor import Supervisor, in_thread
@@ -51,7 +49,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 CONSUMER = "kafka-consumer"
 THREADS = (CONSUMER, "subscription-changes", "replay-requests")
-REPLAY_WINDOW = 32  # spills to the schedule pending before a replay reads on
 
 
 def to_loop(loop: asyncio.AbstractEventLoop, call: Callable[[T], None]) -> Callable[[T], None]:
@@ -113,7 +110,8 @@ class Broker:
             self.incidents,
             OrderedQueues(self.redis_async, self.store.prefix),
         )
-        await self._load_parked()
+        assert self.dispatcher.parking is not None  # ordered leases always park here
+        await self.dispatcher.parking.load()
         self.changes = ChangeFollower(
             self.store,
             to_loop(loop, self._on_snapshot),
@@ -125,7 +123,17 @@ class Broker:
         while not self.changes.ready.is_set():
             await asyncio.sleep(0.05)
         await asyncio.sleep(0)  # let the snapshot callback run
-        self.requests = RequestFollower(self.store, self._on_request)
+        handler = Requests(
+            self.store,
+            self.kafka,
+            loop,
+            on_changes=self._on_changes,
+            fan_out=self._fan_out,
+            match_failed=self._match_failed,
+            pending_spills=lambda: self.dispatcher.pending_spills,
+            stopping=lambda: self._stopping,
+        )
+        self.requests = RequestFollower(self.store, handler.handle)
         supervise("replay-requests", lambda: in_thread("requests", self.requests.run))
         self.ledger = Ledger(
             with_short_timeouts(self.store.client),
@@ -150,15 +158,6 @@ class Broker:
         supervise("metrics", self._measure)
         supervise("unstick", self._unstick)
         log.info("broker started: %d subscription(s), topic %s", len(self.index), self.kafka.topic)
-
-    async def _load_parked(self) -> None:
-        """Which ordered leases wait in Redis: their new events must queue behind them."""
-        assert self.dispatcher.parking is not None
-        parking = self.dispatcher.parking
-        try:
-            parking.parked |= await parking.queues.members()
-        except Exception as exc:  # Redis down at start: the queues are found as they fall due
-            log.warning("parked ordered leases not loaded: %s: %s", type(exc).__name__, exc)
 
     async def stop(self) -> None:
         """Stop taking work, let in-flight deliveries finish (up to the grace), commit, close."""
@@ -277,71 +276,6 @@ class Broker:
                 self.incidents.record(entry, "deliver", exc, event.get_id(), event.get_type())
                 if settled is not None:
                     settled()
-
-    # --- replay and test requests (called in the request thread) ---------------------------
-
-    def _on_request(self, fields: dict[str, str]) -> None:
-        assert self._loop is not None
-        sub_id = fields.get("subscription_id", "")
-        try:
-            # Straight from the store: the request may overtake the change feed.
-            entry = from_subscription_entry(self.store.get(sub_id))
-        except BlazarEventsError as exc:
-            log.warning("%s request for subscription %s: %s", fields.get("kind"), sub_id,
-                        exc.message)  # fmt: skip
-            return
-        change: list[Change] = [(sub_id, entry.sub, None)]
-        self._loop.call_soon_threadsafe(self._on_changes, change)
-        if fields.get("kind") == "test":
-            test = replay.to_test_event(entry.sub, EventSettings.load().source_prefix)
-            self._loop.call_soon_threadsafe(self._fan_out, test, [entry])
-            return
-        if fields.get("kind") == "snapshot":
-            count = snapshot.send(
-                self.kafka,
-                entry.sub,
-                EventSettings.load().source_prefix,
-                lambda event: self._replay_one(event, entry),
-                lambda event, error: self._loop_call(self._match_failed, event, entry, error),
-                stop=lambda: self._stopping,
-            )
-            log.info("sent %d lease state(s) to subscription %s", count, sub_id)
-        if fields.get("kind") == "replay":
-            since = datetime.fromisoformat(fields["since"])
-            until = datetime.fromisoformat(fields["until"]) if fields.get("until") else None
-            count = 0
-            for event in replay.from_kafka(self.kafka, since, until, stop=lambda: self._stopping):
-                verdict = evaluate(entry.match, to_attributes(event))
-                if verdict.error is not None:
-                    self._loop.call_soon_threadsafe(self._match_failed, event, entry, verdict.error)
-                if verdict.matched and self._replay_one(event, entry):
-                    count += 1
-            log.info("replayed %d event(s) to subscription %s", count, sub_id)
-
-    def _loop_call(self, call: Callable[..., None], *args: Any) -> None:
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(call, *args)
-
-    def _replay_one(self, event: BaseCloudEvent, entry: Entry) -> bool:
-        """Hand one replayed event to the loop and wait until the broker has room for the
-        next: its lane took it, or fewer than ``REPLAY_WINDOW`` spills to the schedule are
-        pending. A replay reads the topic only as fast as that, instead of posting a whole
-        range (millions of events, for one tenant's request) into memory at once."""
-        assert self._loop is not None
-        taken = asyncio.run_coroutine_threadsafe(self._replayed(event, entry), self._loop)
-        while not self._stopping:
-            try:
-                taken.result(timeout=1.0)
-                return True
-            except concurrent.futures.TimeoutError:
-                continue
-        taken.cancel()
-        return False
-
-    async def _replayed(self, event: BaseCloudEvent, entry: Entry) -> None:
-        self._fan_out(event, [entry])
-        while self.dispatcher.pending_spills >= REPLAY_WINDOW:
-            await asyncio.sleep(0.01)
 
     async def _unstick(self) -> None:
         while True:

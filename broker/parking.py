@@ -61,6 +61,13 @@ class Parking:
         self._appending = False
         self._written_at = 0.0  # monotonic time the last append transaction began
 
+    async def load(self) -> None:
+        """Which ordered leases wait in Redis (at start): their new events queue behind them."""
+        try:
+            self.parked |= await self.queues.members()
+        except Exception as exc:  # Redis down at start: the queues are found as they fall due
+            log.warning("parked ordered leases not loaded: %s: %s", type(exc).__name__, exc)
+
     @property
     def pending(self) -> int:
         """Appends not yet written (each holds its jobs' Kafka records)."""

@@ -190,7 +190,7 @@ def test_new_subscriptions_test_and_replay_requests(
 # A filter that raises when evaluated (int() of more than 4,300 digits), written to the store
 # directly as a bus producer or an older API could have.
 REPLAYED = 150
-REPLAY_WINDOW = 32  # broker.assembly.REPLAY_WINDOW, the replayed events one replay may hold
+REPLAY_WINDOW = 32  # broker.requests.REPLAY_WINDOW, the replayed events one replay may hold
 
 RAISING = {"sql": "INT(CONCAT_WS('" + "9" * 2000 + "','1','1','1','1','1')) > 1"}
 
