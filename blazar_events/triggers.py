@@ -120,6 +120,19 @@ def to_filters(sub: Subscription) -> list[dict[str, Any]]:
     return filters
 
 
+# Knative's dispatcher gives up on a call to the function after the Trigger's timeout and
+# calls again. The function itself waits up to the subscription's timeout for the sink, then
+# answers: a Trigger timeout equal to it would let Knative call again while the first call may
+# still get the sink's 2xx, and the sink would take the event twice (the function's receipts
+# only see calls that ended). The Trigger waits this much longer than the function.
+TRIGGER_TIMEOUT_MARGIN = 2.0
+
+
+def to_trigger_timeout(sink_timeout: float) -> str:
+    """The Trigger's timeout (ISO 8601) for a subscription whose sink may take ``sink_timeout``."""
+    return f"PT{sink_timeout + TRIGGER_TIMEOUT_MARGIN:g}S"
+
+
 def to_delivery(sub: Subscription, function_url: str, token_key: bytes | None) -> dict[str, Any]:
     """Knative's delivery spec; a dead-letter sink is the function's guarded dead-letter route."""
     spec = sub.delivery
@@ -127,7 +140,7 @@ def to_delivery(sub: Subscription, function_url: str, token_key: bytes | None) -
         "retry": spec.retry,
         "backoffPolicy": spec.backoffPolicy,
         "backoffDelay": spec.backoffDelay,
-        "timeout": spec.timeout,
+        "timeout": to_trigger_timeout(spec.timeout_seconds),
     }
     if spec.deadLetterSink:
         uri = to_route_uri(function_url, sub.id, DEAD_LETTER_ROUTE, token_key)

@@ -8,12 +8,14 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from blazar_events.delivery_spec import from_iso_duration
 from blazar_events.filters import from_list
 from blazar_events.matching import compile_subscription
 from blazar_events.subscription import Subscription, from_input
 from blazar_events.triggers import (
     DEAD_LETTER_ROUTE,
     DELIVER_ROUTE,
+    TRIGGER_TIMEOUT_MARGIN,
     is_valid_token,
     to_token,
     to_trigger,
@@ -87,7 +89,7 @@ def test_delivery_is_knatives() -> None:
         "retry": 3,
         "backoffPolicy": "exponential",
         "backoffDelay": "PT0.5S",
-        "timeout": "PT10S",
+        "timeout": "PT12S",  # the subscription's PT10S and the margin: see the next test
         "deadLetterSink": {
             "uri": f"{triggers_function()}/subscriptions/{EXAMPLES[3].id}/deadletter"
         },
@@ -95,6 +97,19 @@ def test_delivery_is_knatives() -> None:
     assert trigger["metadata"]["annotations"] == {
         "kafka.eventing.knative.dev/delivery.order": "ordered"
     }
+
+
+@pytest.mark.parametrize(
+    ("timeout", "rendered"), [("PT10S", "PT12S"), ("PT0.5S", "PT2.5S"), ("PT1H", "PT3602S")]
+)
+def test_knative_waits_longer_than_the_function_waits_for_the_sink(
+    timeout: str, rendered: str
+) -> None:
+    # Otherwise Knative calls again while the first call may still get the sink's 2xx.
+    s = sub(delivery={"timeout": timeout})
+    spec = to_trigger(s)["spec"]["delivery"]
+    assert spec["timeout"] == rendered
+    assert from_iso_duration(rendered) == s.delivery.timeout_seconds + TRIGGER_TIMEOUT_MARGIN
 
 
 def triggers_function() -> str:
