@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from blazar_events.delivery_spec import DeliverySpec, ProtocolSettings, from_iso_duration
 from blazar_events.reminders import Reminders
 from blazar_events.signing_keys import SigningKeys, utcnow
+from blazar_events.status_reasons import is_match_failure
 from blazar_events.subscription_input import (
     ALL_PROJECTS,
     NotifyEndpoint,
@@ -119,6 +120,8 @@ class Subscription(BaseModel):
         if spec.status is not None and spec.status != self.status:
             changes["status"] = spec.status
             changes["status_reason"] = None
+        if changes["filters"] != self.filters and is_match_failure(self.status_reason):
+            changes["status_reason"] = None  # said of the filters just replaced
         return self.model_copy(update=changes)
 
     def to_input(self) -> dict[str, Any]:

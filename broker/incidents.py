@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from blazar_events.errors import BlazarEventsError, NotFound
+from blazar_events.status_reasons import PREFIX, to_reason
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import Subscription
 from broker.deliverylog import DeliveryLog
@@ -27,12 +28,6 @@ from broker.metrics import BrokerMetrics
 log = logging.getLogger(__name__)
 
 LOG_EVERY = 60.0  # seconds between two logged tracebacks of one subscription
-MAX_REASON = 300
-PREFIX = {"match": "its filters could not be evaluated", "deliver": "delivering failed"}
-
-
-def to_reason(stage: str, error: BaseException) -> str:
-    return f"{PREFIX.get(stage, stage)}: {type(error).__name__}: {error}"[:MAX_REASON]
 
 
 def to_entry(event_id: str, event_type: str, number: int, reason: str) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from blazar_events.errors import BlazarEventsError, NotFound, to_error_body
 from blazar_events.matching import to_attributes
 from blazar_events.redis_clients import to_redis
 from blazar_events.settings import RedisSettings
+from blazar_events.status_reasons import to_reason
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import Subscription
 from blazar_events.triggers import DEAD_LETTER_ROUTE, DELIVER_ROUTE, TOKEN_PARAMETER
@@ -147,6 +148,7 @@ class FunctionService:
         except Exception as exc:  # whatever a filter does, this event gets an answer
             log.warning("subscription %s: filters failed on event %s: %r", sub_id,
                         event.get_id(), exc)  # fmt: skip
+            await asyncio.to_thread(self.subscribers.note, sub, to_reason("match", exc))
             return _error(422, "FilterFailed", "the subscription's filters could not be evaluated")
         if not matches:
             # Only a Knative that ignores the Trigger's filters sends this: not for this

@@ -48,6 +48,17 @@ class Subscribers:
             self._matchers.move_to_end(key)
         return matcher(attributes)
 
+    def note(self, sub: Subscription, reason: str) -> None:
+        """Show ``reason`` on the subscription (its ``status_reason``, as the broker does),
+        written once per distinct reason: a filter failing on every event costs one write."""
+        if sub.status_reason == reason:
+            return
+        try:
+            self.store.set_status_reason(sub.id, reason)
+        except Exception as exc:  # deleted meanwhile, or Redis down: the log has it
+            log.warning("status_reason of %s not written: %s: %s", sub.id,
+                        type(exc).__name__, exc)  # fmt: skip
+
     def get(self, sub_id: str) -> tuple[Subscription, list[str]]:
         """The subscription and the secrets to sign with now (NotFound if it was deleted)."""
         return self.store.get(sub_id), self.store.get_keys(sub_id).active()

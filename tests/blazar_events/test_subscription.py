@@ -1,6 +1,7 @@
 import time
 from typing import Any
 
+from blazar_events.status_reasons import to_reason
 from blazar_events.subscription import Subscription, from_input, new_id
 
 BASE: dict[str, Any] = {"sink": "https://hooks.example.org/blazar"}
@@ -32,3 +33,19 @@ def test_ids_sort_by_creation_and_are_uuids() -> None:
     assert all(len(i) == 36 and i[14] == "7" for i in ids)
     time.sleep(0.002)  # the next millisecond
     assert max(ids) < new_id()
+
+
+def test_new_filters_take_away_a_reason_the_old_ones_left_and_nothing_else() -> None:
+    base = Subscription.from_input(
+        from_input({"sink": "https://hooks.example.org/", "filters": [{"prefix": {"type": "o"}}]}),
+        project_id="p1",
+    )
+    failed = base.model_copy(update={"status_reason": to_reason("match", ValueError("x"))})
+    same = from_input(
+        {"sink": "https://hooks.example.org/", "filters": [{"prefix": {"type": "o"}}]}
+    )
+    new = from_input({"sink": "https://hooks.example.org/", "filters": [{"prefix": {"type": "x"}}]})
+    assert failed.replaced_by(new, project_id="p1").status_reason is None
+    assert failed.replaced_by(same, project_id="p1").status_reason == failed.status_reason
+    delivering = base.model_copy(update={"status_reason": to_reason("deliver", OSError("x"))})
+    assert delivering.replaced_by(new, project_id="p1").status_reason == delivering.status_reason

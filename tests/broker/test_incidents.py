@@ -8,9 +8,10 @@ import logging
 
 import pytest
 
+from blazar_events.status_reasons import MAX_REASON, to_reason
 from blazar_events.store import SubscriptionStore
 from broker.deliverylog import DeliveryLog
-from broker.incidents import MAX_REASON, Incidents, to_reason
+from broker.incidents import Incidents
 from broker.index import from_subscription_entry
 from broker.metrics import BrokerMetrics
 from tests.delivery.conftest import to_subscription

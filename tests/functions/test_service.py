@@ -400,3 +400,20 @@ def test_a_retry_after_a_failed_attempt_and_a_new_record_of_a_known_event_are_se
 
     assert [a[0] for a in first + again + bare] == [503, 202, 202, 202, 202, 202, 202]
     assert len(sink.requests("hook")) == 4  # the 503, then one per record, one bare
+
+
+def test_filters_that_fail_are_a_422_and_shown_on_the_subscription_once(
+    store: SubscriptionStore, sink: Sink, event: BaseCloudEvent
+) -> None:
+    # Filters stored before today's cost limits: they no longer compile, on every event.
+    sub_id, _ = subscribe(store, sink.url("hook"), filters=[{"sql": "NOT " * 1000 + "TRUE"}])
+    version = store.get(sub_id).version
+
+    answers = post(store, path_of(store, sub_id), event, times=3)
+
+    assert [a[0] for a in answers] == [422, 422, 422]  # Knative dead-letters, never retries
+    assert sink.requests("hook") == []
+    stored = store.get(sub_id)
+    assert stored.status_reason is not None
+    assert stored.status_reason.startswith("its filters could not be evaluated: FilterError")
+    assert stored.version == version + 1  # one write for one reason, not one per event
