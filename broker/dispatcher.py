@@ -122,7 +122,13 @@ class Dispatcher:
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Future[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:  # a bug: seen
+            self.metrics.errors.labels("background").inc()
+            log.error("a background step of the dispatcher failed", exc_info=error)
 
     async def drain(self, timeout: float) -> bool:
         """Wait until every lane is idle (True) or ``timeout`` passes (False)."""

@@ -66,7 +66,8 @@ class BrokerMetrics:
         self.errors = Counter(
             "blazar_events_broker_errors",
             "Exceptions contained while handling one subscription's work, by stage (match, "
-            "deliver, retry-job): recorded on the subscription, nobody else's work skipped",
+            "deliver, retry-job; background: a step of the dispatcher's own that failed, a bug): "
+            "recorded on the subscription where there is one, nobody else's work skipped",
             ["stage"],
             registry=self.registry,
         )

@@ -188,6 +188,21 @@ def test_a_step_failing_for_good_settles_instead_of_looping() -> None:
     assert settle.count == 1
 
 
+def test_a_background_step_that_fails_is_counted_and_let_go() -> None:
+    dispatcher, metrics, _ = to_dispatcher(Sender(), Schedule(), Producer(), DeliverySpec())
+
+    async def main() -> None:
+        async def broken() -> None:
+            raise RuntimeError("a bug")
+
+        dispatcher._spawn(broken())
+        await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    assert metrics.errors.labels("background")._value.get() == 1
+    assert not dispatcher._background  # let go: a drain does not wait for it
+
+
 def test_an_outage_of_the_schedule_is_waited_out() -> None:
     from redis.exceptions import ConnectionError as RedisDown
 
