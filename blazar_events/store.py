@@ -202,11 +202,15 @@ class SubscriptionStore(SubscriptionQueries):
         )
 
     @unavailable_on_outage
-    def set_status_reason(self, sub_id: str, reason: str | None) -> Subscription:
+    def set_status_reason(
+        self, sub_id: str, reason: str | None, expected_version: int | None = None
+    ) -> Subscription:
         """Say why a subscription is not served as it should be, leaving its status alone
-        (the broker: its filter raised). Never re-enables one disabled meanwhile."""
+        (the broker: its filter raised). Never re-enables one disabled meanwhile. With
+        ``expected_version``, 412 if the subscription changed since (a reason about filters
+        just replaced must not land on the new ones)."""
         return self._modify(
-            sub_id, lambda old: old.model_copy(update={"status_reason": reason}), None
+            sub_id, lambda old: old.model_copy(update={"status_reason": reason}), expected_version
         )
 
     def _modify(

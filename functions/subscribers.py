@@ -10,6 +10,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Mapping
 
+from blazar_events.errors import PreconditionFailed
 from blazar_events.matching import Matcher, compile_subscription
 from blazar_events.store import SubscriptionStore
 from blazar_events.streams import unavailable_on_outage
@@ -28,6 +29,7 @@ class Subscribers:
         self.store = store
         self.receipts = Receipts(store.keys) if receipts is None else receipts
         self._matchers: OrderedDict[tuple[str, int], Matcher] = OrderedDict()
+        self._noted: dict[str, tuple[int, str]] = {}  # the reason written for a version
 
     def matches(self, sub: Subscription, attributes: Mapping[str, str]) -> bool:
         """Whether ``sub`` receives the event: the tenant rule, types, lease and filters.
@@ -51,10 +53,16 @@ class Subscribers:
     def note(self, sub: Subscription, reason: str) -> None:
         """Show ``reason`` on the subscription (its ``status_reason``, as the broker does),
         written once per distinct reason: a filter failing on every event costs one write."""
-        if sub.status_reason == reason:
+        if sub.status_reason == reason or self._noted.get(sub.id) == (sub.version, reason):
             return
+        self._noted[sub.id] = (sub.version, reason)
+        if len(self._noted) > MAX_MATCHERS:
+            self._noted.pop(next(iter(self._noted)))
         try:
-            self.store.set_status_reason(sub.id, reason)
+            # Only on the version whose filters failed: the tenant may have replaced them.
+            self.store.set_status_reason(sub.id, reason, expected_version=sub.version)
+        except PreconditionFailed:
+            return
         except Exception as exc:  # deleted meanwhile, or Redis down: the log has it
             log.warning("status_reason of %s not written: %s: %s", sub.id,
                         type(exc).__name__, exc)  # fmt: skip

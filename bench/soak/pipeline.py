@@ -24,9 +24,10 @@ from report import Update, expected_for
 from sinks import Sinks, free_port
 from workload import PREFIX, SubDef
 
+from blazar_events.delivery_spec import from_iso_duration
 from blazar_events.store import SubscriptionStore
 from blazar_events.subscription import DeliverySpec, SigningKeys, Subscription
-from blazar_events.triggers import DELIVER_ROUTE, TOKEN_PARAMETER, to_token
+from blazar_events.triggers import DELIVER_ROUTE, TOKEN_PARAMETER, to_token, to_trigger_timeout
 from stack import registry
 from stack.kafka import create_topics, delete_topics
 from stack.layout import AMQP_URL, KAFKA_BOOTSTRAP, REDIS_URL, TRANSPORT_URL
@@ -192,7 +193,8 @@ class Soak:
         self.dispatcher = Dispatcher(
             KAFKA_BOOTSTRAP, self.topic, self.tag + "-trigger", url,
             lambda n: sub.in_project(n) and sub.matches(n),
-            retry=spec.retry, backoff=spec.backoff_for, timeout=spec.timeout_seconds,
+            retry=spec.retry, backoff=spec.backoff_for,
+            timeout=from_iso_duration(to_trigger_timeout(spec.timeout_seconds)),
         )  # fmt: skip
         self.dispatcher.start()
 
