@@ -11,6 +11,7 @@ import base64
 import sys
 import uuid
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -224,13 +225,8 @@ def create_topics(
     ]
     if not wanted:
         return
-    futures = admin.create_topics(wanted, operation_timeout=ADMIN_TIMEOUT)
-    for future in futures.values():
-        try:
-            future.result(timeout=ADMIN_TIMEOUT)
-        except KafkaException as exc:
-            if _code(exc) != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise
+    _settle(admin.create_topics(wanted, operation_timeout=ADMIN_TIMEOUT),
+            KafkaError.TOPIC_ALREADY_EXISTS)  # fmt: skip
 
 
 def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
@@ -240,12 +236,17 @@ def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
     doomed = [name for name in names if name in existing]
     if not doomed:
         return
-    futures = admin.delete_topics(doomed, operation_timeout=ADMIN_TIMEOUT)
+    _settle(admin.delete_topics(doomed, operation_timeout=ADMIN_TIMEOUT),
+            KafkaError.UNKNOWN_TOPIC_OR_PART)  # fmt: skip
+
+
+def _settle(futures: dict[str, Any], done_already: int) -> None:
+    """Wait for each topic's answer; ``done_already`` (another caller was first) is success."""
     for future in futures.values():
         try:
             future.result(timeout=ADMIN_TIMEOUT)
         except KafkaException as exc:
-            if _code(exc) != KafkaError.UNKNOWN_TOPIC_OR_PART:
+            if _code(exc) != done_already:
                 raise
 
 
