@@ -94,6 +94,9 @@ class Supervisor:
                     return
                 error = f"{type(exc).__name__}: {exc}"
                 log.exception("task %s crashed", name)
+            if self.metrics is not None:  # before the state: whoever sees it failing, sees both
+                self.metrics.task_restarts.labels(name).inc()
+                self.metrics.task_failing.labels(name).set(1)
             if time.monotonic() - state.started_at >= self.stable_after:
                 state.crashes = 0  # it had recovered: this is a new series
             state.crashes += 1
@@ -101,9 +104,6 @@ class Supervisor:
             state.restarting = True
             delay = to_backoff(state.crashes, self.first_backoff, self.max_backoff)
             log.warning("task %s restarts in %.1f s (%s)", name, delay, state.error)
-            if self.metrics is not None:
-                self.metrics.task_restarts.labels(name).inc()
-                self.metrics.task_failing.labels(name).set(1)
             await asyncio.sleep(delay)
 
     def failing(self) -> dict[str, str]:
